@@ -1,0 +1,77 @@
+#!/bin/bash
+# Builds Cairn three ways and runs every test:
+#   1. build/        RelWithDebInfo: all ctest tests (unit, integration, relying parties)
+#   2. build-asan/   AddressSanitizer + UBSan: all ctest tests again
+#   3. build-fuzz/   clang + libFuzzer: each fuzz target for FUZZ_SECONDS (default 20)
+# Needs the packages of "deploy/install-deps.sh test".  Exit 0 only if all passed.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc)
+fuzz_seconds=${FUZZ_SECONDS:-20}
+failed=0
+passed=0
+
+step() { printf '\n=== %s\n' "$*"; }
+result() {	# name rc
+	if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "--- $1: ok"
+	else failed=$((failed + 1)); echo "--- $1: FAILED (rc $2)"; fi
+}
+
+build() {	# dir cmake-args...
+	local dir=$1; shift
+	cmake -S . -B "$dir" "$@" >"$dir.cmake.log" 2>&1 &&
+	    cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1
+	local rc=$?
+	[ $rc = 0 ] || { tail -n 50 "$dir.cmake.log" "$dir.build.log"; }
+	return $rc
+}
+
+step "build (RelWithDebInfo)"
+mkdir -p build
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; rc=$?
+result build $rc
+if [ $rc = 0 ]; then
+	step "ctest (all tests)"
+	(cd build && ctest --output-on-failure -j"$jobs" --timeout 900)
+	result ctest $?
+fi
+
+step "build (AddressSanitizer + UndefinedBehaviorSanitizer)"
+mkdir -p build-asan
+build build-asan -DCMAKE_BUILD_TYPE=Debug -DCAIRN_SANITIZE=ON; rc=$?
+result build-asan $rc
+if [ $rc = 0 ]; then
+	step "ctest under ASan/UBSan (all tests)"
+	(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest --output-on-failure -j"$jobs" --timeout 900)
+	result ctest-asan $?
+fi
+
+step "build (libFuzzer targets)"
+mkdir -p build-fuzz
+CC=clang build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_FUZZ=ON; rc=$?
+result build-fuzz $rc
+if [ $rc = 0 ]; then
+	for f in build-fuzz/tests/fuzz_*; do
+		[ -x "$f" ] || continue
+		name=$(basename "$f")
+		step "fuzz $name for ${fuzz_seconds}s"
+		seeds=tests/fuzz/corpus/$name
+		work=build-fuzz/corpus-run/$name
+		rm -rf "$work"; mkdir -p "$work"
+		[ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
+		"$f" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 \
+		    -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ "$work" \
+		    >"build-fuzz/$name.log" 2>&1
+		rc=$?
+		[ $rc = 0 ] || tail -n 40 "build-fuzz/$name.log"
+		result "$name" $rc
+	done
+fi
+
+echo
+echo "steps: $passed passed, $failed failed"
+[ $failed = 0 ]
