@@ -107,3 +107,31 @@ ca_sign_crl(X509_CRL *crl, struct hsm_key *key, struct cm_err *err)
 	OPENSSL_free(tbs);
 	return rc;
 }
+
+int
+ca_sign_req(X509_REQ *req, struct hsm_key *key, struct cm_err *err)
+{
+	X509_ALGOR	*alg = NULL;
+	ASN1_BIT_STRING	*sigbs = NULL;
+	uint8_t		*tbs = NULL;
+	int		 tbslen, rc = -1;
+
+	X509_REQ_get0_signature(req, (const ASN1_BIT_STRING **)&sigbs,
+	    (const X509_ALGOR **)&alg);
+	if (!set_alg(alg)) {
+		cm_err_set(err, CM_ENOMEM, "certificate request", "out of memory");
+		goto out;
+	}
+	tbslen = i2d_re_X509_REQ_tbs(req, &tbs);
+	if (sign_tbs(tbs, tbslen, key, sigbs, "certificate request", err) == -1)
+		goto out;
+	if (X509_REQ_verify(req, hsm_key_pubkey(key)) != 1) {
+		cm_err_set(err, CM_ECRYPTO, "certificate request",
+		    "signature does not verify with the key");
+		goto out;
+	}
+	rc = 0;
+ out:
+	OPENSSL_free(tbs);
+	return rc;
+}

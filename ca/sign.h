@@ -18,5 +18,7 @@
 
 int	ca_sign_cert(X509 *x, struct hsm_key *key, struct cm_err *err);
 int	ca_sign_crl(X509_CRL *crl, struct hsm_key *key, struct cm_err *err);
+/* PKCS#10 requests (one AlgorithmIdentifier); same contract. */
+int	ca_sign_req(X509_REQ *req, struct hsm_key *key, struct cm_err *err);
 
 #endif
