@@ -20,6 +20,7 @@
 
 #define HSM_KEY_ID_LEN		40	/* hex digits, without NUL */
 #define HSM_SIG_MAX		512	/* bytes; RSA-2048 signatures are 256 */
+#define HSM_LABEL_MAX		128	/* bytes of a key label */
 
 struct hsm;		/* a backend instance; opaque */
 struct hsm_key;		/* a handle on one key; opaque */
@@ -73,7 +74,8 @@ void		 hsm_close(struct hsm *h);
 
 /*
  * Generates a new RSA-2048 key pair in the backend; label is a readable name
- * stored with it where the backend can (it is not the id).  On success *out
+ * stored with it where the backend can (it is not the id): at most
+ * HSM_LABEL_MAX bytes, no control characters (else CM_EINVAL), or NULL.  On success *out
  * is a handle the caller frees with hsm_key_free().  Returns 0 or -1.
  */
 int		 hsm_key_create(struct hsm *h, const char *label,
