@@ -30,6 +30,16 @@ int
 hsm_key_create(struct hsm *h, const char *label, struct hsm_key **out,
     struct cm_err *err)
 {
+	const char	*p;
+
+	/* Labels end up in logs and token listings: printable and short. */
+	for (p = label != NULL ? label : ""; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return cm_err_set(err, CM_EINVAL, "key label", "control "
+			    "character at byte %zu", (size_t)(p - label));
+	if (label != NULL && p - label > HSM_LABEL_MAX)
+		return cm_err_set(err, CM_EINVAL, "key label", "longer than %d "
+		    "bytes", HSM_LABEL_MAX);
 	return h->ops->key_create(h, label, out, err);
 }
 
@@ -38,11 +48,14 @@ hsm_key_find(struct hsm *h, const char *id, struct hsm_key **out,
     struct cm_err *err)
 {
 	uint8_t	raw[HSM_KEY_ID_LEN / 2];
+	char	lower[HSM_KEY_ID_LEN + 1];
 
 	if (id == NULL || cm_hex_decode(id, raw, sizeof(raw)) == -1)
 		return cm_err_set(err, CM_EINVAL, id ? id : "(null)",
 		    "key id must be %d hex digits", HSM_KEY_ID_LEN);
-	return h->ops->key_find(h, id, out, err);
+	/* Backends see the canonical (lowercase) form only. */
+	cm_hex_encode(raw, sizeof(raw), lower);
+	return h->ops->key_find(h, lower, out, err);
 }
 
 int

@@ -20,6 +20,7 @@
 
 #define HSM_KEY_ID_LEN		40	/* hex digits, without NUL */
 #define HSM_SIG_MAX		512	/* bytes; RSA-2048 signatures are 256 */
+#define HSM_LABEL_MAX		128	/* bytes of a key label */
 
 struct hsm;		/* a backend instance; opaque */
 struct hsm_key;		/* a handle on one key; opaque */
@@ -31,6 +32,40 @@ struct hsm_key;		/* a handle on one key; opaque */
  */
 struct hsm	*hsm_open_mem(void);
 
+/*
+ * PKCS#11 backend configuration (CA and BPKI keys in production).  The
+ * strings are borrowed for the duration of hsm_open_pkcs11() only.
+ */
+struct hsm_p11_conf {
+	const char	*module;	/* path of the PKCS#11 module (.so) */
+	const char	*token_label;	/* token to use, by label; or NULL: */
+	long		 slot;		/* ... by slot id (used if no label) */
+	const char	*pin_file;	/* file holding the user PIN, or NULL */
+	const char	*pin_env;	/* else: environment variable with it */
+	unsigned	 sessions;	/* session pool size; 0 means 4 */
+};
+
+/*
+ * Opens a PKCS#11 token: loads conf->module, initialises it (OS locking),
+ * finds the token and logs in as the user with the PIN read from
+ * conf->pin_file (first line) or the environment variable conf->pin_env.
+ * The PIN is never logged nor kept: it is read again when sessions must be
+ * re-opened after the token went away.  One backend per module and process.
+ * Returns the backend (free with hsm_close()), or NULL with err set:
+ * CM_EIO (module cannot be loaded), CM_ENOTFOUND (no such token),
+ * CM_EPERM (wrong or locked PIN), CM_EINVAL (bad configuration).
+ */
+struct hsm	*hsm_open_pkcs11(const struct hsm_p11_conf *conf,
+		    struct cm_err *err);
+
+/*
+ * Opens the file backend: private keys as unencrypted PEM files (mode 0600)
+ * named <id>.pem in dir, which is created (mode 0700) if missing.  For
+ * development only; a warning is logged at every open.  Returns the backend
+ * (free with hsm_close()), or NULL with err set.
+ */
+struct hsm	*hsm_open_file(const char *dir, struct cm_err *err);
+
 /* Name of the backend ("pkcs11", "file", "mem"). */
 const char	*hsm_name(const struct hsm *h);
 
@@ -39,7 +74,8 @@ void		 hsm_close(struct hsm *h);
 
 /*
  * Generates a new RSA-2048 key pair in the backend; label is a readable name
- * stored with it where the backend can (it is not the id).  On success *out
+ * stored with it where the backend can (it is not the id): at most
+ * HSM_LABEL_MAX bytes, no control characters (else CM_EINVAL), or NULL.  On success *out
  * is a handle the caller frees with hsm_key_free().  Returns 0 or -1.
  */
 int		 hsm_key_create(struct hsm *h, const char *label,
