@@ -250,6 +250,9 @@ const char *db_embedded_pgdata(const struct db_embedded *e);
 int	db_embedded_ctl(struct db_embedded *e, const char *action,
 	    struct cm_err *err);
 
+/* Frees e without stopping the server (it keeps running).  NULL is ok. */
+void	db_embedded_free(struct db_embedded *e);
+
 /*
  * Stops the cluster (fast shutdown: sessions are ended, committed data is
  * kept) and frees e, whatever the result.  NULL is ok.  Returns 0 or -1.

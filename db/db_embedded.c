@@ -507,6 +507,12 @@ db_embedded_ctl(struct db_embedded *e, const char *action,
 	return pg_ctl(e, action, err);
 }
 
+void
+db_embedded_free(struct db_embedded *e)
+{
+	free(e);
+}
+
 int
 db_embedded_stop(struct db_embedded *e, struct cm_err *err)
 {

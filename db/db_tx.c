@@ -43,13 +43,17 @@ rollback(struct db *db)
 	PQclear(res);
 }
 
-/* One attempt: BEGIN, fn, COMMIT.  Returns 0 when committed. */
+/*
+ * One attempt: BEGIN, fn, COMMIT.  Returns 0 when committed, -2 when BEGIN
+ * found the connection dead (nothing was done: safe to run again after
+ * reconnecting), -1 otherwise.
+ */
 static int
 attempt_tx(struct db *db, const char *begin, db_tx_fn fn, void *arg,
     struct cm_err *err)
 {
 	if (db_exec(db, begin, NULL, NULL, err) == -1)
-		return -1;
+		return db->broken ? -2 : -1;
 	db->in_tx = 1;
 	db->tx_lost = 0;
 	if (fn(db, arg, err) == -1) {
@@ -76,7 +80,7 @@ db_tx(struct db *db, const char *level, db_tx_fn fn, void *arg,
     struct cm_err *err)
 {
 	char	begin[64], state[6];
-	int	rc;
+	int	rc, relost = 0;
 
 	if (db->in_tx)
 		return cm_err_set(err, CM_ESTATE, "db", "nested db_tx()");
@@ -94,6 +98,16 @@ db_tx(struct db *db, const char *level, db_tx_fn fn, void *arg,
 		db->in_tx = 0;
 		if (rc == 0)
 			return 0;
+		/*
+		 * A connection that died while idle (server restart) is only
+		 * noticed when BEGIN is sent: reconnect once and go again.
+		 */
+		if (rc == -2 && !relost++) {
+			cm_debug("db: connection lost while idle: %s",
+			    err != NULL ? err->msg : "");
+			attempt--;
+			continue;
+		}
 		memcpy(state, db->sqlstate, sizeof(state));
 		if (db->tx_lost || !is_conflict(state) ||
 		    attempt >= DB_TX_RETRIES)

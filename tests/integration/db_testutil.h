@@ -58,8 +58,7 @@ dbt_restart_embedded(struct dbt *t, struct cm_err *err)
 	memset(&opt, 0, sizeof(opt));
 	opt.data_dir = t->dir;
 	opt.connect_timeout = 5;
-	/* The server is gone: this only frees the handle. */
-	db_embedded_stop(t->emb, NULL);
+	db_embedded_free(t->emb);	/* the server is gone */
 	t->emb = NULL;
 	if (db_embedded_start(&opt, &t->emb, err) == -1)
 		return -1;
