@@ -101,12 +101,18 @@ struct cm_http_server {
 	uint8_t			 scratch[65536];	/* TLS ciphertext reads */
 };
 
+/* cm_http_parse.c */
+extern const llhttp_settings_t cm_http__parser_settings;
+struct http_req *cm_http__req_new(struct http_conn *c);
+void	cm_http__req_free(struct http_req *r);
+
 /* cm_http_conn.c */
 void	cm_http__accept(struct cm_http_server *srv);
+void	cm_http__conn_timer(struct http_conn *c, unsigned ms);
+int	cm_http__conn_continue(struct http_conn *c);
 void	cm_http__conn_stop(struct http_conn *c);
 void	cm_http__conn_send(struct http_conn *c, struct http_req *r,
 	    struct cm_http_resp *resp);
-void	cm_http__req_free(struct http_req *r);
 
 /* cm_http.c */
 void	cm_http__maybe_done(struct cm_http_server *srv);

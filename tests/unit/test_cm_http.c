@@ -737,8 +737,8 @@ test_malformed(void **state)
 {
 	static const char *const bad[] = {
 		"GARBAGE\r\n\r\n",
-		"GET /seq/1 HTTP/1.1\r\nContent-Length: 5\r\n"
-		"Transfer-Encoding: chunked\r\n\r\n",
+		("GET /seq/1 HTTP/1.1\r\nContent-Length: 5\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n"),
 		"GET /seq/1 HTTP/1.1\r\nBad Header: x\r\n\r\n",
 		"GET /seq/1 HTTP/9.9\r\n\r\n",
 		"GET /seq/1 HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
