@@ -1,0 +1,638 @@
+/*
+ * One HTTP connection: reading (optionally through TLS), parsing with
+ * llhttp, one request at a time, writing the response, timers.
+ *
+ * A connection never parses ahead: when a request is complete the parser
+ * pauses and reading stops until its response has been written, so that
+ * pipelined requests are answered in order and a client cannot queue up
+ * unbounded work.
+ */
+#include "common/cm_http_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/cm_log.h"
+
+#define READ_CHUNK	65536
+#define TLS_CHUNK	65536	/* plaintext encrypted per write */
+
+struct wreq {
+	uv_write_t		 w;
+	struct http_conn	*c;
+	struct cm_buf		 buf;	/* owned bytes of this write */
+	int			 last;	/* completes the response */
+};
+
+static void	conn_close(struct http_conn *c);
+static void	conn_process(struct http_conn *c);
+static void	conn_error(struct http_conn *c, int status);
+static void	tls_pump(struct http_conn *c);
+static void	start_reading(struct http_conn *c);
+
+static void	raw_write(struct http_conn *c, struct wreq *w);
+static void	on_timer(uv_timer_t *t);
+
+static void
+timer_set(struct http_conn *c, unsigned ms)
+{
+	uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+void
+cm_http__conn_timer(struct http_conn *c, unsigned ms)
+{
+	timer_set(c, ms);
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+static void
+conn_closed(uv_handle_t *h)
+{
+	struct http_conn	*c = h->data;
+	struct cm_http_server	*srv = c->srv;
+
+	if (--c->nhandles > 0)
+		return;
+	if (c->req != NULL && c->state == C_HANDLING) {
+		/* The handler still has it: the answer is dropped on arrival. */
+		c->req->conn = NULL;
+		srv->norphans++;
+	} else
+		cm_http__req_free(c->req);
+	cm_http_resp_free(c->resp);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	cm_tls_free(c->tls);
+	cm_buf_free(&c->in);
+	cm_buf_free(&c->head);
+	free(c);
+	cm_http__maybe_done(srv);
+}
+
+/* Closes at once; pending writes are cancelled. */
+static void
+conn_abort(struct http_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	uv_close((uv_handle_t *)&c->tcp, conn_closed);
+	uv_close((uv_handle_t *)&c->timer, conn_closed);
+}
+
+static void
+shutdown_cb(uv_shutdown_t *s, int status)
+{
+	struct http_conn	*c = s->data;
+
+	free(s);
+	conn_abort(c);
+}
+
+/* Sends what is queued (and a TLS close_notify), then FIN, then closes. */
+static void
+conn_close(struct http_conn *c)
+{
+	uv_shutdown_t	*s;
+
+	if (c->closing || c->shutting)
+		return;
+	c->shutting = 1;
+	if (c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
+	if (c->tls != NULL && cm_tls_established(c->tls)) {
+		struct wreq	*w;
+
+		cm_tls_shutdown(c->tls);
+		if ((w = calloc(1, sizeof(*w))) != NULL) {
+			w->c = c;
+			if (cm_tls_take_out(c->tls, &w->buf) > 0)
+				raw_write(c, w);
+			else
+				free(w);
+		}
+		if (c->closing)
+			return;
+	}
+	/* A client that never reads cannot hold the socket open for long. */
+	timer_set(c, c->srv->cfg.write_timeout_ms);
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		conn_abort(c);
+		return;
+	}
+	s->data = c;
+	if (uv_shutdown(s, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
+		free(s);
+		conn_abort(c);
+	}
+}
+
+void
+cm_http__conn_stop(struct http_conn *c)
+{
+	if (c->state == C_IDLE || c->state == C_READING)
+		conn_close(c);
+	else
+		c->close_after = 1;
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct http_conn	*c = t->data;
+
+	if (c->shutting || c->state != C_READING)
+		conn_abort(c);	/* idle, write or close timeout */
+	else
+		conn_error(c, 408);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static void response_done(struct http_conn *c);
+
+static void
+write_cb(uv_write_t *req, int status)
+{
+	struct wreq		*w = (struct wreq *)req;
+	struct http_conn	*c = w->c;
+	int			 last = w->last;
+
+	cm_buf_free(&w->buf);
+	free(w);
+	c->nwrites--;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		conn_abort(c);
+		return;
+	}
+	if (c->state != C_WRITING || c->shutting)
+		return;
+	if (c->tls != NULL)
+		tls_pump(c);
+	else if (last)
+		response_done(c);
+}
+
+static void
+raw_write(struct http_conn *c, struct wreq *w)
+{
+	uv_buf_t	b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
+
+	c->nwrites++;
+	if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
+		c->nwrites--;
+		cm_buf_free(&w->buf);
+		free(w);
+		conn_abort(c);
+	}
+}
+
+/* Sends pending TLS output (handshake messages, alerts).  0 or -1. */
+static int
+tls_flush(struct http_conn *c)
+{
+	struct wreq	*w;
+	long		 n;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->c = c;
+	if ((n = cm_tls_take_out(c->tls, &w->buf)) <= 0) {
+		free(w);
+		return n == 0 ? 0 : -1;
+	}
+	raw_write(c, w);
+	return c->closing ? -1 : 0;
+}
+
+/* Sends "100 Continue" for a request that expects it.  0 or -1. */
+int
+cm_http__conn_continue(struct http_conn *c)
+{
+	static const char	 cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct wreq		*w;
+	struct cm_err		 err;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->c = c;
+	if (c->tls != NULL) {
+		if (cm_tls_write(c->tls, (const uint8_t *)cont,
+		    sizeof(cont) - 1, &err) == -1) {
+			free(w);
+			return -1;
+		}
+		free(w);
+		return tls_flush(c);
+	}
+	if (cm_buf_add(&w->buf, cont, sizeof(cont) - 1) == -1) {
+		free(w);
+		return -1;
+	}
+	raw_write(c, w);
+	return c->closing ? -1 : 0;
+}
+
+/* Encrypts and sends the next piece of the response, one write at a time. */
+static void
+tls_pump(struct http_conn *c)
+{
+	struct cm_err	err;
+	size_t		n;
+
+	if (c->nwrites > 0 || c->closing)
+		return;
+	if (c->out_head_len == 0 && c->out_body_len == 0) {
+		response_done(c);
+		return;
+	}
+	if (c->out_head_len > 0) {
+		if (cm_tls_write(c->tls, c->out_head, c->out_head_len, &err) == -1)
+			goto fail;
+		c->out_head_len = 0;
+	}
+	n = c->out_body_len > TLS_CHUNK ? TLS_CHUNK : c->out_body_len;
+	if (n > 0 && cm_tls_write(c->tls, c->out_body, n, &err) == -1)
+		goto fail;
+	c->out_body += n;
+	c->out_body_len -= n;
+	if (tls_flush(c) == 0)
+		return;
+fail:
+	conn_abort(c);
+}
+
+static int
+build_head(struct http_conn *c, struct cm_http_resp *resp, int keep,
+    int has_len, int minor)
+{
+	struct cm_buf	*h = &c->head;
+	char		 date[30];
+	int		 rc = 0;
+
+	cm_buf_reset(h);
+	cm_http_date(time(NULL), date);
+	rc |= cm_buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n",
+	    resp->status, cm_http_reason(resp->status), date,
+	    c->srv->server_name);
+	rc |= cm_buf_add(h, resp->hdrs.data, resp->hdrs.len);
+	if (has_len)
+		rc |= cm_buf_printf(h, "Content-Length: %zu\r\n",
+		    resp->body_len);
+	if (!keep)
+		rc |= cm_buf_puts(h, "Connection: close\r\n");
+	else if (minor == 0)
+		rc |= cm_buf_puts(h, "Connection: keep-alive\r\n");
+	rc |= cm_buf_puts(h, "\r\n");
+	return rc ? -1 : 0;
+}
+
+void
+cm_http__conn_send(struct http_conn *c, struct http_req *r,
+    struct cm_http_resp *resp)
+{
+	const struct cm_http_config	*cfg = &c->srv->cfg;
+	int				 keep, has_len, st = resp->status;
+	uv_buf_t			 b[2];
+	struct wreq			*w;
+
+	c->resp = resp;
+	c->state = C_WRITING;
+	timer_set(c, cfg->write_timeout_ms);
+	keep = r->keep_alive && !resp->close && !c->close_after &&
+	    !c->srv->stopping && !c->eof &&
+	    !(cfg->max_requests && c->nreq + 1 >= cfg->max_requests);
+	if (!keep)
+		c->close_after = 1;
+	/* HEAD announces the length that GET would send. */
+	has_len = st >= 200 && st != 204 && st != 304;
+	if (build_head(c, resp, keep, has_len, r->pub.http_minor) == -1) {
+		conn_abort(c);
+		return;
+	}
+	c->sent_body = has_len && r->pub.method != CM_HTTP_HEAD ?
+	    resp->body_len : 0;
+	if (c->tls != NULL) {
+		c->out_head = c->head.data;
+		c->out_head_len = c->head.len;
+		c->out_body = resp->body;
+		c->out_body_len = c->sent_body;
+		tls_pump(c);
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		conn_abort(c);
+		return;
+	}
+	w->c = c;
+	w->last = 1;
+	b[0] = uv_buf_init((char *)c->head.data, (unsigned)c->head.len);
+	b[1] = uv_buf_init((char *)resp->body, (unsigned)c->sent_body);
+	c->nwrites++;
+	if (uv_write(&w->w, (uv_stream_t *)&c->tcp, b, c->sent_body ? 2 : 1,
+	    write_cb) != 0) {
+		c->nwrites--;
+		free(w);
+		conn_abort(c);
+	}
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static void
+alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct http_conn	*c = h->data;
+
+	if (c->tls != NULL) {
+		*buf = uv_buf_init((char *)c->srv->scratch,
+		    sizeof(c->srv->scratch));
+		return;
+	}
+	if (cm_buf_reserve(&c->in, READ_CHUNK) == -1) {
+		*buf = uv_buf_init(NULL, 0);	/* libuv reports UV_ENOBUFS */
+		return;
+	}
+	*buf = uv_buf_init((char *)c->in.data + c->in.len,
+	    (unsigned)(c->in.cap - c->in.len - 1));
+}
+
+/* Decrypts everything available into c->in.  0 or -1. */
+static int
+tls_input(struct http_conn *c, const uint8_t *data, size_t len)
+{
+	struct cm_err	err;
+	int		n;
+
+	if (cm_tls_feed(c->tls, data, len) == -1)
+		return -1;
+	for (;;) {
+		if (cm_buf_reserve(&c->in, READ_CHUNK) == -1)
+			return -1;
+		n = cm_tls_read(c->tls, c->in.data + c->in.len,
+		    c->in.cap - c->in.len - 1, &err);
+		if (n < 0) {
+			cm_debug("http: %s: %s", c->peer, err.msg);
+			tls_flush(c);	/* the alert, if any */
+			return -1;
+		}
+		if (n == 0)
+			break;
+		c->in.len += (size_t)n;
+	}
+	return tls_flush(c);
+}
+
+static void
+read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct http_conn	*c = s->data;
+
+	if (nread == 0 || c->closing)
+		return;
+	if (nread < 0) {
+		uv_read_stop(s);
+		c->reading = 0;
+		c->eof = 1;
+		if (c->state == C_IDLE || c->state == C_READING)
+			conn_abort(c);
+		else
+			c->close_after = 1;
+		return;
+	}
+	if (c->tls != NULL) {
+		if (tls_input(c, (uint8_t *)buf->base, (size_t)nread) == -1) {
+			if (!c->closing)
+				conn_close(c);
+			return;
+		}
+	} else
+		c->in.len += (size_t)nread;
+	conn_process(c);
+}
+
+static void
+start_reading(struct http_conn *c)
+{
+	if (c->reading || c->eof || c->closing || c->shutting)
+		return;
+	if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0)
+		c->reading = 1;
+	else
+		conn_abort(c);
+}
+
+static void
+stop_reading(struct http_conn *c)
+{
+	if (c->reading)
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	c->reading = 0;
+}
+
+/* ---- the request cycle --------------------------------------------------- */
+
+static void
+dispatch(struct http_conn *c)
+{
+	struct cm_http_server	*srv = c->srv;
+	struct http_req		*r = c->req;
+
+	c->state = C_HANDLING;
+	uv_timer_stop(&c->timer);
+	stop_reading(c);
+	if ((srv->cfg.handler_flags & CM_HTTP_NO_QUERY) && r->pub.query) {
+		cm_http_respond_status(&r->pub, 400);
+		return;
+	}
+	srv->cfg.handler(&r->pub, srv->cfg.handler_arg);
+}
+
+static void
+conn_process(struct http_conn *c)
+{
+	llhttp_errno_t	 e;
+	const char	*start;
+
+	while (!c->closing && !c->shutting &&
+	    (c->state == C_IDLE || c->state == C_READING) &&
+	    c->in_off < c->in.len) {
+		start = (const char *)c->in.data + c->in_off;
+		e = llhttp_execute(&c->parser, start, c->in.len - c->in_off);
+		if (e == HPE_OK) {
+			c->in_off = c->in.len;
+			break;
+		}
+		if (e != HPE_PAUSED && e != HPE_PAUSED_UPGRADE) {
+			cm_debug("http: %s: bad request: %s", c->peer,
+			    llhttp_get_error_reason(&c->parser));
+			conn_error(c, c->err_status ? c->err_status : 400);
+			return;
+		}
+		c->in_off = (size_t)(llhttp_get_error_pos(&c->parser) -
+		    (const char *)c->in.data);
+		if (e == HPE_PAUSED)
+			llhttp_resume(&c->parser);
+		else
+			llhttp_resume_after_upgrade(&c->parser);
+		dispatch(c);
+	}
+	if (!c->closing && c->in_off > 0) {
+		memmove(c->in.data, c->in.data + c->in_off,
+		    c->in.len - c->in_off);
+		c->in.len -= c->in_off;
+		c->in_off = 0;
+	}
+}
+
+static void
+response_done(struct http_conn *c)
+{
+	cm_http__access_log(c->srv, c, c->req, c->resp->status,
+	    c->sent_body);
+	cm_http_resp_free(c->resp);
+	cm_http__req_free(c->req);
+	c->resp = NULL;
+	c->req = NULL;
+	c->nreq++;
+	if (c->close_after) {
+		conn_close(c);
+		return;
+	}
+	c->state = C_IDLE;
+	timer_set(c, c->srv->cfg.idle_timeout_ms);
+	start_reading(c);
+	conn_process(c);
+}
+
+/* Answers status and closes: the request could not be parsed or accepted. */
+static void
+conn_error(struct http_conn *c, int status)
+{
+	stop_reading(c);
+	if (c->req == NULL && (c->req = cm_http__req_new(c)) == NULL) {
+		conn_abort(c);
+		return;
+	}
+	c->close_after = 1;
+	c->state = C_HANDLING;
+	cm_http_respond_status(&c->req->pub, status);
+}
+
+void
+cm_http_respond(struct cm_http_req *req, struct cm_http_resp *resp)
+{
+	struct http_req		*r = (struct http_req *)req;
+	struct cm_http_server	*srv = r->srv;
+	struct http_conn	*c = r->conn;
+
+	if (resp == NULL)
+		resp = cm_http_resp_new(500);
+	if (c == NULL) {
+		srv->norphans--;
+		cm_http__req_free(r);
+		cm_http_resp_free(resp);
+		cm_http__maybe_done(srv);
+		return;
+	}
+	if (resp == NULL) {
+		conn_abort(c);
+		return;
+	}
+	cm_http__conn_send(c, r, resp);
+}
+
+/* ---- accepting ----------------------------------------------------------- */
+
+static void
+reject_closed(uv_handle_t *h)
+{
+	struct http_conn	*c = h->data;
+
+	cm_tls_free(c->tls);
+	free(c);
+}
+
+static void
+reject(struct cm_http_server *srv, struct http_conn *c, int accepted)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 20\r\n"
+	    "Retry-After: 5\r\nConnection: close\r\n\r\n"
+	    "Service Unavailable\n";
+	uv_buf_t	b = uv_buf_init((char *)busy, sizeof(busy) - 1);
+
+	if (accepted && srv->cfg.cap_reply_503 && srv->tls == NULL)
+		(void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	uv_close((uv_handle_t *)&c->tcp, reject_closed);
+}
+
+static void
+peer_name(uv_tcp_t *t, char *out, size_t len)
+{
+	struct sockaddr_storage	ss;
+	int			sl = sizeof(ss);
+
+	snprintf(out, len, "-");
+	if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET6)
+		uv_ip6_name((struct sockaddr_in6 *)&ss, out, len);
+	else
+		uv_ip4_name((struct sockaddr_in *)&ss, out, len);
+}
+
+void
+cm_http__accept(struct cm_http_server *srv)
+{
+	struct http_conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		cm_error("http: out of memory accepting a connection");
+		return;
+	}
+	c->srv = srv;
+	uv_tcp_init(srv->loop, &c->tcp);
+	c->tcp.data = c;
+	if (uv_accept((uv_stream_t *)&srv->listener,
+	    (uv_stream_t *)&c->tcp) != 0) {
+		reject(srv, c, 0);
+		return;
+	}
+	if (srv->stopping || srv->nconns >= srv->cfg.max_connections ||
+	    (srv->tls != NULL && (c->tls = cm_tls_new(srv->tls)) == NULL)) {
+		if (srv->nconns >= srv->cfg.max_connections)
+			cm_debug("http: connection cap %u reached",
+			    srv->cfg.max_connections);
+		reject(srv, c, 1);
+		return;
+	}
+	uv_timer_init(srv->loop, &c->timer);
+	c->timer.data = c;
+	c->nhandles = 2;
+	uv_tcp_nodelay(&c->tcp, 1);
+	peer_name(&c->tcp, c->peer, sizeof(c->peer));
+	llhttp_init(&c->parser, HTTP_REQUEST, &cm_http__parser_settings);
+	c->parser.data = c;
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	c->state = C_IDLE;
+	timer_set(c, srv->cfg.idle_timeout_ms);
+	start_reading(c);
+}
