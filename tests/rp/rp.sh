@@ -245,8 +245,10 @@ rp_run_rpki_client() {
 	    done
 	jq -r '.roas[] | "AS\(.asn | tostring | ltrimstr("AS")) \(.prefix) \(.maxLength)"' \
 	    "$out/output/json" | LC_ALL=C sort -u >"$out/vrps"
-	# 8.2 (draft-10 profile): provider_authorizations.{ipv4,ipv6}[].
-	jq -r '(.provider_authorizations // {}) | to_entries[] | .value[] |
+	# 8.0-8.4 (draft-10 profile): provider_authorizations.{ipv4,ipv6}[];
+	# 8.5 and later (profile v1): aspas[].
+	jq -r '((.provider_authorizations // {}) | to_entries[] | .value[]),
+	    (.aspas // [])[] |
 	    "AS\(.customer_asid) \(.providers | map(tostring) | join(","))"' \
 	    "$out/output/json" | LC_ALL=C sort -u >"$out/aspas"
 	return 0
