@@ -62,10 +62,12 @@ mft-hash)
 	# point fail, so every VRP of m2 must go, not just that ROA's.
 	rpt_repo r "$desc"
 	f=$RP_REPO/r/m2/as64501-4.roa
-	size=$(stat -c %s "$f")
-	last=$(od -An -tu1 -j $((size - 1)) -N1 "$f" | tr -d ' ')
-	printf "\\$(printf '%03o' $(((last + 1) % 256)))" |
-	    dd of="$f" bs=1 seek=$((size - 1)) conv=notrunc status=none
+	before=$(sha256sum <"$f")
+	# Flip the lowest bit of the last octet (inside the CMS signature).
+	perl -e 'open(F, "+<", $ARGV[0]) or die "$ARGV[0]: $!";
+	    seek(F, -1, 2); read(F, $c, 1); seek(F, -1, 2);
+	    print F chr(ord($c) ^ 1); close(F) or die' "$f" || exit 1
+	[ "$(sha256sum <"$f")" != "$before" ] || { echo "tamper failed"; exit 1; }
 	rpt_run r
 	rpt_show r
 	for v in rpki-client fort; do

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 #
 # Relying-party harness: serves a repository directory on loopback and runs
 # Debian 12's rpki-client (8.2) and fort-validator (1.5.4) against it, offline,
@@ -28,7 +28,6 @@
 # certificate is issued by the CA in $RP_HTTPS_CA (PEM); the harness does not
 # run one itself (rp_https_start is the hook for it).
 
-RP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RP_TIMEOUT=${RP_TIMEOUT:-120}		# per validator run, seconds
 RP_RPKI_CLIENT=${RP_RPKI_CLIENT:-rpki-client}
 RP_FORT=${RP_FORT:-fort}
@@ -73,9 +72,9 @@ rp_port_free() {
 # free loopback port.  Sets RP_RSYNC_PORT and RP_RSYNC_BASE
 # (rsync://127.0.0.1:<port>/repo/).  The daemon is stopped by rp_cleanup.
 rp_rsyncd_start() {
-	local dir=${1:-$RP_REPO} conf=$RP_WORK/rsyncd.conf port try
+	local dir=${1:-$RP_REPO} conf=$RP_WORK/rsyncd.conf port
 	[ -d "$dir" ] || { rp_die "rsyncd: no directory $dir"; return 1; }
-	for try in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
 		rp_port_free "$port" || continue
 		{
@@ -109,8 +108,7 @@ rp_rsyncd_start() {
 
 # Waits up to 5 s for port $1 to accept connections while process $2 lives.
 rp_wait_port() {
-	local i
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$2" 2>/dev/null || return 1
 		rp_port_free "$1" || return 0
 		sleep 0.1
