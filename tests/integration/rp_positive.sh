@@ -42,6 +42,18 @@ for v in rpki-client fort; do
 done
 rpt_clean fort full
 
+# rpki-client saw every object: 4 CA certs (TA included), 4 manifests,
+# 4 CRLs, 4 ROAs, and the 2 ASPAs where there are some.
+counts() {	# name aspas
+	local got
+	got=$(jq -r '.metadata | "\(.certificates) \(.manifests) \(.crls)" +
+	    " \(.roas) \(.aspas)"' "$(rpt_out rpki-client "$1")/output/json")
+	[ "$got" = "4 4 4 4 $2" ] ||
+	    rpt_fail "rpki-client: object counts on $1: $got, not 4 4 4 4 $2"
+}
+counts full 2
+counts noaspa 0
+
 # rpki-client on the repository with ASPAs: only the known profile mismatch.
 out=$(rpt_out rpki-client full)
 asa_fail='\.rsync/127\.0\.0\.1:[0-9]+/repo/full/m[12]/as64(496|500)\.asa: ASPA: failed to parse ASProviderAttestation$'
