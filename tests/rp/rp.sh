@@ -49,6 +49,10 @@ rp_init() {
 	RP_REPO=$RP_WORK/repo
 	mkdir -p "$RP_REPO" && chmod 755 "$RP_REPO"
 	trap rp_cleanup EXIT
+	# ctest kills a test that runs over its timeout with SIGTERM: the
+	# daemons must not outlive it.
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
 }
 
 rp_cleanup() {
