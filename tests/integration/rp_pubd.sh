@@ -1,0 +1,181 @@
+#!/bin/bash
+#
+# End-to-end test of the publication server: a repository built by
+# tests/rp/mkrepo (TA, RIR CA, two member CAs, ROAs) is published through
+# cairn-pubd as a local publisher; cairn-pubd serves RRDP over HTTPS (a
+# server certificate for IP 127.0.0.1 from a test CA made here) and writes
+# the rsync tree that rsyncd serves.  rpki-client and FORT, each with a
+# fresh cache, then validate over RRDP only and over rsync only, and must
+# report exactly the expected VRPs with no complaint.  The repository is
+# then changed (rebuilt without one ROA, so every object is new: the delta is
+# as large as the snapshot and is not listed) and validated again over RRDP
+# after a restart of cairn-pubd, which must keep the RRDP session.
+#
+#   rp_pubd.sh path/to/mkrepo path/to/cairn-pubd
+. "$(dirname "$0")/rp_lib.sh" "$@"
+PUBD=${2:?usage: $0 mkrepo cairn-pubd}
+PUBD_PID=
+
+EXPECT='AS64496 10.1.0.0/16 24
+AS64496 10.1.128.0/17 17
+AS64496 2001:db8:1::/48 48
+AS64500 10.2.0.0/16 20
+AS64501 192.0.2.0/24 24
+AS64501 2001:db8:2::/48 64'
+
+# The harness's RRDP hook: cairn-pubd, stopped by rp_cleanup.
+rp_https_stop() {
+	if [ -n "$PUBD_PID" ]; then
+		kill "$PUBD_PID" 2>/dev/null
+		wait "$PUBD_PID" 2>/dev/null
+		PUBD_PID=
+	fi
+}
+
+for prog in rsync "$RP_RPKI_CLIENT" "$RP_FORT" jq openssl curl; do
+	command -v "$prog" >/dev/null ||
+	    { echo "FAIL: $prog is not installed" >&2; exit 1; }
+done
+rp_init || exit 1
+W=$RP_WORK
+
+# The rsync module is cairn-pubd's tree (<dir>/current, a symlink that
+# cairn-pubd swaps); it points at an empty placeholder until the first tree.
+mkdir -p "$W/pubrsync/trees/1" && ln -s trees/1 "$W/pubrsync/current"
+chmod -R a+rX "$W/pubrsync"
+rp_rsyncd_start "$W/pubrsync/current" || exit 1
+
+# A free port for HTTPS.
+for _ in $(seq 20); do
+	HP=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+	rp_port_free "$HP" && break
+done
+HTTPS=https://127.0.0.1:$HP/
+
+# Test CA and a server certificate for IP 127.0.0.1.
+tls=$W/tls
+mkdir -p "$tls"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" \
+    -out "$tls/ca.pem" -subj /CN=cairn-test-ca -days 2 \
+    -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
+openssl req -newkey rsa:2048 -nodes -keyout "$tls/srv.key" \
+    -out "$tls/srv.csr" -subj /CN=127.0.0.1 2>/dev/null &&
+printf '%s\n' 'subjectAltName=IP:127.0.0.1' 'basicConstraints=CA:FALSE' \
+    'keyUsage=critical,digitalSignature,keyEncipherment' \
+    'extendedKeyUsage=serverAuth' >"$tls/srv.ext" &&
+openssl x509 -req -in "$tls/srv.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+    -CAcreateserial -out "$tls/srv.pem" -days 2 -extfile "$tls/srv.ext" \
+    2>/dev/null || { echo "FAIL: test CA" >&2; exit 1; }
+RP_HTTPS_CA=$tls/ca.pem
+RP_HTTPS_BASE=$HTTPS
+RP_HTTPS_PORT=$HP
+
+# The repository, built for the rsync base of the module and with
+# rpkiNotify pointing at cairn-pubd.
+src=$W/src
+mkdir -p "$src" "$W/static" "$W/pubd" && chmod 755 "$W/pubd"
+rpt_desc '/^aspa/d' >"$W/full.desc"
+"$MKREPO" -b "${RP_RSYNC_BASE}full/" -n "${HTTPS}rrdp/notification.xml" \
+    -o "$src/full" -t "$W/full.tal" "$W/full.desc" >"$W/full.expected" ||
+    { echo "FAIL: mkrepo" >&2; exit 1; }
+rpt_mkrepo_vrps full "$EXPECT"
+cp "$src/full/ta.cer" "$W/static/ta.cer"
+rp_tal_write "$W/full-rrdp.tal" "$src/full/ta.cer" "${HTTPS}ta.cer" || exit 1
+
+cat >"$W/pubd.conf" <<EOF
+data-dir = $W/pubd
+[rrdp]
+base-uri = ${HTTPS}rrdp/
+interval = 1s
+[http]
+listen = 127.0.0.1
+port = $HP
+tls-cert = $tls/srv.pem
+tls-key = $tls/srv.key
+static-dir = $W/static
+[rsync]
+base-uri = $RP_RSYNC_BASE
+dir = $W/pubrsync
+EOF
+
+"$PUBD" -c "$W/pubd.conf" sync full "$src/full" ||
+    { echo "FAIL: cairn-pubd sync" >&2; exit 1; }
+"$PUBD" -c "$W/pubd.conf" >"$W/pubd.log" 2>&1 &
+PUBD_PID=$!
+
+# Waits until cairn-pubd serves serial $1 over HTTPS and in the rsync tree.
+wait_serial() {
+	local n
+	for _ in $(seq 300); do
+		n=$(curl -s --cacert "$tls/ca.pem" "${HTTPS}rrdp/notification.xml" |
+		    sed -n 's/.* serial="\([0-9]*\)">$/\1/p')
+		if [ "$n" = "$1" ] && grep -q "rsync: tree .* (RRDP serial $1)" \
+		    "$W/pubd.log"; then
+			return 0
+		fi
+		kill -0 "$PUBD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "FAIL: cairn-pubd did not publish serial $1" >&2
+	cat "$W/pubd.log" >&2
+	exit 1
+}
+wait_serial 1
+
+# The notification: at most a minute of caching; the TA over HTTPS.
+hdr=$(curl -s -D - -o /dev/null --cacert "$tls/ca.pem" \
+    "${HTTPS}rrdp/notification.xml" | tr -d '\r')
+grep -q -i '^cache-control: public, max-age=60$' <<<"$hdr" ||
+    rpt_fail "notification Cache-Control: $hdr"
+cmp -s <(curl -s --cacert "$tls/ca.pem" "${HTTPS}ta.cer") "$src/full/ta.cer" ||
+    rpt_fail "ta.cer over HTTPS differs"
+
+rp_validate_all "$W/full-rrdp.tal" "$W/out1" rrdp || exit 1
+rp_validate_all "$W/full.tal" "$W/out1" rsync || exit 1
+for v in rpki-client fort; do
+	for t in rrdp rsync; do
+		o=$W/out1/$v-$t
+		echo "--- $v over $t: rc $(cat "$o/rc"), $(wc -l <"$o/vrps") VRPs"
+		sed 's/^/    /' "$o/complaints"
+		printf '%s\n' "$EXPECT" | LC_ALL=C sort >"$W/want"
+		rp_expect_vrps "$o" "$W/want" || rpt_fail "$v over $t: VRPs"
+		rp_expect_clean "$o" || rpt_fail "$v over $t: complaints"
+	done
+done
+# Change: withdraw the second ROA of m2 (its manifest is reissued by mkrepo:
+# rebuild with one roa line fewer and sync the difference).
+sed '/^roa  *m2  *64501/d' "$W/full.desc" >"$W/full2.desc"
+rm -rf "$src/full2"
+"$MKREPO" -b "${RP_RSYNC_BASE}full/" -n "${HTTPS}rrdp/notification.xml" \
+    -o "$src/full2" -t "$W/full2.tal" "$W/full2.desc" >"$W/full2.expected" ||
+    { echo "FAIL: mkrepo (change)" >&2; exit 1; }
+cp "$src/full2/ta.cer" "$W/static/ta.cer"
+rp_tal_write "$W/full2-rrdp.tal" "$src/full2/ta.cer" "${HTTPS}ta.cer" || exit 1
+"$PUBD" -c "$W/pubd.conf" sync full "$src/full2" ||
+    { echo "FAIL: cairn-pubd sync (change)" >&2; exit 1; }
+# The static TA certificate is read at start-up: restart the server (the
+# session must be kept).
+sess1=$(curl -s --cacert "$tls/ca.pem" "${HTTPS}rrdp/notification.xml" |
+    sed -n 's/.*session_id="\([^"]*\)".*/\1/p')
+rp_https_stop
+"$PUBD" -c "$W/pubd.conf" >>"$W/pubd.log" 2>&1 &
+PUBD_PID=$!
+wait_serial 2
+notif=$(curl -s --cacert "$tls/ca.pem" "${HTTPS}rrdp/notification.xml")
+grep -q "session_id=\"$sess1\"" <<<"$notif" ||
+    rpt_fail "the session changed across a restart"
+grep -q 'serial="2">' <<<"$notif" || rpt_fail "notification is not serial 2"
+
+rp_validate_all "$W/full2-rrdp.tal" "$W/out2" rrdp || exit 1
+for v in rpki-client fort; do
+	o=$W/out2/$v-rrdp
+	echo "--- after the change, $v over rrdp: $(wc -l <"$o/vrps") VRPs"
+	sed 's/^/    /' "$o/complaints"
+	LC_ALL=C sort "$W/full2.expected" >"$W/want2"
+	rp_expect_vrps "$o" "$W/want2" || rpt_fail "$v after the change: VRPs"
+	rp_expect_clean "$o" || rpt_fail "$v after the change: complaints"
+done
+grep -q 'AS64501' "$W/want2" && rpt_fail "mkrepo still expects AS64501"
+
+rpt_done
