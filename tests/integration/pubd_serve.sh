@@ -5,7 +5,8 @@
 # Checks: both serve byte-identical notification, snapshot and delta files;
 # GET, HEAD, conditional GET (304), gzip, 404 and 405; Cache-Control of the
 # notification and of the immutable files; the mass-withdrawal guard holds
-# a batch (logged loudly) until "confirm-batch" releases it.
+# a batch (logged loudly) until "confirm-batch" releases it; publisher-add
+# answers an RFC 8183 publisher_request with a repository_response.
 #
 #   pubd_serve.sh path/to/cairn-pubd
 set -u
@@ -32,15 +33,18 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# free_port VAR [OTHER]: a free port other than OTHER (no subshell: it
+# would repeat the parent's $RANDOM sequence).
 free_port() {
 	local p
 	for _ in $(seq 20); do
 		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		port_free "$p" && { echo "$p"; return; }
+		[ "$p" != "${2:-}" ] && port_free "$p" &&
+		    { printf -v "$1" %s "$p"; return 0; }
 	done
 	return 1
 }
-P1=$(free_port) && P2=$(free_port) || die "no free port"
+free_port P1 && free_port P2 "$P1" || die "no free port"
 BASE=https://rrdp.example.net/rrdp/
 
 mkdir -p "$W/d1" "$W/d2" "$W/objs" && chmod 755 "$W/d1" "$W/d2"
@@ -58,6 +62,10 @@ conf() {	# file data-dir port extra...
 		echo "port = $p"
 		echo "[rsync]"
 		echo "base-uri = rsync://rsync.example.net/repo/"
+		echo "[rfc8181]"
+		echo "service-uri = https://pub.example.net/rfc8181/"
+		echo "bpki-key = $W/bpki.key"
+		echo "bpki-cert = $W/bpki.pem"
 		echo "[guard]"
 		echo "withdraw-share = 10"
 		echo "min-withdrawals = 10"
@@ -167,6 +175,30 @@ wait_serial "$P1" 3
 wait_serial "$P2" 3
 [ "$(get "$P2" /rrdp/notification.xml)" = \
     "$(get "$P1" /rrdp/notification.xml)" ] || fail "serial 3 differs"
+
+# RFC 8183: add a publisher from its publisher_request.
+"$PUBD" -c "$W/leader.conf" bpki-init >/dev/null || fail "bpki-init"
+"$PUBD" -c "$W/leader.conf" bpki-init >/dev/null 2>&1 &&
+    fail "bpki-init overwrote the identity"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/bob.key" \
+    -out "$W/bob.pem" -subj /CN=bob -days 2 \
+    -addext basicConstraints=critical,CA:TRUE 2>/dev/null || die "bob TA"
+{
+	echo '<publisher_request xmlns="http://www.hactrn.net/uris/rpki/rpki-setup/" version="1" publisher_handle="bob">'
+	echo "<publisher_bpki_ta>$(openssl x509 -in "$W/bob.pem" -outform DER | base64 -w0)</publisher_bpki_ta>"
+	echo '</publisher_request>'
+} >"$W/bob.xml"
+"$PUBD" -c "$W/leader.conf" publisher-add "$W/bob.xml" >"$W/bob.resp" ||
+    fail "publisher-add"
+for want in '<repository_response' 'publisher_handle="bob"' \
+    'service_uri="https://pub.example.net/rfc8181/bob"' \
+    'sia_base="rsync://rsync.example.net/repo/bob/"' \
+    'rrdp_notification_uri="https://rrdp.example.net/rrdp/notification.xml"' \
+    "$(openssl x509 -in "$W/bpki.pem" -outform DER | base64 -w0)"; do
+	grep -q -F -- "$want" "$W/bob.resp" || fail "repository_response lacks $want"
+done
+"$PUBD" -c "$W/leader.conf" publisher-add "$W/bob.xml" >/dev/null 2>&1 &&
+    fail "publisher added twice"
 
 [ "$FAILED" = 0 ] && echo PASS
 exit "$FAILED"
