@@ -96,6 +96,12 @@ int	pub_rrdp_file_uri(const char *base, const char *session,
 	    uint64_t serial, enum pub_rrdp_kind kind, char *out, size_t size,
 	    struct cm_err *err);
 
+/*
+ * Checks an object URI as RRDP carries it: rsync://, at most PUB_URI_MAX
+ * bytes, no control characters.  Returns 0 or -1.
+ */
+int	pub_rrdp_check_uri(const char *uri, struct cm_err *err);
+
 /* One <publish> or <withdraw> of a parsed snapshot or delta. */
 struct pub_rrdp_elem {
 	char		*uri;

@@ -191,9 +191,8 @@ parse_elem(const char *name, const xmlNode *n, enum pub_rrdp_kind kind,
 	if (pub_xml_attr(name, n, "uri", 1, PUB_URI_MAX, &e->uri, err) == -1 ||
 	    pub_xml_attr(name, n, "hash", 0, 64, &hash, err) == -1)
 		goto out;
-	if (strncmp(e->uri, "rsync://", 8) != 0 || strlen(e->uri) == 8) {
-		cm_err_set(err, CM_EINVAL, name,
-		    "%.200s: object URI must be rsync://", e->uri);
+	if (pub_rrdp_check_uri(e->uri, err) == -1) {
+		cm_err_wrap(err, name);
 		goto out;
 	}
 	if (hash != NULL && kind == PUB_RRDP_SNAPSHOT) {

@@ -284,7 +284,7 @@ pub_xml_escape(struct cm_buf *b, const char *s, struct cm_err *err)
 		case '\n': rep = "&#10;"; break;
 		case '\r': rep = "&#13;"; break;
 		default:
-			if (*p < 0x20 || *p == 0x7f)
+			if (*p < 0x20)
 				return cm_err_set(err, CM_EINVAL, NULL,
 				    "control character 0x%02x cannot be "
 				    "written in XML", *p);

@@ -62,8 +62,8 @@ int	pub_xml_text(const char *name, const xmlNode *n, size_t max,
 
 /*
  * Appends s XML-escaped (for attribute values and text: & < > " ' and
- * tab/CR/LF as character references).  Control characters that XML 1.0
- * cannot carry, and bytes that are not UTF-8, are refused.  Returns 0 or
+ * tab/CR/LF as character references).  Control characters below 0x20 that
+ * XML 1.0 cannot carry, and bytes that are not UTF-8, are refused.  Returns 0 or
  * -1 with err set.
  */
 int	pub_xml_escape(struct cm_buf *b, const char *s, struct cm_err *err);
