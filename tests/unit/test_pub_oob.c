@@ -311,7 +311,8 @@ test_strict(void **state)
 	expect_bad(CR(CRA, ""), "missing <child_bpki_ta>");
 	expect_bad(CR(CRA, "<parent_bpki_ta>%s</parent_bpki_ta>"),
 	    "unexpected element <parent_bpki_ta>");
-	expect_bad(CR(CRA, TA TA), "unexpected element <child_bpki_ta>");
+	expect_bad(CR(CRA, "<child_bpki_ta>%1$s</child_bpki_ta><child_bpki_ta>"
+	    "%1$s</child_bpki_ta>"), "unexpected element <child_bpki_ta>");
 	expect_bad(CR(CRA, TA "<offer/>"), "unexpected element <offer>");
 	expect_bad(CR(CRA, "<child_bpki_ta x=\"1\">%s</child_bpki_ta>"),
 	    "unknown attribute");
