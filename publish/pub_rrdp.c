@@ -9,6 +9,7 @@
 
 #include "common/cm_enc.h"
 #include "publish/pub_uri.h"
+#include "publish/pub_uuid.h"
 #include "publish/pub_xml.h"
 
 static const char *

@@ -10,6 +10,7 @@
 
 #include "common/cm_enc.h"
 #include "publish/pub_uri.h"
+#include "publish/pub_uuid.h"
 #include "publish/pub_xml.h"
 
 /* A single object is at most this large (base64 text). */

@@ -24,6 +24,7 @@
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
 #include "publish/pub_rrdp.h"
+#include "publish/pub_uuid.h"
 #include "publish/pub_xml.h"
 
 #define POOL	256

@@ -13,6 +13,7 @@
 #include "common/cm_enc.h"
 #include "publish/pub_rrdp.h"
 #include "publish/pub_uri.h"
+#include "publish/pub_uuid.h"
 #include "publish/pub_xml.h"
 
 #include "pub_testutil.h"
