@@ -48,7 +48,7 @@ struct pub_rsync_obj {
 struct pub_rsync_stats {
 	size_t	linked;		/* objects found in the content store */
 	size_t	written;	/* objects written (new content) */
-	size_t	dirs;		/* directories in the tree */
+	size_t	dirs;		/* directory creations (mkdir -p calls) */
 };
 
 /*
