@@ -126,7 +126,8 @@ struct pub_rrdp_doc {
 
 /*
  * Parses the RRDP document xml (len bytes, at most max) that must be of
- * kind expect.  name names it in errors.  On success *out is owned by the
+ * kind expect into memory (pub_rrdp_parse_stream() with collecting
+ * callbacks).  name names it in errors.  On success *out is owned by the
  * caller.  Returns 0, or -1 with err set.
  */
 int	pub_rrdp_parse(const char *name, const uint8_t *xml, size_t len,
@@ -134,6 +135,36 @@ int	pub_rrdp_parse(const char *name, const uint8_t *xml, size_t len,
 	    struct cm_err *err);
 
 void	pub_rrdp_doc_free(struct pub_rrdp_doc *doc);
+
+/*
+ * Callbacks of the streaming parser.  Each returns 0, or -1 with err set
+ * to abort the parse.  Any may be NULL.
+ */
+struct pub_rrdp_handler {
+	/* The root element's session_id and serial. */
+	int	(*root)(void *arg, const char *session, uint64_t serial,
+		    struct cm_err *err);
+	/* Notification: the snapshot (snapshot = 1), then each delta. */
+	int	(*ref)(void *arg, int snapshot, const struct pub_rrdp_ref *r,
+		    struct cm_err *err);
+	/*
+	 * Snapshot or delta: each publish or withdraw.  The callback may take
+	 * e->uri and e->data (setting them to NULL); what it leaves is freed.
+	 */
+	int	(*elem)(void *arg, struct pub_rrdp_elem *e, struct cm_err *err);
+};
+
+/*
+ * Streaming strict parse of xml (len bytes, e.g. an mmap'd file of any
+ * size) as kind expect: SAX, memory bounded by the largest object plus 40
+ * bytes per element for the duplicate check.  Every rule of
+ * pub_rrdp_parse() applies; those that need the whole document (unique
+ * URIs, contiguous deltas, a non-empty delta) are checked at the end, so
+ * what the callbacks saw is valid only if the call returns 0.
+ */
+int	pub_rrdp_parse_stream(const char *name, const uint8_t *xml, size_t len,
+	    enum pub_rrdp_kind expect, const struct pub_rrdp_handler *h,
+	    void *arg, struct cm_err *err);
 
 /*
  * Replica / RFC 9697 check between two parsed notifications of the same

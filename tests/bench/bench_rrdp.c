@@ -8,8 +8,9 @@
  *  2. A delta of 100 changes (publish/replace/withdraw) with the same
  *     writer: its cost against the snapshot's (should be far below 1,
  *     since a change costs O(changes), not O(repository)).
- *  3. SHA-256 of the snapshot (needed for the notification) and a strict
- *     parse of the delta, for scale.
+ *  3. SHA-256 of the snapshot (needed for the notification), a strict
+ *     streaming parse of the whole snapshot (replica check) and a parse of
+ *     the delta, for scale.
  *
  * Usage: bench_rrdp [n-objects]
  */
@@ -112,6 +113,13 @@ snapshot_libxml(const char *sid, size_t n)
 }
 
 static int
+count_elem(void *arg, struct pub_rrdp_elem *e, struct cm_err *err)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int
 delta_cairn(const char *sid, size_t n, struct cm_buf *b)
 {
 	struct pub_rrdp_writer	w;
@@ -185,6 +193,21 @@ main(int argc, char **argv)
 	t_hash = now() - t0;
 	printf("snapshot SHA-256:         %8.3f s             %8.1f MB/s\n",
 	    t_hash, (double)snap.len / 1e6 / t_hash);
+
+	{
+		struct pub_rrdp_handler	cb = { NULL, NULL, count_elem };
+		size_t			seen = 0;
+
+		t0 = now();
+		if (pub_rrdp_parse_stream("snapshot", snap.data, snap.len,
+		    PUB_RRDP_SNAPSHOT, &cb, &seen, &err) != 0 || seen != n) {
+			fprintf(stderr, "%s\n", err.msg);
+			return 1;
+		}
+		t0 = now() - t0;
+		printf("snapshot streaming parse: %8.3f s  %7zu el  %8.1f MB/s\n",
+		    t0, seen, (double)snap.len / 1e6 / t0);
+	}
 
 	t0 = now();
 	xlen = snapshot_libxml(sid, n);
