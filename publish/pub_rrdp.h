@@ -6,7 +6,8 @@
  * caller may drain the buffer (write it out and cm_buf_reset()) between
  * calls.  Parsing is strict (namespace, version, UUID session, positive
  * serials, no unknown elements or attributes, valid base64, hashes where
- * RFC 8182 requires them) and is meant for tests and replica checks.
+ * RFC 8182 requires them) and is meant for tests and replica checks; it
+ * streams too (SAX, no tree), so a whole snapshot can be checked.
  */
 #ifndef PUB_RRDP_H
 #define PUB_RRDP_H
