@@ -90,11 +90,14 @@ find_bindir(char *out, size_t len, struct cm_err *err)
 	return 0;
 }
 
-/* The last lines (about 600 bytes) of a log file, on one line, into buf. */
+/*
+ * What a log says went wrong, on one line, into buf: the last lines of its
+ * final 4 KB that hold FATAL, PANIC or ERROR, or else its last 400 bytes.
+ */
 static void
 log_tail(const char *path, char *buf, size_t len)
 {
-	char	tmp[600];
+	char	tmp[4096], *line, *save, *hits[2] = { NULL, NULL };
 	ssize_t	n;
 	off_t	size;
 	int	fd;
@@ -112,10 +115,24 @@ log_tail(const char *path, char *buf, size_t len)
 	if (n <= 0)
 		return;
 	tmp[n] = '\0';
-	for (char *p = tmp; *p != '\0'; p++)
+	if (n > 400)
+		snprintf(buf, len, "%s", tmp + n - 400);
+	else
+		snprintf(buf, len, "%s", tmp);
+	for (char *p = buf; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\t')
 			*p = ' ';
-	snprintf(buf, len, "%s", tmp);
+	for (line = strtok_r(tmp, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, "FATAL:") != NULL ||
+		    strstr(line, "PANIC:") != NULL ||
+		    strstr(line, "ERROR:") != NULL) {
+			hits[0] = hits[1];
+			hits[1] = line;
+		}
+	if (hits[1] != NULL)
+		snprintf(buf, len, "%s%s%s", hits[0] != NULL ? hits[0] : "",
+		    hits[0] != NULL ? " | " : "", hits[1]);
 }
 
 /*
@@ -127,7 +144,7 @@ static int
 run(struct db_embedded *e, const char *what, char *const argv[],
     struct cm_err *err)
 {
-	char	path[PATH_MAX], tail[700], stail[700];
+	char	path[PATH_MAX], tail[450], stail[450];
 	pid_t	pid;
 	int	status, fd;
 
