@@ -91,6 +91,38 @@ find_bindir(char *out, size_t len, struct cm_err *err)
 }
 
 /*
+ * The binaries for an existing cluster are those of the major version that
+ * created it (PG_VERSION): a newer server refuses the data directory, and
+ * moving to it is an explicit pg_upgrade.  A new cluster takes the newest.
+ */
+static int
+cluster_bindir(struct db_embedded *e, struct cm_err *err)
+{
+	char	path[PATH_MAX + 16], ver[16] = "";
+	FILE	*f;
+	size_t	n;
+
+	snprintf(path, sizeof(path), "%s/PG_VERSION", e->pgdata);
+	if ((f = fopen(path, "r")) == NULL)
+		return find_bindir(e->bindir, sizeof(e->bindir), err);
+	n = fread(ver, 1, sizeof(ver) - 1, f);
+	fclose(f);
+	ver[n] = '\0';
+	ver[strcspn(ver, "\n")] = '\0';
+	if (ver[0] == '\0' || strspn(ver, "0123456789") != strlen(ver))
+		return cm_err_set(err, CM_EINVAL, path, "not a PostgreSQL major "
+		    "version: \"%s\"", ver);
+	snprintf(e->bindir, sizeof(e->bindir), PG_LIBDIR "/%s/bin", ver);
+	snprintf(path, sizeof(path), "%s/pg_ctl", e->bindir);
+	if (access(path, X_OK) != 0)
+		return cm_err_set(err, CM_EIO, e->pgdata, "cluster created by "
+		    "PostgreSQL %s, whose server binaries (%s) are missing: "
+		    "install postgresql-%s, or move the cluster to the newer "
+		    "version with pg_upgrade", ver, e->bindir, ver);
+	return 0;
+}
+
+/*
  * What a log says went wrong, on one line, into buf: the last lines of its
  * final 4 KB that hold FATAL, PANIC or ERROR, or else its last 400 bytes.
  */
@@ -457,11 +489,11 @@ set_paths(struct db_embedded *e, const struct db_options *opt,
 		    "allow; choose a shorter data directory", e->rundir,
 		    sizeof(sun.sun_path) - 1);
 	e->timeout = opt->connect_timeout > 0 ? opt->connect_timeout : 10;
-	if (opt->pg_bindir != NULL && *opt->pg_bindir != '\0')
+	if (opt->pg_bindir != NULL && *opt->pg_bindir != '\0') {
 		snprintf(e->bindir, sizeof(e->bindir), "%s", opt->pg_bindir);
-	else if (find_bindir(e->bindir, sizeof(e->bindir), err) == -1)
-		return -1;
-	return 0;
+		return 0;
+	}
+	return cluster_bindir(e, err);
 }
 
 int

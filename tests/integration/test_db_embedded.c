@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cm_file.h"
 #include "db/db.h"
 #include "db_testutil.h"
 
@@ -469,6 +470,46 @@ test_socket_path_too_long(void **state)
 	assert_non_null(strstr(err.msg, "longer than the 107 bytes"));
 }
 
+static void
+test_bad_setups(void **state)
+{
+	struct db_options	 opt;
+	struct db_embedded	*e = NULL;
+	struct cm_err		 err;
+	char			 dir[256], path[300];
+	FILE			*f;
+
+	/* A cluster of a PostgreSQL version whose binaries are missing. */
+	snprintf(dir, sizeof(dir), "%s/old", T.dir);
+	snprintf(path, sizeof(path), "%s/pg/data", dir);
+	assert_int_equal(cm_mkdirs(path, 0755, &err), 0);
+	snprintf(path, sizeof(path), "%s/pg/data/PG_VERSION", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("9\n", f);
+	fclose(f);
+	memset(&opt, 0, sizeof(opt));
+	opt.data_dir = dir;
+	assert_int_equal(db_embedded_start(&opt, &e, &err), -1);
+	assert_null(e);
+	assert_non_null(strstr(err.msg, "created by PostgreSQL 9"));
+	assert_non_null(strstr(err.msg, "pg_upgrade"));
+
+	/* As root, PostgreSQL needs an unprivileged user that exists. */
+	snprintf(dir, sizeof(dir), "%s/nouser", T.dir);
+	opt.data_dir = dir;
+	opt.pg_user = "cairn-no-such-user";
+	if (geteuid() == 0) {
+		assert_int_equal(db_embedded_start(&opt, &e, &err), -1);
+		assert_int_equal(err.code, CM_EPERM);
+		assert_non_null(strstr(err.msg, "refuses to run as root"));
+		assert_non_null(strstr(err.msg, "cairn-no-such-user"));
+	} else {
+		/* Not root: the option does not matter, the start works. */
+		assert_int_equal(db_embedded_start(&opt, &e, &err), 0);
+		assert_int_equal(db_embedded_stop(e, &err), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -483,6 +524,7 @@ main(void)
 		cmocka_unit_test(test_listen_notify),
 		cmocka_unit_test(test_wrong_dsn),
 		cmocka_unit_test(test_socket_path_too_long),
+		cmocka_unit_test(test_bad_setups),
 	};
 
 	return cmocka_run_group_tests_name("db (PostgreSQL integration)",
