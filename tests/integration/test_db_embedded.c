@@ -359,6 +359,17 @@ fail_body(struct db *db, void *arg, struct cm_err *err)
 	return cm_err_set(err, CM_EINVAL, "test", "changed my mind");
 }
 
+/* Ignores the error of a statement and claims success. */
+static int
+sloppy_body(struct db *db, void *arg, struct cm_err *err)
+{
+	if (db_exec(db, "INSERT INTO counter VALUES (3, 0)", NULL, NULL,
+	    err) != 1)
+		return -1;
+	db_exec(db, "SELECT 1/0", NULL, NULL, err);
+	return 0;
+}
+
 static int
 nested_body(struct db *db, void *arg, struct cm_err *err)
 {
@@ -375,6 +386,12 @@ test_tx_rollback(void **state)
 	assert_int_equal(err.code, CM_EINVAL);
 	assert_string_equal(err.msg, "test: changed my mind");
 	assert_int_equal(db_exec(db, "SELECT 1 FROM counter WHERE id = 2",
+	    NULL, NULL, &err), 0);
+	/* A body that ignored a failed statement does not "commit". */
+	assert_int_equal(db_tx(db, NULL, sloppy_body, NULL, &err), -1);
+	assert_int_equal(err.code, CM_EDB);
+	assert_non_null(strstr(err.msg, "rolled back"));
+	assert_int_equal(db_exec(db, "SELECT 1 FROM counter WHERE id = 3",
 	    NULL, NULL, &err), 0);
 	assert_int_equal(db_tx(db, NULL, nested_body, NULL, &err), -1);
 	assert_int_equal(err.code, CM_ESTATE);
