@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -502,7 +503,7 @@ db_embedded_start(const struct db_options *opt, struct db_embedded **out,
 {
 	struct db_embedded	*e;
 	char			 path[PATH_MAX + 16], q[PATH_MAX + 8];
-	int			 started = 0;
+	int			 started = 0, lock = -1;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return cm_err_set(err, CM_ENOMEM, "db", "out of memory");
@@ -511,6 +512,13 @@ db_embedded_start(const struct db_options *opt, struct db_embedded **out,
 	    -1 || own_dir(e, e->pgdir, err) == -1 ||
 	    own_dir(e, e->rundir, err) == -1)
 		goto fail;
+	/* Two processes starting on one directory take turns. */
+	snprintf(path, sizeof(path), "%s/start.lock", e->pgdir);
+	if ((lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    flock(lock, LOCK_EX) == -1) {
+		cm_err_set(err, CM_EIO, path, "%s", strerror(errno));
+		goto fail;
+	}
 	snprintf(path, sizeof(path), "%s/PG_VERSION", e->pgdata);
 	if (access(path, F_OK) != 0 && init_cluster(e, err) == -1)
 		goto fail;
@@ -528,11 +536,14 @@ db_embedded_start(const struct db_options *opt, struct db_embedded **out,
 	snprintf(e->dsn, sizeof(e->dsn), "host=%s port=" PG_PORT " user=cairn "
 	    "dbname=cairn", q);
 	*out = e;
+	close(lock);
 	return 0;
  fail:
 	cm_err_wrap(err, "embedded PostgreSQL");
 	if (started)
 		pg_ctl(e, "stop", NULL);
+	if (lock != -1)
+		close(lock);
 	free(e);
 	return -1;
 }

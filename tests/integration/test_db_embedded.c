@@ -527,6 +527,54 @@ test_bad_setups(void **state)
 	}
 }
 
+struct estart {
+	char			 dir[128];
+	struct db_embedded	*e;
+	struct cm_err		 err;
+	int			 rc;
+};
+
+static void *
+estart_main(void *arg)
+{
+	struct estart		*s = arg;
+	struct db_options	 opt;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.data_dir = s->dir;
+	s->rc = db_embedded_start(&opt, &s->e, &s->err);
+	return NULL;
+}
+
+/* Two daemons starting on one fresh directory: one cluster, both use it. */
+static void
+test_concurrent_embedded_start(void **state)
+{
+	struct estart	 s[2];
+	pthread_t	 th[2];
+	struct cm_err	 err;
+	struct db	*db;
+
+	for (int i = 0; i < 2; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		snprintf(s[i].dir, sizeof(s[i].dir), "%s/twin", T.dir);
+		assert_int_equal(pthread_create(&th[i], NULL, estart_main,
+		    &s[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		if (s[i].rc != 0)
+			fprintf(stderr, "start %d: %s\n", i, s[i].err.msg);
+		assert_int_equal(s[i].rc, 0);
+	}
+	assert_string_equal(db_embedded_dsn(s[0].e), db_embedded_dsn(s[1].e));
+	assert_non_null(db = db_open(db_embedded_dsn(s[0].e), 5, &err));
+	assert_int_equal(db_exec(db, "SELECT 1", NULL, NULL, &err), 1);
+	db_close(db);
+	db_embedded_free(s[1].e);
+	assert_int_equal(db_embedded_stop(s[0].e, &err), 0);
+}
+
 int
 main(void)
 {
@@ -542,6 +590,7 @@ main(void)
 		cmocka_unit_test(test_wrong_dsn),
 		cmocka_unit_test(test_socket_path_too_long),
 		cmocka_unit_test(test_bad_setups),
+		cmocka_unit_test(test_concurrent_embedded_start),
 	};
 
 	return cmocka_run_group_tests_name("db (PostgreSQL integration)",
