@@ -110,7 +110,8 @@ static int
 check_groups(struct db *db)
 {
 	struct cm_err	 err;
-	int		 n;
+	char		 sql[96];
+	int		 n = -1;
 
 	for (int i = 0; i < 150; i++) {
 		n = db_exec(db, "SELECT g FROM grp", NULL, NULL, &err);
@@ -120,8 +121,9 @@ check_groups(struct db *db)
 	}
 	if (n < 0)
 		return -1;
-	assert_int_equal(db_exec(db, "SELECT g FROM part GROUP BY g HAVING "
-	    "count(*) <> " "4", NULL, NULL, &err), 0);
+	snprintf(sql, sizeof(sql), "SELECT g FROM part GROUP BY g HAVING "
+	    "count(*) <> %d", NPARTS);
+	assert_int_equal(db_exec(db, sql, NULL, NULL, &err), 0);
 	assert_int_equal(db_exec(db, "SELECT 1 FROM part", NULL, NULL, &err),
 	    n * NPARTS);
 	return n;
