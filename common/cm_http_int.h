@@ -69,7 +69,7 @@ struct http_conn {
 	int			 nhandles;	/* open uv handles */
 	unsigned		 nreq;
 	int			 nwrites;	/* uv_write in flight */
-	/* TLS: plaintext of the response not yet encrypted */
+	/* the response not yet handed to the socket (or to TLS) */
 	const uint8_t		*out_head;
 	size_t			 out_head_len;
 	const uint8_t		*out_body;

@@ -59,6 +59,7 @@ struct tsrv {
 	int			 loop_close_rc;
 	uint16_t		 port;
 	int			 async_delay_ms;
+	size_t			 big_size;	/* default 3 MiB + 17 */
 };
 
 struct job {
@@ -192,7 +193,9 @@ tsrv_start(struct tsrv *t)
 	if (t->async_delay_ms == 0)
 		t->async_delay_ms = 50;
 	t->file = make_file(&t->content, 3000, &t->content_len);
-	t->big = make_file(&t->bigdata, 3 * 1024 * 1024 + 17, &t->big_len);
+	if (t->big_size == 0)
+		t->big_size = 3 * 1024 * 1024 + 17;
+	t->big = make_file(&t->bigdata, t->big_size, &t->big_len);
 	pthread_mutex_init(&t->mtx, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	assert_int_equal(pthread_create(&t->thr, NULL, server_main, t), 0);
@@ -805,6 +808,57 @@ test_timeouts(void **state)
 }
 
 static void
+test_write_timeout(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	int		 small = 4096;
+	size_t		 total = 0;
+	ssize_t		 n;
+
+	t.cfg.write_timeout_ms = 300;
+	t.big_size = 48 * 1024 * 1024;
+	tsrv_start(&t);
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	/* A client that asks for a big file and stops reading. */
+	c->fd = connect_port(t.port);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	cl_send(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+	sleep_ms(1500);
+	/* The server gave up on the stalled write and closed. */
+	while ((n = recv(c->fd, c->buf, sizeof(c->buf), 0)) > 0)
+		total += (size_t)n;
+	assert_true(n == 0 || errno == ECONNRESET);
+	assert_true(total < t.big_len);
+	cl_close(c);
+	tsrv_stop(&t);
+}
+
+static void
+test_max_requests(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	struct resp	 r;
+	char		 v[64];
+
+	t.cfg.max_requests = 2;
+	tsrv_start(&t);
+	c = cl_open(t.port);
+	roundtrip(c, "GET /seq/1 HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_false(get_hdr(&r, "Connection", v, sizeof(v)));
+	resp_free(&r);
+	roundtrip(c, "GET /seq/2 HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_true(get_hdr(&r, "Connection", v, sizeof(v)));
+	assert_string_equal(v, "close");
+	resp_free(&r);
+	assert_true(cl_closed(c));
+	cl_close(c);
+	tsrv_stop(&t);
+}
+
+static void
 test_conn_cap(void **state)
 {
 	struct tsrv	 t = { 0 }, t2 = { 0 };
@@ -1212,6 +1266,8 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_write_timeout),
+		cmocka_unit_test(test_max_requests),
 		cmocka_unit_test(test_conn_cap),
 		cmocka_unit_test(test_async_many),
 		cmocka_unit_test(test_no_query_and_shutdown),
