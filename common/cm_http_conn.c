@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "common/cm_log.h"
@@ -89,6 +90,21 @@ conn_abort(struct http_conn *c)
 	uv_close((uv_handle_t *)&c->timer, conn_closed);
 }
 
+/*
+ * Closes with a reset: what the kernel still holds for a client that
+ * stopped reading is dropped instead of trickling out after close().
+ */
+static void
+conn_reset(struct http_conn *c)
+{
+	struct linger	l = { 1, 0 };
+	uv_os_fd_t	fd;
+
+	if (!c->closing && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	conn_abort(c);
+}
+
 static void
 shutdown_cb(uv_shutdown_t *s, int status)
 {
@@ -152,10 +168,12 @@ on_timer(uv_timer_t *t)
 {
 	struct http_conn	*c = t->data;
 
-	if (c->shutting || c->state != C_READING)
-		conn_abort(c);	/* idle, write or close timeout */
-	else
+	if (c->shutting || c->state == C_WRITING)
+		conn_reset(c);	/* a stalled write or close */
+	else if (c->state == C_READING)
 		conn_error(c, 408);
+	else
+		conn_abort(c);	/* idle */
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -174,7 +192,7 @@ write_cb(uv_write_t *req, int status)
 	if (c->closing)
 		return;
 	if (status < 0) {
-		conn_abort(c);
+		conn_reset(c);
 		return;
 	}
 	if (c->state != C_WRITING || c->shutting)
