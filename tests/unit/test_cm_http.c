@@ -184,7 +184,8 @@ make_file(uint8_t **copy, size_t n, size_t *len)
 static void
 tsrv_start(struct tsrv *t)
 {
-	t->cfg.host = "127.0.0.1";
+	if (t->cfg.host == NULL)
+		t->cfg.host = "127.0.0.1";
 	t->cfg.port = 0;
 	t->cfg.handler = handler;
 	t->cfg.handler_arg = t;
@@ -1215,6 +1216,34 @@ test_curl(void **state)
 }
 
 static void
+test_ipv6(void **state)
+{
+	struct tsrv		 t = { 0 };
+	struct sockaddr_in6	 sa;
+	struct timeval		 tv = { 5, 0 };
+	struct client		*c;
+	struct resp		 r;
+
+	t.cfg.host = "::1";
+	tsrv_start(&t);
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->fd = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons(t.port);
+	sa.sin6_addr = in6addr_loopback;
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	roundtrip(c, "GET /seq/6 HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_string_equal((char *)r.body, "/seq/6");
+	resp_free(&r);
+	cl_close(c);
+	tsrv_stop(&t);
+}
+
+static void
 test_config_errors(void **state)
 {
 	struct cm_http_config	 cfg = { 0 };
@@ -1259,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_get_head),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_keepalive_and_pipelining),
 		cmocka_unit_test(test_http10),
 		cmocka_unit_test(test_conditional),
