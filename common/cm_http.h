@@ -91,9 +91,10 @@ struct cm_http_config {
 };
 
 /*
- * Creates the server on loop, binds and listens.  cfg is copied (its strings
- * too).  Returns the server (free with cm_http_server_free() after shutdown
- * completed), or NULL with err set.
+ * Creates the server on loop, binds and listens (loop thread).  cfg is
+ * copied (its strings too).  Returns the server (free with
+ * cm_http_server_free() after shutdown completed), or NULL with err set;
+ * then handles already opened are closed and freed by the next loop run.
  */
 struct cm_http_server *cm_http_server_new(uv_loop_t *loop,
 	    const struct cm_http_config *cfg, struct cm_err *err);
@@ -109,7 +110,7 @@ unsigned cm_http_server_nconns(const struct cm_http_server *srv);
  */
 void	cm_http_server_shutdown(struct cm_http_server *srv,
 	    void (*done)(void *), void *arg);
-/* The same from any thread (done as given to cm_http_server_new: none). */
+/* The same from any thread, without a done callback. */
 void	cm_http_server_shutdown_async(struct cm_http_server *srv);
 /* Frees a server whose handles are all closed (after shutdown).  NULL ok. */
 void	cm_http_server_free(struct cm_http_server *srv);

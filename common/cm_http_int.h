@@ -96,6 +96,7 @@ struct cm_http_server {
 	unsigned		 nconns;
 	unsigned		 norphans;	/* requests whose connection closed */
 	int			 stopping;
+	int			 nabort;	/* handles to close after a failed start */
 	void			(*done)(void *);
 	void			*done_arg;
 	uint8_t			 scratch[65536];	/* TLS ciphertext reads */

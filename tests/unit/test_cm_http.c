@@ -1255,6 +1255,19 @@ test_config_errors(void **state)
 	cfg.host = "not-an-address";
 	assert_null(cm_http_server_new(&loop, &cfg, &err));
 	assert_non_null(strstr(err.msg, "not-an-address"));
+	/* A port in use: the handles opened so far close on the next run. */
+	{
+		struct tsrv	t = { 0 };
+
+		tsrv_start(&t);
+		cfg.host = "127.0.0.1";
+		cfg.port = t.port;
+		assert_null(cm_http_server_new(&loop, &cfg, &err));
+		assert_non_null(strstr(err.msg, "address already in use"));
+		assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+		cfg.port = 0;
+		tsrv_stop(&t);
+	}
 	cfg.host = "127.0.0.1";
 	cfg.tls_cert_file = "/nonexistent/cert.pem";
 	cfg.tls_key_file = "/nonexistent/key.pem";
