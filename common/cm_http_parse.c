@@ -220,6 +220,18 @@ build_headers(struct http_conn *c)
 	return 0;
 }
 
+/* RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host header. */
+static int
+host_ok(const struct http_req *r)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < r->pub.nheaders; i++)
+		if (strcasecmp(r->pub.headers[i].name, "Host") == 0)
+			n++;
+	return n == 1 || (n == 0 && r->pub.http_minor == 0);
+}
+
 static int
 p_headers_done(llhttp_t *p)
 {
@@ -233,6 +245,10 @@ p_headers_done(llhttp_t *p)
 	r->pub.method = map_method(p->method);
 	r->pub.method_str = llhttp_method_name(p->method);
 	r->pub.http_minor = p->http_minor;
+	if (!host_ok(r)) {
+		c->err_status = 400;
+		return -1;
+	}
 	if ((p->flags & F_CONTENT_LENGTH) &&
 	    p->content_length > c->srv->cfg.max_body) {
 		c->err_status = 413;

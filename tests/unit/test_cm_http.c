@@ -119,6 +119,17 @@ handler(struct cm_http_req *req, void *arg)
 		cm_http_resp_header(resp, "X-Method", req->method_str);
 		cm_http_resp_body_copy(resp, req->body, req->body_len);
 		cm_http_respond(req, resp);
+	} else if (strncmp(req->path, "/hdr/", 5) == 0) {
+		/* The value of the header named in the path, in brackets. */
+		const char	*v = cm_http_req_header(req, req->path + 5);
+		char		 b[512];
+
+		snprintf(b, sizeof(b), "[%s] %zu %s", v ? v : "(none)",
+		    req->nheaders, req->query ? req->query : "-");
+		resp = cm_http_resp_new(v ? 200 : 404);
+		assert_non_null(resp);
+		cm_http_resp_body_copy(resp, b, strlen(b));
+		cm_http_respond(req, resp);
 	} else if (strncmp(req->path, "/seq/", 5) == 0) {
 		resp = cm_http_resp_new(200);
 		assert_non_null(resp);
@@ -505,6 +516,35 @@ test_keepalive_and_pipelining(void **state)
 }
 
 static void
+test_headers(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	struct resp	 r;
+
+	tsrv_start(&t);
+	c = cl_open(t.port);
+	roundtrip(c, "GET /hdr/x-empty?a=1&b HTTP/1.1\r\nHost: x\r\n"
+	    "X-Empty:\r\nX-Two:  spaced value \t \r\n\r\n", 200, &r);
+	assert_string_equal((char *)r.body, "[] 3 a=1&b");
+	resp_free(&r);
+	roundtrip(c, "GET /hdr/X-TWO HTTP/1.1\r\nHost: x\r\n"
+	    "X-Empty:\r\nX-Two:  spaced value \t \r\n\r\n", 200, &r);
+	assert_string_equal((char *)r.body, "[spaced value] 3 -");
+	resp_free(&r);
+	/* Names are matched case-insensitively; the first one wins. */
+	roundtrip(c, "GET /hdr/x-dup HTTP/1.1\r\nhost: x\r\n"
+	    "X-Dup: 1\r\nx-dup: 2\r\n\r\n", 200, &r);
+	assert_string_equal((char *)r.body, "[1] 3 -");
+	resp_free(&r);
+	roundtrip(c, "GET /hdr/x-none HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+	    &r);
+	resp_free(&r);
+	cl_close(c);
+	tsrv_stop(&t);
+}
+
+static void
 test_http10(void **state)
 {
 	struct tsrv	 t = { 0 };
@@ -745,7 +785,9 @@ test_malformed(void **state)
 		"Transfer-Encoding: chunked\r\n\r\n"),
 		"GET /seq/1 HTTP/1.1\r\nBad Header: x\r\n\r\n",
 		"GET /seq/1 HTTP/9.9\r\n\r\n",
-		"GET /seq/1 HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+		"GET /seq/1 HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		"GET /seq/1 HTTP/1.1\r\n\r\n",
+		"GET /seq/1 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
 	};
 	struct tsrv	 t = { 0 };
 	struct client	*c;
@@ -1303,6 +1345,7 @@ main(void)
 		cmocka_unit_test(test_get_head),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_keepalive_and_pipelining),
+		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_http10),
 		cmocka_unit_test(test_conditional),
 		cmocka_unit_test(test_gzip),
