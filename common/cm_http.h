@@ -50,7 +50,7 @@ struct cm_http_req {
 	enum cm_http_method		 method;
 	const char			*method_str;	/* "GET" */
 	const char			*target;	/* request-target as sent */
-	const char			*path;		/* target up to '?' */
+	const char			*path;		/* target up to '?', not decoded */
 	const char			*query;		/* after '?', or NULL */
 	int				 http_minor;	/* HTTP/1.x */
 	const struct cm_http_header	*headers;
@@ -62,7 +62,8 @@ struct cm_http_req {
 
 /*
  * The handler must eventually answer req exactly once, with
- * cm_http_respond() or cm_http_respond_async().
+ * cm_http_respond() or cm_http_respond_async(); req must not be used after.
+ * It runs on the loop thread and must not block.
  */
 typedef void	(*cm_http_handler_fn)(struct cm_http_req *req, void *arg);
 

@@ -34,7 +34,7 @@ struct http_req {
 	struct http_conn	*conn;	/* NULL once the connection is gone */
 	struct cm_buf		 strs;	/* target, header names and values */
 	size_t			*offs;	/* name/value offsets into strs */
-	size_t			 noffs;
+	size_t			 noffs, offs_cap;
 	struct cm_http_header	*hdrs;
 	struct cm_buf		 body;
 	int			 keep_alive;

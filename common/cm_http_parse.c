@@ -140,11 +140,16 @@ p_hpart_done(llhttp_t *p)
 		c->err_status = 431;
 		return -1;
 	}
-	if ((n = reallocarray(r->offs, r->noffs + 1, sizeof(*n))) == NULL) {
-		c->err_status = 500;
-		return -1;
+	if (r->noffs == r->offs_cap) {
+		size_t	ncap = r->offs_cap ? r->offs_cap * 2 : 16;
+
+		if ((n = reallocarray(r->offs, ncap, sizeof(*n))) == NULL) {
+			c->err_status = 500;
+			return -1;
+		}
+		r->offs = n;
+		r->offs_cap = ncap;
 	}
-	r->offs = n;
 	/* Names and values alternate in offs: even = name, odd = value. */
 	r->offs[r->noffs++] = r->cur;
 	return str_end(c);
