@@ -72,7 +72,7 @@ struct cm_http_config {
 	const char	*host;			/* "127.0.0.1", "::", ...; default "::" */
 	uint16_t	 port;			/* 0: an ephemeral port */
 	const char	*tls_cert_file;		/* PEM chain, leaf first; NULL: plaintext */
-	const char	*tls_key_file;		/* PEM private key */
+	const char	*tls_key_file;		/* PEM private key; NULL: in the cert file */
 	size_t		 max_request_line;	/* 8 KiB, else 414 */
 	size_t		 max_header_size;	/* 16 KiB request line + headers, else 431 */
 	size_t		 max_headers;		/* 64 header fields, else 431 */
