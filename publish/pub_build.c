@@ -12,7 +12,7 @@
 #include "common/cm_log.h"
 #include "publish/pub_index.h"
 #include "publish/pub_rrdp.h"
-#include "publish/pub_xml.h"
+#include "publish/pub_uuid.h"
 
 struct pub_build {
 	struct pub_build_conf	 conf;
