@@ -5,7 +5,8 @@
 # Checks: both serve byte-identical notification, snapshot and delta files;
 # GET, HEAD, conditional GET (304), gzip, 404 and 405; Cache-Control of the
 # notification and of the immutable files; the mass-withdrawal guard holds
-# a batch (logged loudly) until "confirm-batch" releases it; publisher-add
+# a batch (logged loudly) until "confirm-batch" releases it; a standby
+# takes over when the leader is killed (kill -9); publisher-add
 # answers an RFC 8183 publisher_request with a repository_response.
 #
 #   pubd_serve.sh path/to/cairn-pubd
@@ -25,6 +26,14 @@ cleanup() {
 		kill "${PIDS[$i]}" 2>/dev/null
 		wait "${PIDS[$i]}" 2>/dev/null
 	done
+	# The cluster outlives a killed leader: stop it (fast shutdown).
+	if [ -f "$W/d1/pg/data/postmaster.pid" ]; then
+		kill -INT "$(head -1 "$W/d1/pg/data/postmaster.pid")" 2>/dev/null
+		for _ in $(seq 100); do
+			[ -f "$W/d1/pg/data/postmaster.pid" ] || break
+			sleep 0.1
+		done
+	fi
 	[ "${KEEP:-0}" = 1 ] && { echo "kept $W" >&2; return; }
 	rm -rf "$W"
 }
@@ -44,10 +53,11 @@ free_port() {
 	done
 	return 1
 }
-free_port P1 && free_port P2 "$P1" || die "no free port"
+free_port P1 && free_port P2 "$P1" && free_port P3 "$P1" &&
+    [ "$P3" != "$P2" ] || die "no free port"
 BASE=https://rrdp.example.net/rrdp/
 
-mkdir -p "$W/d1" "$W/d2" "$W/objs" && chmod 755 "$W/d1" "$W/d2"
+mkdir -p "$W/d1" "$W/d2" "$W/d3" "$W/objs" && chmod 755 "$W/d1" "$W/d2"
 conf() {	# file data-dir port extra...
 	local f=$1 d=$2 p=$3
 	shift 3
@@ -73,9 +83,12 @@ conf() {	# file data-dir port extra...
 }
 conf "$W/leader.conf" "$W/d1" "$P1"
 conf "$W/replica.conf" "$W/d2" "$P2" "leader = no"
-# The replica reaches the leader's embedded cluster through its socket.
-sed -i "1a [db]\ndsn = host=$W/d1/pg/run port=5432 user=cairn dbname=cairn" \
-    "$W/replica.conf"
+conf "$W/standby.conf" "$W/d3" "$P3"
+# The others reach the leader's embedded cluster through its socket.
+for f in replica standby; do
+	sed -i "1a [db]\ndsn = host=$W/d1/pg/run port=5432 user=cairn dbname=cairn" \
+	    "$W/$f.conf"
+done
 
 for i in $(seq -w 1 30); do
 	head -c $((200 + 10#$i * 7)) /dev/urandom >"$W/objs/obj$i.roa"
@@ -175,6 +188,24 @@ wait_serial "$P1" 3
 wait_serial "$P2" 3
 [ "$(get "$P2" /rrdp/notification.xml)" = \
     "$(get "$P1" /rrdp/notification.xml)" ] || fail "serial 3 differs"
+
+# Fail-over: a standby that may lead takes over when the leader dies.
+"$PUBD" -c "$W/standby.conf" >"$W/standby.log" 2>&1 &
+PIDS+=($!)
+wait_serial "$P3" 3
+grep -q "leader: this process builds" "$W/standby.log" &&
+    fail "the standby built serials while the leader was alive"
+kill -9 "${PIDS[0]}"
+head -c 300 /dev/urandom >"$W/objs/after.roa"
+"$PUBD" -c "$W/standby.conf" sync ca1 "$W/objs" >/dev/null || die "sync 4"
+wait_serial "$P3" 4
+wait_serial "$P2" 4
+grep -q "leader: this process builds" "$W/standby.log" ||
+    fail "the standby did not take over"
+[ "$(get "$P2" /rrdp/notification.xml)" = \
+    "$(get "$P3" /rrdp/notification.xml)" ] || fail "serial 4 differs"
+get "$P3" /rrdp/notification.xml | grep -q '<delta serial="4"' ||
+    fail "the new leader did not continue the session with a delta"
 
 # RFC 8183: add a publisher from its publisher_request.
 "$PUBD" -c "$W/leader.conf" bpki-init >/dev/null || fail "bpki-init"
