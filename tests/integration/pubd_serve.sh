@@ -7,7 +7,8 @@
 # notification and of the immutable files; the mass-withdrawal guard holds
 # a batch (logged loudly) until "confirm-batch" releases it; a standby
 # takes over when the leader is killed (kill -9); publisher-add
-# answers an RFC 8183 publisher_request with a repository_response.
+# answers an RFC 8183 publisher_request with a repository_response; a
+# newer database schema is refused.
 #
 #   pubd_serve.sh path/to/cairn-pubd
 set -u
@@ -47,7 +48,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
 	local p
 	for _ in $(seq 20); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		p=$((20000 + RANDOM % 12000))	# below the ephemeral range
 		[ "$p" != "${2:-}" ] && port_free "$p" &&
 		    { printf -v "$1" %s "$p"; return 0; }
 	done
@@ -230,6 +231,17 @@ for want in '<repository_response' 'publisher_handle="bob"' \
 done
 "$PUBD" -c "$W/leader.conf" publisher-add "$W/bob.xml" >/dev/null 2>&1 &&
     fail "publisher added twice"
+
+# A schema newer than the binary is refused at start-up.
+if command -v psql >/dev/null; then
+	psql -q "host=$W/d1/pg/run port=5432 user=cairn dbname=cairn" -c \
+	    "INSERT INTO cairn_schema (version, name) VALUES (9999, 'future')" ||
+	    fail "psql"
+	"$PUBD" -c "$W/standby.conf" confirm-batch 2>"$W/newer.err" &&
+	    fail "started on a newer schema"
+	grep -q 'newer than this program' "$W/newer.err" ||
+	    fail "no clear refusal of a newer schema: $(cat "$W/newer.err")"
+fi
 
 [ "$FAILED" = 0 ] && echo PASS
 exit "$FAILED"

@@ -47,7 +47,7 @@ rp_rsyncd_start "$W/pubrsync/current" || exit 1
 
 # A free port for HTTPS.
 for _ in $(seq 20); do
-	HP=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+	HP=$((20000 + RANDOM % 12000))	# below the ephemeral range
 	rp_port_free "$HP" && break
 done
 HTTPS=https://127.0.0.1:$HP/

@@ -2,7 +2,8 @@
  * Integration test of the RFC 8181 endpoint of cairn-pubd over a real
  * socket and a real PostgreSQL: CMS-signed queries from a publisher whose
  * BPKI TA is registered, replies verified against the server's identity;
- * replays, a foreign signer, broken XML, and HTTP-level refusals.
+ * replays, a foreign signer, broken XML, HTTP-level refusals, and 503 with
+ * Retry-After above the in-flight limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -123,6 +124,7 @@ setup(void **state)
 	rc.dsn = G.t.dsn;
 	rc.prefix = "/rfc8181/";
 	rc.bpki = G.server;
+	rc.max_inflight = 1;	/* the tests are sequential; see test_overload */
 	if ((G.s8181 = pub_server8181_new(&G.loop, &rc, &err)) == NULL)
 		return -1;
 	memset(&hc, 0, sizeof(hc));
@@ -159,6 +161,9 @@ teardown(void **state)
 	return 0;
 }
 
+/* The response head of the last post(). */
+static char	last_head[2048];
+
 /* One HTTP exchange; returns the status, body in *out (malloc'd). */
 static int
 post(const char *method, const char *path, const char *ctype,
@@ -190,6 +195,8 @@ post(const char *method, const char *path, const char *ctype,
 	sscanf((const char *)b.data, "HTTP/1.1 %d", &status);
 	p = strstr((char *)b.data, "\r\n\r\n");
 	assert_non_null(p);
+	snprintf(last_head, sizeof(last_head), "%.*s",
+	    (int)(p - (char *)b.data), (const char *)b.data);
 	p += 4;
 	*outlen = b.len - (size_t)(p - (char *)b.data);
 	*out = malloc(*outlen + 1);
@@ -351,6 +358,56 @@ test_http_refusals(void **state)
 	free(body);
 }
 
+struct bg {
+	pthread_t	 thr;
+	struct pub_msg	*reply;
+	time_t		 t;
+};
+
+static void *
+bg_main(void *arg)
+{
+	struct bg	*b = arg;
+
+	b->reply = query(&G.alice, one_publish("slow.roa"), b->t);
+	return NULL;
+}
+
+/*
+ * A query waits for a row lock held by the test; a second one finds the
+ * server at max_inflight (1) and gets 503 with Retry-After; the first then
+ * completes.
+ */
+static void
+test_overload(void **state)
+{
+	struct cm_err	 err;
+	struct bg	 b;
+	unsigned long	 done, refused;
+	uint8_t		*body;
+	size_t		 len;
+
+	assert_int_not_equal(db_exec(G.db, "BEGIN", NULL, NULL, &err), -1);
+	assert_int_equal(db_exec(G.db, "SELECT 1 FROM publisher WHERE handle "
+	    "= 'alice' FOR UPDATE", NULL, NULL, &err), 1);
+	memset(&b, 0, sizeof(b));
+	b.t = time(NULL) + 20;
+	assert_int_equal(pthread_create(&b.thr, NULL, bg_main, &b), 0);
+	usleep(1500 * 1000);	/* the first query is in the thread pool */
+	assert_int_equal(post("POST", "/rfc8181/alice",
+	    "application/rpki-publication", (const uint8_t *)"x", 1, &body,
+	    &len), 503);
+	free(body);
+	assert_non_null(strstr(last_head, "\r\nRetry-After: 5\r\n"));
+	assert_int_not_equal(db_exec(G.db, "COMMIT", NULL, NULL, &err), -1);
+	pthread_join(b.thr, NULL);
+	assert_non_null(b.reply);
+	assert_int_equal(b.reply->pdus[0].type, PUB_PDU_PUBLISH);
+	pub_msg_free(b.reply);
+	pub_server8181_stats(G.s8181, &done, &refused);
+	assert_int_equal(refused, 1);
+}
+
 int
 main(void)
 {
@@ -358,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_publish_list_replay),
 		cmocka_unit_test(test_foreign_signer_and_bad_xml),
 		cmocka_unit_test(test_http_refusals),
+		cmocka_unit_test(test_overload),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
