@@ -1,5 +1,5 @@
 /* The RRDP serial builder of the publication leader. */
-#include "publish/pub_build.h"
+#include "publish/pub_build_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,38 +12,6 @@
 #include "common/cm_log.h"
 #include "publish/pub_index.h"
 #include "publish/pub_rrdp.h"
-#include "publish/pub_uuid.h"
-
-struct pub_build {
-	struct pub_build_conf	 conf;
-	char			*base;
-	char			*notify_uri;
-	char			 session[37];
-	uint64_t		 serial;
-	struct pub_index	*ix;
-	int			 loaded;
-	/* Kept between serials: no page faults for a fresh 100 MB buffer. */
-	struct cm_buf		 snapbuf;
-};
-
-/* One net change of a batch, against the image before it. */
-struct net {
-	const char	*uri;
-	int64_t		 publisher;
-	int		 has_old;
-	uint8_t		 old[32];
-	const uint8_t	*data;		/* NULL: gone after the batch */
-	size_t		 len;
-};
-
-/* A pending pub_change row, borrowed from the query result. */
-struct chg {
-	int64_t		 id;
-	int64_t		 publisher;
-	const char	*uri;
-	const uint8_t	*data;		/* NULL: withdraw */
-	size_t		 len;
-};
 
 static double
 now_ms(void)
@@ -115,22 +83,6 @@ pub_build_serial(const struct pub_build *b)
 	return b->serial;
 }
 
-int
-pub_build_try_lead(struct db *db, struct cm_err *err)
-{
-	struct db_params	 pa;
-	struct db_res		*r = NULL;
-	int			 rc;
-
-	db_params_init(&pa);
-	db_param_int(&pa, PUB_LEADER_LOCK);
-	if (db_exec(db, "SELECT pg_try_advisory_lock($1)", &pa, &r, err) != 1)
-		return -1;
-	rc = strcmp(db_res_text(r, 0, 0), "t") == 0;
-	db_res_free(r);
-	return rc;
-}
-
 static int
 cmp_chg(const void *a, const void *b)
 {
@@ -142,193 +94,7 @@ cmp_chg(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* ---- loading ---- */
-
-static int
-cmp_change(const void *a, const void *b)
-{
-	const struct pub_index_change	*x = a, *y = b;
-
-	return strcmp(x->uri, y->uri);
-}
-
-struct load_arg {
-	struct pub_build	*b;
-	struct pub_index	*ix;
-	char			 session[37];
-	uint64_t		 serial;
-};
-
-static int
-load_index(struct db *db, struct pub_index **out, struct cm_err *err)
-{
-	struct db_params	 pa;
-	struct db_res		*r = NULL;
-	struct pub_index_change	*c = NULL;
-	struct pub_index	*empty = NULL;
-	int			 i, n, rc = -1;
-
-	db_params_init(&pa);
-	pa.binary_results = 1;
-	n = db_exec(db, "SELECT uri, publisher_id, data FROM pub_object", &pa,
-	    &r, err);
-	if (n == -1)
-		return -1;
-	if ((c = calloc(n + 1, sizeof(*c))) == NULL ||
-	    (empty = pub_index_new()) == NULL) {
-		nomem(err);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		c[i].uri = db_res_text(r, i, 0);
-		if (db_res_int64(r, i, 1, &c[i].publisher, err) == -1 ||
-		    db_res_bytea(r, i, 2, &c[i].data, &c[i].len, err) == -1)
-			goto out;
-	}
-	qsort(c, n, sizeof(*c), cmp_change);
-	rc = pub_index_apply(empty, c, n, out, err);
-out:
-	pub_index_free(empty);
-	free(c);
-	db_res_free(r);
-	return rc;
-}
-
-/* Ends the current session and starts a new one (no serial yet). */
-static int
-new_session(struct db *db, char session[37], struct cm_err *err)
-{
-	struct db_params	pa;
-
-	if (pub_uuid_v4(session, err) == -1)
-		return -1;
-	if (db_exec(db, "UPDATE rrdp_session SET current = false WHERE current",
-	    NULL, NULL, err) == -1)
-		return -1;
-	db_params_init(&pa);
-	db_param_text(&pa, session);
-	if (db_exec(db, "INSERT INTO rrdp_session (id) VALUES ($1)", &pa, NULL,
-	    err) == -1)
-		return -1;
-	cm_info("RRDP: new session %s", session);
-	return 0;
-}
-
-/* 1 if the snapshot of ix equals the stored one (hash h). */
-static int
-snapshot_matches(const struct pub_index *ix, const char *session,
-    uint64_t serial, const uint8_t *h, struct cm_err *err)
-{
-	struct cm_buf	b = CM_BUF_INIT;
-	uint8_t		mine[32];
-
-	if (pub_index_snapshot(ix, session, serial, &b, err) == -1) {
-		cm_buf_free(&b);
-		return -1;
-	}
-	cm_sha256(b.data, b.len, mine);
-	cm_buf_free(&b);
-	return memcmp(mine, h, 32) == 0;
-}
-
-static int
-load_fn(struct db *db, void *v, struct cm_err *err)
-{
-	struct load_arg		*a = v;
-	struct db_res		*r = NULL;
-	const uint8_t		*h;
-	size_t			 hl;
-	int64_t			 s;
-	int			 n, rc = -1;
-
-	pub_index_free(a->ix);
-	a->ix = NULL;
-	a->session[0] = '\0';
-	a->serial = 0;
-	if (load_index(db, &a->ix, err) == -1)
-		return -1;
-	n = db_exec(db, "SELECT s.id, r.serial, r.snapshot_hash FROM "
-	    "rrdp_session s LEFT JOIN rrdp_serial r ON r.session_id = s.id "
-	    "WHERE s.current ORDER BY r.serial DESC NULLS LAST LIMIT 1",
-	    NULL, &r, err);
-	if (n == -1)
-		return -1;
-	if (n == 1) {
-		snprintf(a->session, sizeof(a->session), "%s",
-		    db_res_text(r, 0, 0));
-		if (!db_res_isnull(r, 0, 1)) {
-			if (db_res_int64(r, 0, 1, &s, err) == -1)
-				goto out;
-			a->serial = (uint64_t)s;
-		}
-	}
-	if (a->serial > 0 && !db_res_isnull(r, 0, 2)) {
-		if (db_res_bytea(r, 0, 2, &h, &hl, err) == -1)
-			goto out;
-		if ((n = snapshot_matches(a->ix, a->session, a->serial, h,
-		    err)) == -1)
-			goto out;
-		if (n == 0) {
-			cm_error("RRDP session %s serial %" PRIu64 ": the "
-			    "repository in pub_object no longer gives the "
-			    "published snapshot (restored or altered "
-			    "database?): STARTING A NEW SESSION, relying "
-			    "parties will fetch a fresh snapshot",
-			    a->session, a->serial);
-			a->session[0] = '\0';
-		}
-	}
-	if (a->session[0] == '\0') {
-		a->serial = 0;
-		if (new_session(db, a->session, err) == -1)
-			goto out;
-	}
-	rc = 0;
-out:
-	db_res_free(r);
-	return rc;
-}
-
-int
-pub_build_load(struct pub_build *b, struct db *db, struct cm_err *err)
-{
-	struct load_arg	a;
-
-	memset(&a, 0, sizeof(a));
-	a.b = b;
-	if (db_tx(db, NULL, load_fn, &a, err) == -1) {
-		pub_index_free(a.ix);
-		return cm_err_wrap(err, "RRDP load");
-	}
-	pub_index_free(b->ix);
-	b->ix = a.ix;
-	memcpy(b->session, a.session, sizeof(b->session));
-	b->serial = a.serial;
-	b->loaded = 1;
-	cm_info("RRDP: session %s serial %" PRIu64 ", %zu objects", b->session,
-	    b->serial, pub_index_count(b->ix));
-	return 0;
-}
-
 /* ---- one step ---- */
-
-struct step_arg {
-	struct pub_build	*b;
-	struct db_res		*pending;
-	struct db_res		*prev;
-	struct chg		*chg;
-	size_t			 nchg;
-	struct net		*net;
-	size_t			 nnet;
-	struct pub_index	*ix;
-	struct cm_buf		 snap, delta, notif;
-	char			 snap_uri[512], delta_uri[512];
-	uint64_t		 serial;
-	size_t			 held;
-	int64_t			 release;	/* pub_hold id used, or 0 */
-	char			 ids[64];	/* scratch */
-	struct cm_buf		 idlist;	/* "{1,2,...}" */
-};
 
 static void
 step_reset(struct step_arg *a)
@@ -443,89 +209,6 @@ make_nets(struct step_arg *a, struct cm_err *err)
 		a->nnet++;
 	}
 	free(v);
-	return 0;
-}
-
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The guard's verdict: 1 and reason when the batch must be held. */
-static int
-guard_trips(const struct pub_build *b, const struct step_arg *a,
-    char *reason, size_t rlen)
-{
-	size_t	 total = pub_index_count(b->ix), w = 0, added = 0, i, j, np;
-	int64_t	*pubs;
-	double	 share = b->conf.withdraw_share;
-	int	 trip = 0;
-
-	if ((pubs = calloc(a->nnet + 1, sizeof(*pubs))) == NULL) {
-		snprintf(reason, rlen, "out of memory while checking");
-		return 1;
-	}
-	for (i = 0; i < a->nnet; i++) {
-		if (a->net[i].data == NULL)
-			pubs[w++] = a->net[i].publisher;
-		else if (!a->net[i].has_old)
-			added++;
-	}
-	if (total > 0 && total + added - w == 0) {
-		snprintf(reason, rlen, "the batch would withdraw all %zu "
-		    "objects and leave the repository empty", total);
-		trip = 1;
-	} else if ((long long)w >= b->conf.guard_min && w > share * total) {
-		snprintf(reason, rlen, "the batch would withdraw %zu of the "
-		    "repository's %zu objects (more than %.0f%%)", w, total,
-		    share * 100);
-		trip = 1;
-	}
-	qsort(pubs, w, sizeof(*pubs), cmp_i64);
-	for (i = 0; i < w && !trip; i = j) {
-		for (j = i; j < w && pubs[j] == pubs[i]; j++)
-			;
-		if ((long long)(j - i) < b->conf.guard_min)
-			continue;
-		np = pub_index_count_publisher(b->ix, pubs[i]);
-		if (j - i > share * np) {
-			snprintf(reason, rlen, "the batch would withdraw %zu of "
-			    "the %zu objects of publisher id %" PRId64
-			    " (more than %.0f%%)", j - i, np, pubs[i],
-			    share * 100);
-			trip = 1;
-		}
-	}
-	free(pubs);
-	return trip;
-}
-
-static int
-hold(struct db *db, struct step_arg *a, const char *reason,
-    struct cm_err *err)
-{
-	struct db_params	pa;
-	int64_t			last = a->chg[a->nchg - 1].id;
-	int			n;
-
-	db_params_init(&pa);
-	db_param_int(&pa, last);
-	db_param_text(&pa, reason);
-	n = db_exec(db, "UPDATE pub_hold SET last_change = $1, reason = $2 "
-	    "WHERE released_at IS NULL", &pa, NULL, err);
-	if (n == 0)
-		n = db_exec(db, "INSERT INTO pub_hold (last_change, reason) "
-		    "VALUES ($1, $2)", &pa, NULL, err);
-	if (n == -1)
-		return -1;
-	a->held = a->nchg;
-	cm_error("RRDP GUARD: HOLDING %zu pending changes (up to change id %"
-	    PRId64 "), NOT PUBLISHED: %s.  If this is intended, release it "
-	    "with \"cairn-pubd -c CONFIG confirm-batch\"", a->nchg, last,
-	    reason);
 	return 0;
 }
 
@@ -766,8 +449,8 @@ step_fn(struct db *db, void *v, struct cm_err *err)
 	if (make_nets(a, err) == -1)
 		return -1;
 	if (b->serial > 0 && a->release == 0 && a->nnet > 0 &&
-	    guard_trips(b, a, reason, sizeof(reason)))
-		return hold(db, a, reason, err);
+	    pub_guard_trips(b, a, reason, sizeof(reason)))
+		return pub_guard_hold(db, a, reason, err);
 	if (a->release == 0 && db_exec(db, "UPDATE pub_hold SET released_at = "
 	    "now(), released_by = 'guard: batch no longer trips' WHERE "
 	    "released_at IS NULL", NULL, NULL, err) == -1)
@@ -784,20 +467,6 @@ step_fn(struct db *db, void *v, struct cm_err *err)
 	return store(db, a, err);
 }
 
-/* 1 if b's session is still the current one (not reset). */
-static int
-session_current(const struct pub_build *b, struct db *db, struct cm_err *err)
-{
-	struct db_params	pa;
-	int			n;
-
-	db_params_init(&pa);
-	db_param_text(&pa, b->session);
-	n = db_exec(db, "SELECT 1 FROM rrdp_session WHERE current AND id = $1",
-	    &pa, NULL, err);
-	return n == -1 ? -1 : n == 1;
-}
-
 int
 pub_build_step(struct pub_build *b, struct db *db,
     struct pub_build_result *res, struct cm_err *err)
@@ -808,7 +477,7 @@ pub_build_step(struct pub_build *b, struct db *db,
 
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
-	if (b->loaded && (k = session_current(b, db, err)) != 1) {
+	if (b->loaded && (k = pub_build_session_current(b, db, err)) != 1) {
 		if (k == -1)
 			return -1;
 		cm_warn("RRDP: session %s is no longer current", b->session);
@@ -852,32 +521,3 @@ pub_build_step(struct pub_build *b, struct db *db,
 	return 1;
 }
 
-int
-pub_build_release(struct db *db, const char *who, int *n, struct cm_err *err)
-{
-	struct db_params	pa;
-	int			k;
-
-	db_params_init(&pa);
-	db_param_text(&pa, who);
-	k = db_exec(db, "UPDATE pub_hold SET released_at = now(), released_by "
-	    "= $1 WHERE released_at IS NULL", &pa, NULL, err);
-	if (k == -1)
-		return -1;
-	if (k > 0)
-		cm_warn("RRDP guard: held batch released by %s", who);
-	if (n != NULL)
-		*n = k;
-	return 0;
-}
-
-int
-pub_build_reset_session(struct db *db, struct cm_err *err)
-{
-	if (db_exec(db, "UPDATE rrdp_session SET current = false WHERE current",
-	    NULL, NULL, err) == -1)
-		return -1;
-	cm_warn("RRDP: session ended by the operator; the leader starts a new "
-	    "one");
-	return 0;
-}
