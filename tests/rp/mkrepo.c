@@ -356,10 +356,10 @@ issue_ca(struct repo *r, int i, EVP_PKEY *ta_key, struct cm_err *err)
 {
 	struct node		*n = &r->nodes[i];
 	struct ca_cert_spec	 s;
-	char			 crldp[512], repo[512], mft[512];
+	char			 crldp[512], repo[512], mft[512], curi[512];
 	char			 fn[NAME_MAX_LEN + 8];
 	uint8_t			*der;
-	size_t			 len;
+	size_t			 len = 0;
 
 	memset(&s, 0, sizeof(s));
 	if (n->parent < 0 && ta_key != NULL) {
@@ -398,7 +398,9 @@ issue_ca(struct repo *r, int i, EVP_PKEY *ta_key, struct cm_err *err)
 		s.crldp = crldp;
 		s.aia = p->cert_uri;
 		snprintf(fn, sizeof(fn), "%s.cer", n->name);
-		uri_of(r, n->parent, fn, n->cert_uri, sizeof(n->cert_uri));
+		/* Through a local buffer: gcc -O2 -Wrestrict sees n inside r. */
+		uri_of(r, n->parent, fn, curi, sizeof(curi));
+		snprintf(n->cert_uri, sizeof(n->cert_uri), "%s", curi);
 	}
 	n->not_after = s.not_after;
 	if (ca_cert_issue(&s, &n->cert, err) == -1)
