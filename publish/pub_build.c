@@ -353,6 +353,34 @@ out:
 	return rc;
 }
 
+/*
+ * Retention: the bytes of files that left the notification a retention
+ * ago, rows left without any file, and consumed changes (the outbox keeps
+ * every version of every object otherwise).
+ */
+static int
+prune(struct db *db, int64_t retention, struct cm_err *err)
+{
+	struct db_params	pa;
+
+	db_params_init(&pa);
+	db_param_int(&pa, retention);
+	if (db_exec(db, "UPDATE rrdp_serial SET snapshot = NULL, snapshot_hash "
+	    "= NULL WHERE snapshot IS NOT NULL AND snapshot_dropped_at < now() "
+	    "- make_interval(secs => $1)", &pa, NULL, err) == -1 ||
+	    db_exec(db, "UPDATE rrdp_serial SET delta = NULL, delta_hash = NULL "
+	    "WHERE delta IS NOT NULL AND delta_dropped_at < now() - "
+	    "make_interval(secs => $1)", &pa, NULL, err) == -1 ||
+	    db_exec(db, "DELETE FROM rrdp_serial WHERE snapshot IS NULL AND "
+	    "delta IS NULL AND notification IS NULL AND created_at < now() - "
+	    "make_interval(secs => $1)", &pa, NULL, err) == -1 ||
+	    db_exec(db, "DELETE FROM pub_change WHERE serial IS NOT NULL AND "
+	    "created_at < now() - make_interval(secs => $1)", &pa, NULL,
+	    err) == -1)
+		return -1;
+	return 0;
+}
+
 static int
 store(struct db *db, struct step_arg *a, struct cm_err *err)
 {
@@ -419,15 +447,7 @@ store(struct db *db, struct step_arg *a, struct cm_err *err)
 		    &pa, NULL, err) == -1)
 			return -1;
 	}
-	/* Bytes of files that left the notification a retention ago. */
-	db_params_init(&pa);
-	db_param_int(&pa, b->conf.retention);
-	if (db_exec(db, "UPDATE rrdp_serial SET snapshot = NULL, snapshot_hash "
-	    "= NULL WHERE snapshot IS NOT NULL AND snapshot_dropped_at < now() "
-	    "- make_interval(secs => $1)", &pa, NULL, err) == -1 ||
-	    db_exec(db, "UPDATE rrdp_serial SET delta = NULL, delta_hash = NULL "
-	    "WHERE delta IS NOT NULL AND delta_dropped_at < now() - "
-	    "make_interval(secs => $1)", &pa, NULL, err) == -1)
+	if (prune(db, b->conf.retention, err) == -1)
 		return -1;
 	snprintf(payload, sizeof(payload), "%s %" PRIu64, b->session,
 	    a->serial);

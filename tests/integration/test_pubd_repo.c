@@ -283,7 +283,7 @@ test_publisher_overlap(void **state)
 }
 
 static struct pub_build *
-builder(void)
+builder_ret(int64_t retention)
 {
 	struct cm_err		err;
 	struct pub_build_conf	c;
@@ -293,10 +293,16 @@ builder(void)
 	c.rrdp_base = RRDP;
 	c.withdraw_share = 0.10;
 	c.guard_min = 10;
-	c.retention = 7200;
+	c.retention = retention;
 	b = pub_build_new(&c, &err);
 	assert_non_null(b);
 	return b;
+}
+
+static struct pub_build *
+builder(void)
+{
+	return builder_ret(7200);
 }
 
 /* Fetches the files of serial s and parses them. */
@@ -554,6 +560,38 @@ test_guard(void **state)
 	db_close(db);
 }
 
+/* Retention 0: files go one serial after leaving, rows and changes too. */
+static void
+test_retention(void **state)
+{
+	struct cm_err		 err;
+	struct pub_publisher	 p;
+	struct db		*db = fresh("pubd_retention", &p);
+	struct pub_build	*b = builder_ret(0);
+	struct pub_msg		*q;
+	char			 name[32];
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		q = pub_msg_new(0);
+		snprintf(name, sizeof(name), "r%d.roa", i);
+		add_publish(q, name, i, NULL);
+		assert_int_equal(apply(db, &p, q, NULL), -1);
+		assert_int_equal(pub_build_step(b, db, NULL, &err), 1);
+	}
+	/* Serial 1 emptied by step 3 and deleted; 2 dropped in step 3. */
+	assert_int_equal(count(db, "SELECT count(*) FROM rrdp_serial"), 2);
+	assert_int_equal(count(db, "SELECT count(*) FROM rrdp_serial WHERE "
+	    "snapshot IS NOT NULL"), 2);
+	assert_int_equal(count(db, "SELECT count(*) FROM rrdp_serial WHERE "
+	    "notification IS NOT NULL AND serial = 3"), 1);
+	assert_int_equal(count(db, "SELECT count(*) FROM pub_change"), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM pub_object"), 3);
+	pub_build_free(b);
+	pub_publisher_clear(&p);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -562,6 +600,7 @@ main(void)
 		cmocka_unit_test(test_publisher_overlap),
 		cmocka_unit_test(test_serials),
 		cmocka_unit_test(test_guard),
+		cmocka_unit_test(test_retention),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
