@@ -140,21 +140,49 @@ current(struct db *db, const struct pub_publisher *p, struct pub_msg **out,
 	return rc;
 }
 
-static const struct pub_pdu *
-find_uri(const struct pub_msg *m, const char *uri)
+/* The PDUs of a message that carry a URI, sorted for find_uri(). */
+struct uri_index {
+	const struct pub_pdu	**v;
+	size_t			  n;
+};
+
+static int
+cmp_pdu(const void *a, const void *b)
+{
+	return strcmp((*(const struct pub_pdu *const *)a)->uri,
+	    (*(const struct pub_pdu *const *)b)->uri);
+}
+
+static int
+uri_index(const struct pub_msg *m, struct uri_index *x)
 {
 	size_t	i;
 
+	x->n = 0;
+	if ((x->v = calloc(m->npdus + 1, sizeof(*x->v))) == NULL)
+		return -1;
 	for (i = 0; i < m->npdus; i++)
-		if (m->pdus[i].uri != NULL && strcmp(m->pdus[i].uri, uri) == 0)
-			return &m->pdus[i];
-	return NULL;
+		if (m->pdus[i].uri != NULL)
+			x->v[x->n++] = &m->pdus[i];
+	qsort(x->v, x->n, sizeof(*x->v), cmp_pdu);
+	return 0;
+}
+
+static const struct pub_pdu *
+find_uri(const struct uri_index *x, const char *uri)
+{
+	struct pub_pdu		 key;
+	const struct pub_pdu	*kp = &key, **r;
+
+	key.uri = (char *)uri;
+	r = bsearch(&kp, x->v, x->n, sizeof(*x->v), cmp_pdu);
+	return r != NULL ? *r : NULL;
 }
 
 /* Adds publishes for the files below dir that differ from cur. */
 static int
 add_files(const struct pub_publisher *p, const char *dir,
-    const struct pub_msg *cur, struct pub_msg *q, struct pub_msg *seen,
+    const struct uri_index *cur, struct pub_msg *q, struct pub_msg *seen,
     size_t *published, struct cm_err *err)
 {
 	char		*paths[] = { (char *)dir, NULL };
@@ -205,6 +233,7 @@ pub_admin_sync(const struct pub_conf *c, struct db *db, const char *handle,
 	struct pub_publisher	 p;
 	struct pub_msg		*cur = NULL, *q = NULL, *seen = NULL;
 	struct pub_msg		*reply = NULL;
+	struct uri_index	 curx = { NULL, 0 }, seenx = { NULL, 0 };
 	size_t			 i, np = 0, nw = 0;
 	int			 rc = -1;
 
@@ -212,14 +241,22 @@ pub_admin_sync(const struct pub_conf *c, struct db *db, const char *handle,
 	if (local_publisher(c, db, handle, &p, err) == -1 ||
 	    current(db, &p, &cur, err) == -1)
 		goto out;
+	if (uri_index(cur, &curx) == -1) {
+		cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
 	if ((q = pub_msg_new(0)) == NULL || (seen = pub_msg_new(1)) == NULL) {
 		cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	if (add_files(&p, dir, cur, q, seen, &np, err) == -1)
+	if (add_files(&p, dir, &curx, q, seen, &np, err) == -1)
 		goto out;
+	if (uri_index(seen, &seenx) == -1) {
+		cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
 	for (i = 0; i < cur->npdus; i++) {
-		if (find_uri(seen, cur->pdus[i].uri) != NULL)
+		if (find_uri(&seenx, cur->pdus[i].uri) != NULL)
 			continue;
 		if (pub_msg_add(q, PUB_PDU_WITHDRAW, NULL, cur->pdus[i].uri,
 		    cur->pdus[i].hash, NULL, 0, err) == -1)
@@ -243,6 +280,8 @@ pub_admin_sync(const struct pub_conf *c, struct db *db, const char *handle,
 		*withdrawn = nw;
 	rc = 0;
 out:
+	free(curx.v);
+	free(seenx.v);
 	pub_msg_free(cur);
 	pub_msg_free(q);
 	pub_msg_free(seen);
