@@ -6,6 +6,7 @@
  *                                        print the repository_response
  *   cairn-pubd -c CONFIG sync HANDLE DIR publish the files of DIR as the
  *                                        local publisher HANDLE
+ *   cairn-pubd -c CONFIG status          session, serial, pending, held, leader
  *   cairn-pubd -c CONFIG confirm-batch   release batches held by the guard
  *   cairn-pubd -c CONFIG reset-session   start a new RRDP session
  *   cairn-pubd -c CONFIG bpki-init       create the BPKI identity files
@@ -116,7 +117,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: cairn-pubd -c CONFIG [-d] [command]\n"
 	    "commands: run (default) | publisher-add FILE | sync HANDLE DIR |\n"
-	    "          confirm-batch | reset-session | bpki-init\n");
+	    "          status | confirm-batch | reset-session | bpki-init\n");
 	exit(2);
 }
 

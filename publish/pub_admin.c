@@ -290,6 +290,55 @@ out:
 	return rc;
 }
 
+/* Prints one line per row of sql's result (columns joined by spaces). */
+static int
+print_rows(struct db *db, const char *prefix, const char *sql,
+    const char *none, struct cm_err *err)
+{
+	struct db_res	*r = NULL;
+	int		 i, j, n;
+
+	if ((n = db_exec(db, sql, NULL, &r, err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		printf("%s", prefix);
+		for (j = 0; j < db_res_cols(r); j++)
+			printf(" %s", db_res_text(r, i, j));
+		printf("\n");
+	}
+	if (n == 0 && none != NULL)
+		printf("%s %s\n", prefix, none);
+	db_res_free(r);
+	return 0;
+}
+
+/* The state an operator wants first: serial, pending, held, leader. */
+static int
+status(struct db *db, struct cm_err *err)
+{
+	char	sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT 'pid', pid FROM pg_locks WHERE "
+	    "locktype = 'advisory' AND granted AND ((classid::bigint << 32) | "
+	    "objid::bigint) = %lld", (long long)PUB_LEADER_LOCK);
+	if (print_rows(db, "session", "SELECT s.id, 'serial', "
+	    "coalesce(max(r.serial), 0), 'built', coalesce(max(r.created_at)"
+	    "::text, 'never') FROM rrdp_session s LEFT JOIN rrdp_serial r ON "
+	    "r.session_id = s.id WHERE s.current GROUP BY s.id", "none",
+	    err) == -1 ||
+	    print_rows(db, "pending", "SELECT count(*), 'changes' FROM "
+	    "pub_change WHERE serial IS NULL", NULL, err) == -1 ||
+	    print_rows(db, "HELD", "SELECT 'batch', id, 'up to change', "
+	    "last_change, 'since', created_at, ':', reason FROM pub_hold WHERE "
+	    "released_at IS NULL", NULL, err) == -1 ||
+	    print_rows(db, "leader", sql, "none", err) == -1 ||
+	    print_rows(db, "publishers", "SELECT count(*), 'with', (SELECT "
+	    "count(*) FROM pub_object), 'objects' FROM publisher WHERE "
+	    "deleted_at IS NULL", NULL, err) == -1)
+		return -1;
+	return 0;
+}
+
 static const char *
 who(void)
 {
@@ -326,6 +375,13 @@ pub_admin_run(const struct pub_conf *c, struct db *db, int argc,
 			return 1;
 		}
 		printf("%d held batch%s released\n", n, n == 1 ? "" : "es");
+		return 0;
+	}
+	if (argc == 1 && strcmp(argv[0], "status") == 0) {
+		if (status(db, &err) == -1) {
+			fprintf(stderr, "status: %s\n", err.msg);
+			return 1;
+		}
 		return 0;
 	}
 	if (argc == 1 && strcmp(argv[0], "reset-session") == 0) {

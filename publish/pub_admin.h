@@ -1,7 +1,7 @@
 /*
  * pub_admin: cairn-pubd's configuration and its operator commands (until
- * the cairn CLI exists): publisher-add, sync, confirm-batch, reset-session,
- * bpki-init.
+ * the cairn CLI exists): publisher-add, sync, status, confirm-batch,
+ * reset-session, bpki-init.
  */
 #ifndef PUB_ADMIN_H
 #define PUB_ADMIN_H

@@ -183,6 +183,12 @@ get "$P1" /rrdp/notification.xml | grep -q 'serial="2">' ||
     fail "the guard did not hold the mass withdrawal"
 grep -q 'RRDP GUARD: HOLDING 20 pending changes.*would withdraw 20 of' \
     "$W/leader.log" || fail "no guard message in the log"
+"$PUBD" -c "$W/leader.conf" status >"$W/status" || fail "status"
+grep -q '^HELD batch .*would withdraw 20 of' "$W/status" ||
+    fail "status does not show the held batch: $(cat "$W/status")"
+grep -q '^pending 20 changes$' "$W/status" || fail "status: pending"
+grep -q '^session [0-9a-f-]* serial 2 built' "$W/status" || fail "status: serial"
+grep -q '^leader pid [0-9]*$' "$W/status" || fail "status: leader"
 "$PUBD" -c "$W/leader.conf" confirm-batch | grep -q '^1 held batch released' ||
     fail "confirm-batch"
 wait_serial "$P1" 3
