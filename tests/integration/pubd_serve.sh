@@ -7,8 +7,9 @@
 # notification and of the immutable files; the mass-withdrawal guard holds
 # a batch (logged loudly) until "confirm-batch" releases it; a standby
 # takes over when the leader is killed (kill -9); publisher-add
-# answers an RFC 8183 publisher_request with a repository_response; a
-# newer database schema is refused.
+# answers an RFC 8183 publisher_request with a repository_response; the
+# RFC 8181 server of a process signs its replies; a newer database schema
+# is refused.
 #
 #   pubd_serve.sh path/to/cairn-pubd
 set -u
@@ -237,6 +238,32 @@ for want in '<repository_response' 'publisher_handle="bob"' \
 done
 "$PUBD" -c "$W/leader.conf" publisher-add "$W/bob.xml" >/dev/null 2>&1 &&
     fail "publisher added twice"
+
+# The RFC 8181 server of a running process answers with a signed
+# report_error (a garbage query cannot carry a valid signature).
+free_port P4 "$P1" || die "no free port"
+sed "s|^\[rfc8181\]$|[rfc8181]\nlisten = 127.0.0.1\nport = $P4|" \
+    "$W/standby.conf" >"$W/r8181.conf"
+sed -i "s|^port = $P3$|port = 0|" "$W/r8181.conf"
+"$PUBD" -c "$W/r8181.conf" >"$W/r8181.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+	port_free "$P4" || break
+	sleep 0.1
+done
+st=$(curl -s -o "$W/r8181.der" -w '%{http_code}' --data-binary 'garbage' \
+    -H 'Content-Type: application/rpki-publication' \
+    "http://127.0.0.1:$P4/rfc8181/bob")
+[ "$st" = 200 ] || fail "RFC 8181 POST: HTTP $st"
+openssl cms -verify -inform DER -in "$W/r8181.der" -CAfile "$W/bpki.pem" \
+    -purpose any -out "$W/r8181.xml" 2>/dev/null ||
+    fail "the RFC 8181 reply is not signed by the server's BPKI identity"
+grep -q 'report_error error_code="bad_cms_signature"' "$W/r8181.xml" ||
+    fail "RFC 8181 reply: $(cat "$W/r8181.xml")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary x \
+    -H 'Content-Type: application/rpki-publication' \
+    "http://127.0.0.1:$P4/rfc8181/nobody")" = 404 ] ||
+    fail "RFC 8181 unknown publisher"
 
 # A schema newer than the binary is refused at start-up.
 if command -v psql >/dev/null; then
