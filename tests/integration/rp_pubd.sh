@@ -6,7 +6,8 @@
 # server certificate for IP 127.0.0.1 from a test CA made here) and writes
 # the rsync tree that rsyncd serves.  rpki-client and FORT, each with a
 # fresh cache, then validate over RRDP only and over rsync only, and must
-# report exactly the expected VRPs with no complaint.  The repository is
+# report exactly the expected VRPs with no complaint.  rpki-client then
+# applies a delta to its warm cache.  The repository is
 # then changed (rebuilt without one ROA, so every object is new: the delta is
 # as large as the snapshot and is not listed) and validated again over RRDP
 # after a restart of cairn-pubd, which must keep the RRDP session.
@@ -143,6 +144,33 @@ for v in rpki-client fort; do
 		rp_expect_clean "$o" || rpt_fail "$v over $t: complaints"
 	done
 done
+# Deltas with a warm cache: a second repository joins (publisher "other",
+# unrelated to our TAL), so delta 2 is small enough to be listed, and
+# rpki-client, run again on its cache, must fetch delta 2 and not the
+# snapshot, and still see exactly our VRPs.  (FORT 1.5.4 keeps no RRDP
+# state between standalone runs, so only rpki-client can show this.)
+"$MKREPO" -b "${RP_RSYNC_BASE}other/" -n "${HTTPS}rrdp/notification.xml" \
+    -o "$src/other" -t "$W/other.tal" "$W/full.desc" >/dev/null ||
+    { echo "FAIL: mkrepo (other)" >&2; exit 1; }
+"$PUBD" -c "$W/pubd.conf" sync other "$src/other" ||
+    { echo "FAIL: cairn-pubd sync (other)" >&2; exit 1; }
+wait_serial 2
+curl -s --cacert "$tls/ca.pem" "${HTTPS}rrdp/notification.xml" |
+    grep -q '<delta serial="2"' || rpt_fail "delta 2 is not listed"
+o=$W/out1/rpki-client-rrdp
+: >"$o/complaints"
+: >"$o/vrps"
+mark=$(wc -l <"$W/pubd.log")
+rp_run_rpki_client rrdp "$W/full-rrdp.tal" "$o" || exit 1
+echo "--- rpki-client over rrdp, warm cache: $(wc -l <"$o/vrps") VRPs"
+sed 's/^/    /' "$o/complaints"
+rp_expect_vrps "$o" "$W/want" || rpt_fail "rpki-client warm cache: VRPs"
+rp_expect_clean "$o" || rpt_fail "rpki-client warm cache: complaints"
+tail -n +"$mark" "$W/pubd.log" | grep -q '"GET /rrdp/[0-9a-f-]*/2/[0-9a-f]*/delta.xml' ||
+    rpt_fail "rpki-client did not fetch delta 2"
+tail -n +"$mark" "$W/pubd.log" | grep -q '/snapshot.xml' &&
+    rpt_fail "rpki-client fetched a snapshot despite delta 2"
+
 # Change: withdraw the second ROA of m2 (its manifest is reissued by mkrepo:
 # rebuild with one roa line fewer and sync the difference).
 sed '/^roa  *m2  *64501/d' "$W/full.desc" >"$W/full2.desc"
@@ -161,11 +189,11 @@ sess1=$(curl -s --cacert "$tls/ca.pem" "${HTTPS}rrdp/notification.xml" |
 rp_https_stop
 "$PUBD" -c "$W/pubd.conf" >>"$W/pubd.log" 2>&1 &
 PUBD_PID=$!
-wait_serial 2
+wait_serial 3
 notif=$(curl -s --cacert "$tls/ca.pem" "${HTTPS}rrdp/notification.xml")
 grep -q "session_id=\"$sess1\"" <<<"$notif" ||
     rpt_fail "the session changed across a restart"
-grep -q 'serial="2">' <<<"$notif" || rpt_fail "notification is not serial 2"
+grep -q 'serial="3">' <<<"$notif" || rpt_fail "notification is not serial 3"
 
 rp_validate_all "$W/full2-rrdp.tal" "$W/out2" rrdp || exit 1
 for v in rpki-client fort; do
