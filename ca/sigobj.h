@@ -5,6 +5,9 @@
  * The CA engine and the test repository builder use it for every ROA,
  * manifest and ASPA.
  *
+ * The EE cert comes from ca_cert_issue() (kind CA_CERT_EE), so the issuer
+ * must be a profile-conformant certificate (CN-only PrintableString
+ * subject, SKI) whose notAfter is not before the EE's.
  * The EE cert gets: serial and validity as given, subject CN = hex SKI of
  * the EE key, issuer = the CA cert's subject, SKI, AKI (CA SKI), keyUsage
  * digitalSignature (critical), CRLDP = crl_uri, AIA caIssuers = issuer_uri,

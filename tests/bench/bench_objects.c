@@ -176,7 +176,8 @@ ca_init(struct ca *c)
 		return -1;
 	k = hsm_key_pubkey(c->key);
 	c->cert = X509_new();
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	/* RFC 6487 §4.5: the EE issuer name is this, a PrintableString CN. */
+	X509_NAME_add_entry_by_txt(n, "CN", V_ASN1_PRINTABLESTRING,
 	    (const unsigned char *)"bench-ca", -1, -1, 0);
 	X509V3_set_ctx(&v3, c->cert, c->cert, NULL, NULL, 0);
 	e = X509V3_EXT_nconf_nid(NULL, &v3, NID_subject_key_identifier, "hash");

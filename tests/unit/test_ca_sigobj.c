@@ -19,6 +19,7 @@
 #include <openssl/bio.h>
 
 #include "ca/asn1.h"
+#include "ca/cert.h"
 #include "ca/sigobj.h"
 #include "common/cm_enc.h"
 #include "common/cm_file.h"
@@ -33,6 +34,37 @@ struct fx {
 	EVP_PKEY	*ee;
 };
 
+/* The issuing CA: a TA from ca_cert_issue() holding all resources. */
+static X509 *
+issuer_ta(struct hsm_key *k)
+{
+	struct ca_cert_spec	 s;
+	struct ca_res		*r = ca_res_new();
+	struct cm_err		 err;
+	X509			*x = NULL;
+
+	if (r == NULL || ca_res_parse(r, CA_RES_AS, "1-4294967295", "t",
+	    &err) != 0 || ca_res_parse(r, CA_RES_V4, "0.0.0.0/0", "t",
+	    &err) != 0 || ca_res_parse(r, CA_RES_V6, "::/0", "t", &err) != 0)
+		goto out;
+	memset(&s, 0, sizeof(s));
+	s.kind = CA_CERT_TA;
+	s.subject_key = hsm_key_pubkey(k);
+	s.issuer_key = k;
+	s.serial[0] = 1;
+	s.serial_len = 1;
+	s.not_before = T0 - 86400;
+	s.not_after = T0 + 365 * 86400;
+	s.sia_repo = "rsync://rpki.test/repo/ca/";
+	s.sia_mft = "rsync://rpki.test/repo/ca/ca.mft";
+	s.res = r;
+	if (ca_cert_issue(&s, &x, &err) != 0)
+		x = NULL;
+out:
+	ca_res_free(r);
+	return x;
+}
+
 static int
 setup(void **state)
 {
@@ -42,9 +74,7 @@ setup(void **state)
 	f->hsm = hsm_open_mem();
 	if (hsm_key_create(f->hsm, "ca", &f->cakey, &err) != 0)
 		return -1;
-	/* A stand-in CA cert: only its subject, SKI and key matter here. */
-	f->ca = objtest_ee(hsm_key_pubkey(f->cakey), hsm_key_pubkey(f->cakey),
-	    T0 - 86400, T0 + 365 * 86400, OT_NONE, NULL);
+	f->ca = issuer_ta(f->cakey);
 	f->ee = objtest_key();
 	*state = f;
 	return f->ca == NULL || f->ee == NULL ? -1 : 0;
