@@ -144,7 +144,12 @@ iv_canonize(struct iv *v, size_t n)
 
 	if (n == 0)
 		return 0;
-	qsort(v, n, sizeof(*v), iv_cmp);
+	/* Input is usually sorted already (printed text, DER, ca_res_add). */
+	for (size_t i = 1; i < n; i++)
+		if (iv_cmp(&v[i - 1], &v[i]) > 0) {
+			qsort(v, n, sizeof(*v), iv_cmp);
+			break;
+		}
 	for (size_t i = 1; i < n; i++) {
 		if (v[k].hi == ~(u128)0 || v[i].lo <= v[k].hi + 1) {
 			if (v[i].hi > v[k].hi)
@@ -307,6 +312,11 @@ ca_res_add(struct ca_res *r, enum ca_res_family f,
 	if (ivs_load(&s, r, f) == -1 || ivs_push(&s, v.lo, v.hi) == -1) {
 		cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
 		goto out;
+	}
+	/* Move the new range into place so that no sort is needed. */
+	for (size_t i = s.n - 1; i > 0 && iv_cmp(&s.v[i - 1], &v) > 0; i--) {
+		s.v[i] = s.v[i - 1];
+		s.v[i - 1] = v;
 	}
 	rc = fam_store(r, f, &s, err);
 out:
@@ -940,6 +950,11 @@ from_x509_family(struct ca_res *r, IPAddressFamily *fam, const char *obj,
 		    afi, lo, hi, len) != len) {
 			cm_err_set(err, CM_EINVAL, obj, "malformed %s address "
 			    "or range (RFC 3779 §2.2.3.7)", fam_name[f]);
+			goto out;
+		}
+		if (memcmp(lo, hi, (size_t)len) > 0) {
+			cm_err_set(err, CM_EINVAL, obj, "%s range with minimum "
+			    "above maximum (RFC 3779 §2.2.3.8)", fam_name[f]);
 			goto out;
 		}
 		if (ivs_push(&s, bytes_to_u128(lo, (size_t)len),
