@@ -542,15 +542,21 @@ ca_res_print(const struct ca_res *r, enum ca_res_family f, char **out,
 
 enum res_op { OP_UNION, OP_INTERSECT, OP_SUBTRACT };
 
+/* Merges the two sorted lists; fam_store() then joins overlaps. */
 static int
 op_union(const struct ivs *a, const struct ivs *b, struct ivs *o)
 {
-	for (size_t i = 0; i < a->n; i++)
-		if (ivs_push(o, a->v[i].lo, a->v[i].hi) == -1)
+	size_t			 i = 0, j = 0;
+	const struct iv		*v;
+
+	while (i < a->n || j < b->n) {
+		if (j == b->n || (i < a->n && a->v[i].lo <= b->v[j].lo))
+			v = &a->v[i++];
+		else
+			v = &b->v[j++];
+		if (ivs_push(o, v->lo, v->hi) == -1)
 			return -1;
-	for (size_t i = 0; i < b->n; i++)
-		if (ivs_push(o, b->v[i].lo, b->v[i].hi) == -1)
-			return -1;
+	}
 	return 0;
 }
 
@@ -701,14 +707,29 @@ int
 ca_res_contains(const struct ca_res *super, const struct ca_res *sub,
     struct cm_err *err)
 {
-	struct iv	v;
+	const struct fam	*sp, *sb;
+	struct iv		 v, w;
+	size_t			 j;
 
-	for (int f = 0; f < 3; f++) {
+	for (int f = 0; f < 3; f++)
 		if (check_explicit(super, sub, f, err) == -1)
 			return -1;
-		for (size_t i = 0; i < sub->f[f].n; i++) {
-			v = rg_to_iv(f, &sub->f[f].rg[i]);
-			if (!fam_covers(super, f, v.lo, v.hi))
+	/* Both lists are sorted and disjoint: one merge-like pass. */
+	for (int f = 0; f < 3; f++) {
+		sp = &super->f[f];
+		sb = &sub->f[f];
+		j = 0;
+		for (size_t i = 0; i < sb->n; i++) {
+			v = rg_to_iv(f, &sb->rg[i]);
+			for (;;) {
+				if (j == sp->n)
+					return 0;
+				w = rg_to_iv(f, &sp->rg[j]);
+				if (w.hi >= v.lo)
+					break;
+				j++;
+			}
+			if (w.lo > v.lo || w.hi < v.hi)
 				return 0;
 		}
 	}
