@@ -1,7 +1,16 @@
 /*
  * ca_tal: RFC 8630 trust anchor locators.
  *
- * Status: interface contract; ca/tal.c is not in the tree yet.
+ * Status: implemented in ca/tal.c (docs/resources.md, "Trust anchor
+ * locators").
+ *
+ * Strictness (both directions): at least one URI, each https:// or rsync://
+ * with a host and a path naming a ".cer" file, printable ASCII without
+ * spaces, at most 4096 characters, all URIs naming the same file; comment
+ * lines ("#") only before the first URI; exactly one empty line before the
+ * key; the key is base64 (any wrapping, nothing but base64 characters on a
+ * line) of a DER SubjectPublicKeyInfo without trailing bytes, RSA-2048 with
+ * exponent 65537 (RFC 7935); only empty lines may follow it.  LF or CRLF.
  */
 #ifndef CA_TAL_H
 #define CA_TAL_H
@@ -27,7 +36,11 @@ struct ca_tal {
 	EVP_PKEY	 *key;		/* owned */
 };
 
-/* Strict parse of a TAL file's bytes; fn names it in err. */
+/*
+ * Strict parse of a TAL file's bytes (len at most 1 MiB, no NUL); fn names
+ * it in err.  *out is new, free it with ca_tal_free().  Returns 0 or -1
+ * (CM_EINVAL naming fn, the line and the rule).
+ */
 int	ca_tal_parse(const char *fn, const char *buf, size_t len,
 	    struct ca_tal **out, struct cm_err *err);
 void	ca_tal_free(struct ca_tal *t);		/* accepts NULL */
