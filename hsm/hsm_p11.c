@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -366,6 +367,7 @@ hsm_open_pkcs11(const struct hsm_p11_conf *conf, struct cm_err *err)
 	struct hsm		*h = NULL;
 	struct p11_state	*st;
 	struct p11_sess		 s;
+	struct stat		 sb;
 
 	if (check_conf(conf, err) == -1)
 		return NULL;
@@ -401,6 +403,11 @@ hsm_open_pkcs11(const struct hsm_p11_conf *conf, struct cm_err *err)
 	hsm__p11_sess_put(st, &s, CKR_OK);
 	cm_info("%s: opened with module %s, slot %lu, up to %u sessions",
 	    st->name, conf->module, (unsigned long)st->slot, st->max);
+	if (st->pin_file != NULL && stat(st->pin_file, &sb) == 0 &&
+	    (sb.st_mode & 077) != 0)
+		cm_warn("%s: the PIN file may be read by group or others "
+		    "(mode %04o); make it 0400 or 0600", st->pin_file,
+		    (unsigned)(sb.st_mode & 07777));
 	return h;
 fail:
 	hsm_close(h);

@@ -42,7 +42,8 @@ struct p11_sess {
 /* Per key handle: the private key object, looked up again in a new epoch. */
 struct p11_key {
 	CK_OBJECT_HANDLE	priv;
-	unsigned		epoch;
+	unsigned		epoch;		/* of priv */
+	int			stale;		/* priv was refused */
 };
 
 /* Borrows a logged-in session, waiting while all are busy.  0 or -1. */

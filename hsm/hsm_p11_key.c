@@ -302,7 +302,7 @@ key_object(struct p11_state *st, struct hsm_key *k, struct p11_sess *s,
 	int			 fresh;
 
 	pthread_mutex_lock(&st->mtx);
-	fresh = pk->epoch == s->epoch;
+	fresh = pk->epoch == s->epoch && !pk->stale;
 	o = pk->priv;
 	pthread_mutex_unlock(&st->mtx);
 	if (!fresh) {
@@ -311,6 +311,7 @@ key_object(struct p11_state *st, struct hsm_key *k, struct p11_sess *s,
 		pthread_mutex_lock(&st->mtx);
 		pk->priv = o;
 		pk->epoch = s->epoch;
+		pk->stale = 0;
 		pthread_mutex_unlock(&st->mtx);
 	}
 	*out = o;
@@ -365,6 +366,13 @@ hsm__p11_key_sign(struct hsm_key *k, const uint8_t digest[32], uint8_t *sig,
 	if (key_object(st, k, &s, &o, &rv, err) == -1)
 		goto out;
 	if ((rv = st->f->C_SignInit(s.h, &mech, o)) != CKR_OK) {
+		/* The object is gone or renumbered: look it up next time. */
+		if (rv == CKR_KEY_HANDLE_INVALID ||
+		    rv == CKR_OBJECT_HANDLE_INVALID) {
+			pthread_mutex_lock(&st->mtx);
+			((struct p11_key *)k->impl)->stale = 1;
+			pthread_mutex_unlock(&st->mtx);
+		}
 		hsm__p11_fail(st, err, "C_SignInit", rv);
 		goto out;
 	}

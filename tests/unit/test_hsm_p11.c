@@ -334,6 +334,49 @@ test_errors(void **state)
 	assert_msg(&err, "no PIN file");
 }
 
+/* The token by slot id instead of label; a wrong slot is named. */
+static void
+test_by_slot(void **state)
+{
+	struct hsm_p11_conf	 c = { .module = SOFTHSM, .pin_file = pinfile };
+	struct hsm		*h = open_token(0, 0);
+	struct hsm_key		*k, *k2;
+	struct direct		 d;
+	struct cm_err		 err;
+	uint8_t			 md[32] = { 0 }, sig[HSM_SIG_MAX];
+	size_t			 len;
+
+	direct_open(&d);
+	c.slot = (long)d.slot;
+	d.f->C_CloseSession(d.s);
+	hsm_close(h);
+	/* The module stays loaded (our dlopen), finalised by the close. */
+	if ((h = hsm_open_pkcs11(&c, &err)) == NULL)
+		fail_msg("open by slot: %s", err.msg);
+	assert_int_equal(hsm_key_create(h, "by-slot", &k, &err), 0);
+	sign_verify(k);
+
+	/* A handle whose key was destroyed through another one fails. */
+	assert_int_equal(hsm_key_find(h, hsm_key_id(k), &k2, &err), 0);
+	assert_int_equal(hsm_key_destroy(k2, &err), 0);
+	assert_int_equal(hsm_key_sign(k, md, sig, &len, &err), -1);
+	assert_int_equal(err.code, CM_ECRYPTO);
+	assert_msg(&err, hsm_key_id(k));
+	assert_msg(&err, "HANDLE_INVALID");
+	/* Looked up again by CKA_ID: not there any more. */
+	assert_int_equal(hsm_key_sign(k, md, sig, &len, &err), -1);
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	assert_msg(&err, "no private key with this CKA_ID");
+	hsm_key_free(k);
+	hsm_close(h);
+	dlclose(d.dl);
+
+	c.slot = (long)d.slot + 1;
+	assert_null(hsm_open_pkcs11(&c, &err));
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	assert_msg(&err, "no token in slot");
+}
+
 struct worker {
 	struct hsm_key	*key;
 	int		 n, ok;
@@ -425,6 +468,7 @@ main(void)
 		cmocka_unit_test(test_attributes),
 		cmocka_unit_test(test_reopen_destroy),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_by_slot),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_token_gone),
 	};
