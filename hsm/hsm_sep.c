@@ -262,6 +262,7 @@ srv_main(struct hsm *(*open_fn)(void *, struct cm_err *), void *arg,
 	struct srv	 s = { .backend = NULL };
 	struct srv_chan	 ch[SEP_CHAN_MAX];
 	pthread_t	 t[SEP_CHAN_MAX];
+	int		 started[SEP_CHAN_MAX];
 	struct cm_err	 err;
 	struct srv_key	*e;
 	unsigned	 i;
@@ -277,12 +278,16 @@ srv_main(struct hsm *(*open_fn)(void *, struct cm_err *), void *arg,
 	pthread_mutex_init(&s.mtx, NULL);
 	for (i = 0; i < n; i++) {
 		ch[i] = (struct srv_chan){ &s, fds[i] };
-		if (i > 0 && pthread_create(&t[i], NULL, srv_chan_run, &ch[i]))
+		started[i] = i > 0 &&
+		    pthread_create(&t[i], NULL, srv_chan_run, &ch[i]) == 0;
+		/* A channel without a thread is closed: the parent drops it. */
+		if (i > 0 && !started[i])
 			close(fds[i]);
 	}
 	srv_chan_run(&ch[0]);
 	for (i = 1; i < n; i++)
-		pthread_join(t[i], NULL);
+		if (started[i])
+			pthread_join(t[i], NULL);
 	while ((e = s.keys) != NULL) {
 		s.keys = e->next;
 		hsm_key_free(e->key);

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,18 @@ open_p11(void *arg, struct cm_err *err)
 	    .pin_env = "CAIRN_TEST_SEP_PIN" };
 
 	return hsm_open_pkcs11(&c, err);
+}
+
+/* Opens the mem backend and leaves the child's pid in the file arg. */
+static struct hsm *
+open_mem_pid(void *arg, struct cm_err *err)
+{
+	char	pid[32];
+
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (cm_file_write_atomic(arg, pid, strlen(pid), 0600, err) == -1)
+		return NULL;
+	return hsm_open_mem();
 }
 
 static void
@@ -199,6 +212,36 @@ test_child_open_fails(void **state)
 	assert_int_equal(err.code, CM_EINVAL);
 }
 
+/* A signer process that dies makes every call fail, clearly. */
+static void
+test_child_dies(void **state)
+{
+	char		 path[512];
+	uint8_t		*text, md[32] = { 0 }, sig[HSM_SIG_MAX];
+	size_t		 len;
+	struct cm_err	 err;
+	struct hsm	*h;
+	struct hsm_key	*k;
+	pid_t		 pid;
+
+	snprintf(path, sizeof(path), "%s/child.pid", tmpdir);
+	h = hsm_open_separate(open_mem_pid, path, 2, &err);
+	assert_non_null(h);
+	assert_int_equal(hsm_key_create(h, "doomed", &k, &err), 0);
+	assert_int_equal(cm_file_read(path, 64, &text, &len, &err), 0);
+	pid = (pid_t)atol((char *)text);
+	free(text);
+	assert_true(pid > 0 && pid != getpid());
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(hsm_key_sign(k, md, sig, &len, &err), -1);
+		assert_int_equal(err.code, CM_EIO);
+		assert_non_null(strstr(err.msg, "signer process: "));
+	}
+	hsm_key_free(k);
+	hsm_close(h);
+}
+
 static void
 test_p11_child(void **state)
 {
@@ -219,6 +262,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mem_child),
 		cmocka_unit_test(test_child_open_fails),
+		cmocka_unit_test(test_child_dies),
 		cmocka_unit_test(test_p11_child),
 	};
 
