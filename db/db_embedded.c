@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -90,11 +91,46 @@ find_bindir(char *out, size_t len, struct cm_err *err)
 	return 0;
 }
 
-/* The last lines (about 600 bytes) of a log file, on one line, into buf. */
+/*
+ * The binaries for an existing cluster are those of the major version that
+ * created it (PG_VERSION): a newer server refuses the data directory, and
+ * moving to it is an explicit pg_upgrade.  A new cluster takes the newest.
+ */
+static int
+cluster_bindir(struct db_embedded *e, struct cm_err *err)
+{
+	char	path[PATH_MAX + 16], ver[16] = "";
+	FILE	*f;
+	size_t	n;
+
+	snprintf(path, sizeof(path), "%s/PG_VERSION", e->pgdata);
+	if ((f = fopen(path, "r")) == NULL)
+		return find_bindir(e->bindir, sizeof(e->bindir), err);
+	n = fread(ver, 1, sizeof(ver) - 1, f);
+	fclose(f);
+	ver[n] = '\0';
+	ver[strcspn(ver, "\n")] = '\0';
+	if (ver[0] == '\0' || strspn(ver, "0123456789") != strlen(ver))
+		return cm_err_set(err, CM_EINVAL, path, "not a PostgreSQL major "
+		    "version: \"%s\"", ver);
+	snprintf(e->bindir, sizeof(e->bindir), PG_LIBDIR "/%s/bin", ver);
+	snprintf(path, sizeof(path), "%s/pg_ctl", e->bindir);
+	if (access(path, X_OK) != 0)
+		return cm_err_set(err, CM_EIO, e->pgdata, "cluster created by "
+		    "PostgreSQL %s, whose server binaries (%s) are missing: "
+		    "install postgresql-%s, or move the cluster to the newer "
+		    "version with pg_upgrade", ver, e->bindir, ver);
+	return 0;
+}
+
+/*
+ * What a log says went wrong, on one line, into buf: the last lines of its
+ * final 4 KB that hold FATAL, PANIC or ERROR, or else its last 400 bytes.
+ */
 static void
 log_tail(const char *path, char *buf, size_t len)
 {
-	char	tmp[600];
+	char	tmp[4096], *line, *save, *hits[2] = { NULL, NULL };
 	ssize_t	n;
 	off_t	size;
 	int	fd;
@@ -112,10 +148,24 @@ log_tail(const char *path, char *buf, size_t len)
 	if (n <= 0)
 		return;
 	tmp[n] = '\0';
-	for (char *p = tmp; *p != '\0'; p++)
+	if (n > 400)
+		snprintf(buf, len, "%s", tmp + n - 400);
+	else
+		snprintf(buf, len, "%s", tmp);
+	for (char *p = buf; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\t')
 			*p = ' ';
-	snprintf(buf, len, "%s", tmp);
+	for (line = strtok_r(tmp, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, "FATAL:") != NULL ||
+		    strstr(line, "PANIC:") != NULL ||
+		    strstr(line, "ERROR:") != NULL) {
+			hits[0] = hits[1];
+			hits[1] = line;
+		}
+	if (hits[1] != NULL)
+		snprintf(buf, len, "%s%s%s", hits[0] != NULL ? hits[0] : "",
+		    hits[0] != NULL ? " | " : "", hits[1]);
 }
 
 /*
@@ -127,7 +177,7 @@ static int
 run(struct db_embedded *e, const char *what, char *const argv[],
     struct cm_err *err)
 {
-	char	path[PATH_MAX], tail[700], stail[700];
+	char	path[PATH_MAX], tail[450], stail[450];
 	pid_t	pid;
 	int	status, fd;
 
@@ -440,11 +490,11 @@ set_paths(struct db_embedded *e, const struct db_options *opt,
 		    "allow; choose a shorter data directory", e->rundir,
 		    sizeof(sun.sun_path) - 1);
 	e->timeout = opt->connect_timeout > 0 ? opt->connect_timeout : 10;
-	if (opt->pg_bindir != NULL && *opt->pg_bindir != '\0')
+	if (opt->pg_bindir != NULL && *opt->pg_bindir != '\0') {
 		snprintf(e->bindir, sizeof(e->bindir), "%s", opt->pg_bindir);
-	else if (find_bindir(e->bindir, sizeof(e->bindir), err) == -1)
-		return -1;
-	return 0;
+		return 0;
+	}
+	return cluster_bindir(e, err);
 }
 
 int
@@ -453,7 +503,7 @@ db_embedded_start(const struct db_options *opt, struct db_embedded **out,
 {
 	struct db_embedded	*e;
 	char			 path[PATH_MAX + 16], q[PATH_MAX + 8];
-	int			 started = 0;
+	int			 started = 0, lock = -1;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return cm_err_set(err, CM_ENOMEM, "db", "out of memory");
@@ -462,6 +512,13 @@ db_embedded_start(const struct db_options *opt, struct db_embedded **out,
 	    -1 || own_dir(e, e->pgdir, err) == -1 ||
 	    own_dir(e, e->rundir, err) == -1)
 		goto fail;
+	/* Two processes starting on one directory take turns. */
+	snprintf(path, sizeof(path), "%s/start.lock", e->pgdir);
+	if ((lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    flock(lock, LOCK_EX) == -1) {
+		cm_err_set(err, CM_EIO, path, "%s", strerror(errno));
+		goto fail;
+	}
 	snprintf(path, sizeof(path), "%s/PG_VERSION", e->pgdata);
 	if (access(path, F_OK) != 0 && init_cluster(e, err) == -1)
 		goto fail;
@@ -479,11 +536,14 @@ db_embedded_start(const struct db_options *opt, struct db_embedded **out,
 	snprintf(e->dsn, sizeof(e->dsn), "host=%s port=" PG_PORT " user=cairn "
 	    "dbname=cairn", q);
 	*out = e;
+	close(lock);
 	return 0;
  fail:
 	cm_err_wrap(err, "embedded PostgreSQL");
 	if (started)
 		pg_ctl(e, "stop", NULL);
+	if (lock != -1)
+		close(lock);
 	free(e);
 	return -1;
 }

@@ -96,6 +96,8 @@ state_code(const char *st)
 		return CM_ERETRY;
 	if (strcmp(st, "23505") == 0)
 		return CM_EEXIST;
+	if (strcmp(st, "53100") == 0)	/* disk full */
+		return CM_EIO;
 	return CM_EDB;
 }
 

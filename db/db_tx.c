@@ -66,6 +66,12 @@ attempt_tx(struct db *db, const char *begin, db_tx_fn fn, void *arg,
 	if (db->tx_lost)	/* fn ignored an error of a lost connection */
 		return cm_err_set(err, CM_ERETRY, "db", "connection to "
 		    "PostgreSQL lost inside a transaction; retry it");
+	/* COMMIT of a failed transaction quietly rolls back: refuse it. */
+	if (PQtransactionStatus(db->conn) == PQTRANS_INERROR) {
+		rollback(db);
+		return cm_err_set(err, CM_EDB, "db", "transaction body went on "
+		    "after a failed statement; rolled back");
+	}
 	if (db_exec(db, "COMMIT", NULL, NULL, err) == -1) {
 		if (db->tx_lost)
 			return cm_err_wrap(err, "COMMIT outcome unknown");

@@ -110,7 +110,8 @@ static int
 check_groups(struct db *db)
 {
 	struct cm_err	 err;
-	int		 n;
+	char		 sql[96];
+	int		 n = -1;
 
 	for (int i = 0; i < 150; i++) {
 		n = db_exec(db, "SELECT g FROM grp", NULL, NULL, &err);
@@ -120,8 +121,9 @@ check_groups(struct db *db)
 	}
 	if (n < 0)
 		return -1;
-	assert_int_equal(db_exec(db, "SELECT g FROM part GROUP BY g HAVING "
-	    "count(*) <> " "4", NULL, NULL, &err), 0);
+	snprintf(sql, sizeof(sql), "SELECT g FROM part GROUP BY g HAVING "
+	    "count(*) <> %d", NPARTS);
+	assert_int_equal(db_exec(db, sql, NULL, NULL, &err), 0);
 	assert_int_equal(db_exec(db, "SELECT 1 FROM part", NULL, NULL, &err),
 	    n * NPARTS);
 	return n;
@@ -179,6 +181,36 @@ test_restart_mid_tx(void **state)
 	assert_int_equal(retries, 0);
 	assert_int_equal(check_groups(db), 3);
 	db_close(db);
+}
+
+static void
+test_listen_across_restart(void **state)
+{
+	struct cm_err		 err;
+	struct db		*a, *b;
+	struct db_notification	*n = NULL;
+	int			 r = -1;
+
+	assert_non_null(a = db_open(T.dsn, 5, &err));
+	assert_int_equal(db_listen(a, "cairn_pub", &err), 0);
+	assert_int_equal(db_embedded_ctl(T.emb, "restart", &err), 0);
+	/* The wait notices the lost session and says so. */
+	r = db_wait(a, 5000, &err);
+	assert_int_equal(r, -1);
+	assert_int_equal(err.code, CM_ERETRY);
+	assert_non_null(strstr(err.msg, "may have been missed"));
+	/* Listening again happened on reconnection. */
+	assert_non_null(b = db_open(T.dsn, 5, &err));
+	assert_int_equal(db_notify(b, "cairn_pub", "after", &err), 0);
+	for (int i = 0; i < 10 && (r = db_wait(a, 1000, &err)) != 1; i++)
+		;
+	assert_int_equal(r, 1);
+	assert_int_equal(db_next_notification(a, &n, &err), 1);
+	assert_string_equal(n->payload, "after");
+	db_notification_free(n);
+	assert_true(db_socket(a) >= 0);
+	db_close(a);
+	db_close(b);
 }
 
 static long
@@ -362,6 +394,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_restart_mid_tx),
+		cmocka_unit_test(test_listen_across_restart),
 		cmocka_unit_test(test_kill9_postmaster),
 		cmocka_unit_test(test_kill9_backend_mid_tx),
 		cmocka_unit_test(test_kill9_client_mid_tx),

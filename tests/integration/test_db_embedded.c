@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cm_file.h"
 #include "db/db.h"
 #include "db_testutil.h"
 
@@ -358,6 +359,17 @@ fail_body(struct db *db, void *arg, struct cm_err *err)
 	return cm_err_set(err, CM_EINVAL, "test", "changed my mind");
 }
 
+/* Ignores the error of a statement and claims success. */
+static int
+sloppy_body(struct db *db, void *arg, struct cm_err *err)
+{
+	if (db_exec(db, "INSERT INTO counter VALUES (3, 0)", NULL, NULL,
+	    err) != 1)
+		return -1;
+	db_exec(db, "SELECT 1/0", NULL, NULL, err);
+	return 0;
+}
+
 static int
 nested_body(struct db *db, void *arg, struct cm_err *err)
 {
@@ -374,6 +386,12 @@ test_tx_rollback(void **state)
 	assert_int_equal(err.code, CM_EINVAL);
 	assert_string_equal(err.msg, "test: changed my mind");
 	assert_int_equal(db_exec(db, "SELECT 1 FROM counter WHERE id = 2",
+	    NULL, NULL, &err), 0);
+	/* A body that ignored a failed statement does not "commit". */
+	assert_int_equal(db_tx(db, NULL, sloppy_body, NULL, &err), -1);
+	assert_int_equal(err.code, CM_EDB);
+	assert_non_null(strstr(err.msg, "rolled back"));
+	assert_int_equal(db_exec(db, "SELECT 1 FROM counter WHERE id = 3",
 	    NULL, NULL, &err), 0);
 	assert_int_equal(db_tx(db, NULL, nested_body, NULL, &err), -1);
 	assert_int_equal(err.code, CM_ESTATE);
@@ -469,6 +487,94 @@ test_socket_path_too_long(void **state)
 	assert_non_null(strstr(err.msg, "longer than the 107 bytes"));
 }
 
+static void
+test_bad_setups(void **state)
+{
+	struct db_options	 opt;
+	struct db_embedded	*e = NULL;
+	struct cm_err		 err;
+	char			 dir[256], path[300];
+	FILE			*f;
+
+	/* A cluster of a PostgreSQL version whose binaries are missing. */
+	snprintf(dir, sizeof(dir), "%s/old", T.dir);
+	snprintf(path, sizeof(path), "%s/pg/data", dir);
+	assert_int_equal(cm_mkdirs(path, 0755, &err), 0);
+	snprintf(path, sizeof(path), "%s/pg/data/PG_VERSION", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("9\n", f);
+	fclose(f);
+	memset(&opt, 0, sizeof(opt));
+	opt.data_dir = dir;
+	assert_int_equal(db_embedded_start(&opt, &e, &err), -1);
+	assert_null(e);
+	assert_non_null(strstr(err.msg, "created by PostgreSQL 9"));
+	assert_non_null(strstr(err.msg, "pg_upgrade"));
+
+	/* As root, PostgreSQL needs an unprivileged user that exists. */
+	snprintf(dir, sizeof(dir), "%s/nouser", T.dir);
+	opt.data_dir = dir;
+	opt.pg_user = "cairn-no-such-user";
+	if (geteuid() == 0) {
+		assert_int_equal(db_embedded_start(&opt, &e, &err), -1);
+		assert_int_equal(err.code, CM_EPERM);
+		assert_non_null(strstr(err.msg, "refuses to run as root"));
+		assert_non_null(strstr(err.msg, "cairn-no-such-user"));
+	} else {
+		/* Not root: the option does not matter, the start works. */
+		assert_int_equal(db_embedded_start(&opt, &e, &err), 0);
+		assert_int_equal(db_embedded_stop(e, &err), 0);
+	}
+}
+
+struct estart {
+	char			 dir[128];
+	struct db_embedded	*e;
+	struct cm_err		 err;
+	int			 rc;
+};
+
+static void *
+estart_main(void *arg)
+{
+	struct estart		*s = arg;
+	struct db_options	 opt;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.data_dir = s->dir;
+	s->rc = db_embedded_start(&opt, &s->e, &s->err);
+	return NULL;
+}
+
+/* Two daemons starting on one fresh directory: one cluster, both use it. */
+static void
+test_concurrent_embedded_start(void **state)
+{
+	struct estart	 s[2];
+	pthread_t	 th[2];
+	struct cm_err	 err;
+	struct db	*db;
+
+	for (int i = 0; i < 2; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		snprintf(s[i].dir, sizeof(s[i].dir), "%s/twin", T.dir);
+		assert_int_equal(pthread_create(&th[i], NULL, estart_main,
+		    &s[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		if (s[i].rc != 0)
+			fprintf(stderr, "start %d: %s\n", i, s[i].err.msg);
+		assert_int_equal(s[i].rc, 0);
+	}
+	assert_string_equal(db_embedded_dsn(s[0].e), db_embedded_dsn(s[1].e));
+	assert_non_null(db = db_open(db_embedded_dsn(s[0].e), 5, &err));
+	assert_int_equal(db_exec(db, "SELECT 1", NULL, NULL, &err), 1);
+	db_close(db);
+	db_embedded_free(s[1].e);
+	assert_int_equal(db_embedded_stop(s[0].e, &err), 0);
+}
+
 int
 main(void)
 {
@@ -483,6 +589,8 @@ main(void)
 		cmocka_unit_test(test_listen_notify),
 		cmocka_unit_test(test_wrong_dsn),
 		cmocka_unit_test(test_socket_path_too_long),
+		cmocka_unit_test(test_bad_setups),
+		cmocka_unit_test(test_concurrent_embedded_start),
 	};
 
 	return cmocka_run_group_tests_name("db (PostgreSQL integration)",
