@@ -676,7 +676,8 @@ sync_objects(struct ca_eng *e, struct db *db, struct eng_ca *c,
 		ss.issuer_key = c->key;
 		ss.ee_key = ee;
 		ss.not_before = (time_t)(now - BACKDATE);
-		ss.not_after = (time_t)(now + e->conf.sched.ee_validity);
+		ss.not_after = (time_t)eng_min(now + e->conf.sched.ee_validity,
+		    c->not_after);
 		ss.signing_time = (time_t)now;
 		ss.object_uri = uri;
 		ss.crl_uri = crluri;
@@ -690,7 +691,7 @@ sync_objects(struct ca_eng *e, struct db *db, struct eng_ca *c,
 		o.der = der;
 		o.len = len;
 		o.not_before = now - BACKDATE;
-		o.not_after = now + e->conf.sched.ee_validity;
+		o.not_after = (int64_t)ss.not_after;
 		o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
 		    ca_sched_seed(po->subject, strlen(po->subject),
 		    (uint64_t)now), o.not_after);

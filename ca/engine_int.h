@@ -35,6 +35,7 @@ struct eng_ca {
 	char		 cert_uri[ENG_URI_MAX];
 	char		 crl_name[32], mft_name[32];
 	int64_t		 next_crl, next_mft;
+	int64_t		 not_after;		/* of the CA certificate */
 	struct hsm_key	*key;			/* owned */
 	X509		*cert;			/* owned */
 	struct ca_res	*res;			/* owned; as certified */
@@ -54,6 +55,8 @@ struct eng_obj {
 };
 
 int64_t	eng_now(const struct ca_eng *e);
+/* min(a, b): nothing a CA signs may outlive its own certificate. */
+int64_t	eng_min(int64_t a, int64_t b);
 int	eng_handle_ok(const char *h);
 /* "<first 16 hex digits of the key id>.<ext>" */
 void	eng_keyname(const char *key_id, const char *ext, char *out, size_t len);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -22,6 +23,12 @@ int64_t
 eng_now(const struct ca_eng *e)
 {
 	return cm_clock_now(e->clock);
+}
+
+int64_t
+eng_min(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
 }
 
 int
@@ -128,6 +135,16 @@ eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
 	if ((c->cert = d2i_X509(NULL, &q, (long)len)) == NULL) {
 		cm_err_set(err, CM_ESTATE, handle, "stored certificate is corrupt");
 		goto out;
+	}
+	{
+		struct tm	 tm;
+		const ASN1_TIME	*t = X509_get0_notAfter(c->cert);
+
+		if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+			cm_err_set(err, CM_ESTATE, handle, "bad notAfter");
+			goto out;
+		}
+		c->not_after = (int64_t)timegm(&tm);
 	}
 	if (ca_res_from_x509(c->cert, handle, &c->res, err) == -1 ||
 	    hsm_key_find(e->hsm, c->key_id, &c->key, err) == -1)
@@ -314,7 +331,7 @@ eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	uint64_t		 num;
 
 	memset(&mft, 0, sizeof(mft));
-	next = now + e->conf.sched.mft_validity;
+	next = eng_min(now + e->conf.sched.mft_validity, c->not_after);
 	reissue = ca_sched_mft_reissue(&e->conf.sched,
 	    ca_sched_seed(c->key_id, strlen(c->key_id), (uint64_t)c->next_mft),
 	    now);

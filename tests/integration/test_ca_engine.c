@@ -27,6 +27,7 @@ struct fx {
 	struct dbt		 t;
 	struct db		*db;
 	struct hsm		*hsm;
+	struct hsm_pool		*pool;
 	struct ca_eng		*e;
 	struct cm_clock		 clock;
 	struct ca_eng_conf	 conf;
@@ -94,10 +95,23 @@ setup(void **state)
 		return -1;
 	}
 	f->hsm = hsm_open_mem();
+	/* EE keys from the pool, as in the daemon. */
+	if ((f->pool = hsm_pool_new(16, 2, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
 	cm_clock_set(&f->clock, 1800000000);	/* 2027-01-15 */
 	ca_eng_conf_defaults(&f->conf);
 	f->conf.rsync_base = BASE;
-	if ((f->e = ca_eng_new(&f->conf, f->db, f->hsm, NULL, &f->clock,
+	/*
+	 * Short lives, so that a few simulated weeks renew every kind of
+	 * object at least once: EE objects live 10 days, CA certificates 12.
+	 */
+	f->conf.sched.ee_validity = 10 * 86400;
+	f->conf.sched.ee_margin = 2 * 86400;
+	f->conf.sched.ee_jitter = 2 * 86400;
+	f->conf.ca_validity = 12 * 86400;
+	if ((f->e = ca_eng_new(&f->conf, f->db, f->hsm, f->pool, &f->clock,
 	    &err)) == NULL) {
 		fprintf(stderr, "%s\n", err.msg);
 		return -1;
@@ -124,6 +138,7 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	ca_eng_free(f->e);
+	hsm_pool_free(f->pool);
 	hsm_close(f->hsm);
 	db_close(f->db);
 	dbt_stop(&f->t);
@@ -318,12 +333,15 @@ test_tick(void **state)
 	struct fx	*f = *state;
 	struct cm_err	 err;
 	int		 n, day;
+	int64_t		 roas, cers;
 
 	/* Nothing is due right after issuing. */
 	assert_int_equal(ca_eng_tick(f->e, 100, &err), 0);
-	/* Two months, a day at a time: nothing ever expires. */
-	for (day = 0; day < 60; day++) {
-		cm_clock_advance(&f->clock, 86400);
+	roas = count(f, "SELECT count(*) FROM issued_object WHERE kind = 'roa'");
+	cers = count(f, "SELECT count(*) FROM issued_object WHERE kind = 'cer'");
+	/* Three weeks, half a day at a time: nothing ever expires. */
+	for (day = 0; day < 42; day++) {
+		cm_clock_advance(&f->clock, 43200);
 		n = ca_eng_tick(f->e, 1000, &err);
 		if (n < 0)
 			fail_msg("%s", err.msg);
@@ -334,10 +352,17 @@ test_tick(void **state)
 			snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
 			    "issued_object WHERE withdrawn_at IS NULL AND "
 			    "not_after <= to_timestamp(%lld)", (long long)
-			    (cm_clock_now(&f->clock) + 86400));
+			    (cm_clock_now(&f->clock) + 43200));
 			assert_int_equal(count(f, sql), 0);
 		}
 	}
+	/* ROAs and CA certificates were renewed, manifests re-issued. */
+	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE kind = "
+	    "'roa'") > roas);
+	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE kind = "
+	    "'cer'") >= cers + 3);
+	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE kind = "
+	    "'mft'") > 4 * 10);
 	check_manifests(f);
 }
 
