@@ -868,7 +868,7 @@ ca_eng_aspa_set(struct ca_eng *e, const char *handle,
 /* ---- resources -------------------------------------------------------- */
 
 static int set_resources(struct ca_eng *, struct db *, const char *,
-    const struct ca_res *, struct cm_err *);
+    const struct ca_res *, int, struct cm_err *);
 
 /*
  * Shrinks the children of c whose resources are no longer within c's to
@@ -907,7 +907,7 @@ shrink_children(struct ca_eng *e, struct db *db, struct eng_ca *c,
 		if (in)
 			continue;
 		if (ca_res_intersect(c->res, cur, &cut, err) == -1 ||
-		    set_resources(e, db, h, cut, err) == -1)
+		    set_resources(e, db, h, cut, 0, err) == -1)
 			goto out;
 	}
 	rc = 0;
@@ -918,10 +918,13 @@ out:
 	return rc;
 }
 
-/* Re-certifies hosted CA handle over res inside the caller's transaction. */
+/*
+ * Re-certifies hosted CA handle over res inside the caller's transaction;
+ * a no-op when res is what its certificate holds, unless force (renewal).
+ */
 static int
 set_resources(struct ca_eng *e, struct db *db, const char *handle,
-    const struct ca_res *res, struct cm_err *err)
+    const struct ca_res *res, int force, struct cm_err *err)
 {
 	struct eng_ca		 p, c;
 	struct db_params	 q;
@@ -949,8 +952,13 @@ set_resources(struct ca_eng *e, struct db *db, const char *handle,
 	snprintf(parent, sizeof(parent), "%s", db_res_text(r, 0, 0));
 	db_res_free(r);
 	if (eng_load_ca(e, db, parent, &p, err) == -1 ||
-	    eng_load_ca(e, db, handle, &c, err) == -1 ||
-	    within_parent(&p, handle, res, err) == -1 ||
+	    eng_load_ca(e, db, handle, &c, err) == -1)
+		goto out;
+	if (!force && ca_res_equal(c.res, res)) {
+		rc = 0;
+		goto out;
+	}
+	if (within_parent(&p, handle, res, err) == -1 ||
 	    res_texts(res, t, err) == -1)
 		goto out;
 	db_params_init(&q);
@@ -1000,7 +1008,7 @@ set_resources_tx(struct db *db, void *arg, struct cm_err *err)
 	char		 what[512];
 	int		 rc;
 
-	if (set_resources(a->e, db, a->handle, a->res, err) == -1)
+	if (set_resources(a->e, db, a->handle, a->res, 0, err) == -1)
 		return -1;
 	if (res_texts(a->res, t, err) == -1) {
 		free_texts(t);
@@ -1056,7 +1064,7 @@ tick_tx(struct db *db, void *arg, struct cm_err *err)
 
 		if (eng_load_ca(a->e, db, db_res_text(r, i, 0), &ch, err) == -1)
 			goto out;
-		rc = set_resources(a->e, db, ch.handle, ch.res, err);
+		rc = set_resources(a->e, db, ch.handle, ch.res, 1, err);
 		eng_ctx_clear(&ch);
 		if (rc == -1)
 			goto out;

@@ -332,11 +332,29 @@ eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
 
 	memset(&mft, 0, sizeof(mft));
 	next = eng_min(now + e->conf.sched.mft_validity, c->not_after);
+	snprintf(mfturi, sizeof(mfturi), "%s%s", c->repo, c->mft_name);
+	snprintf(crluri, sizeof(crluri), "%s%s", c->repo, c->crl_name);
+
+	/*
+	 * Take the numbers from the row, not from c: a nested operation in
+	 * the same transaction (a child's re-certification) may have issued
+	 * with this key since c was loaded, and numbers never repeat.
+	 */
+	db_params_init(&p);
+	db_param_text(&p, c->key_id);
+	if (db_exec(db, "UPDATE ca_key SET next_crl_number = next_crl_number + 1, "
+	    "next_mft_number = next_mft_number + 1 WHERE id = $1 "
+	    "RETURNING next_crl_number - 1, next_mft_number - 1", &p, &r,
+	    err) == -1 ||
+	    db_res_int64(r, 0, 0, &c->next_crl, err) == -1 ||
+	    db_res_int64(r, 0, 1, &c->next_mft, err) == -1)
+		goto out;
+	db_res_free(r);
+	r = NULL;
+
 	reissue = ca_sched_mft_reissue(&e->conf.sched,
 	    ca_sched_seed(c->key_id, strlen(c->key_id), (uint64_t)c->next_mft),
 	    now);
-	snprintf(mfturi, sizeof(mfturi), "%s%s", c->repo, c->mft_name);
-	snprintf(crluri, sizeof(crluri), "%s%s", c->repo, c->crl_name);
 
 	/* The manifest being replaced is revoked on the CRL that follows it. */
 	db_params_init(&p);
@@ -448,14 +466,6 @@ eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	if (eng_put(db, c, &o, err) == -1)
 		goto out;
 
-	db_params_init(&p);
-	db_param_text(&p, c->key_id);
-	if (db_exec(db, "UPDATE ca_key SET next_crl_number = next_crl_number + 1, "
-	    "next_mft_number = next_mft_number + 1 WHERE id = $1", &p, NULL,
-	    err) == -1)
-		goto out;
-	c->next_crl++;
-	c->next_mft++;
 	rc = 0;
 out:
 	if (rc == -1)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ca/engine.h"
+#include "ca/crl.h"
 #include "ca/mft.h"
 #include "ca/roa.h"
 #include "common/cm_enc.h"
@@ -190,6 +191,53 @@ check_manifests(struct fx *f)
 	db_res_free(r);
 }
 
+/*
+ * Manifest and CRL numbers of each key, in issue order, strictly increase
+ * (RFC 9286 §4.2.1, RFC 9829) across everything ever issued.
+ */
+static void
+check_numbers(struct fx *f)
+{
+	struct db_res	*r = NULL;
+	struct cm_err	 err;
+	const uint8_t	*d;
+	size_t		 dl, j;
+	int		 n, k;
+	char		 last_key[2][64] = { "", "" };
+	uint64_t	 last[2] = { 0, 0 }, num;
+
+	n = db_exec(f->db, "SELECT key_id, kind, der FROM issued_object WHERE "
+	    "kind IN ('mft', 'crl') ORDER BY kind, key_id, id", NULL, &r, &err);
+	assert_true(n > 8);
+	for (k = 0; k < n; k++) {
+		int crl = strcmp(db_res_text(r, k, 1), "crl") == 0;
+
+		assert_int_equal(db_res_bytea(r, k, 2, &d, &dl, &err), 0);
+		if (crl) {
+			struct ca_crl *c;
+
+			if (ca_crl_parse("crl", d, dl, &c, &err) != 0)
+				fail_msg("%s", err.msg);
+			num = c->number;
+			ca_crl_free(c);
+		} else {
+			struct ca_mft *m;
+
+			if (ca_mft_parse("mft", d, dl, &m, NULL, &err) != 0)
+				fail_msg("%s", err.msg);
+			for (num = 0, j = 0; j < m->numberlen; j++)
+				num = num << 8 | m->number[j];
+			ca_mft_free(m);
+		}
+		if (strcmp(last_key[crl], db_res_text(r, k, 0)) == 0)
+			assert_true(num > last[crl]);
+		snprintf(last_key[crl], sizeof(last_key[crl]), "%s",
+		    db_res_text(r, k, 0));
+		last[crl] = num;
+	}
+	db_res_free(r);
+}
+
 static void
 test_hierarchy(void **state)
 {
@@ -227,6 +275,7 @@ test_hierarchy(void **state)
 		ca_res_free(r);
 	}
 	assert_int_equal(count(f, "SELECT count(*) FROM ca"), 4);
+	check_numbers(f);
 }
 
 static void
@@ -364,6 +413,7 @@ test_tick(void **state)
 	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE kind = "
 	    "'mft'") > 4 * 10);
 	check_manifests(f);
+	check_numbers(f);
 }
 
 int
