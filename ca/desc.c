@@ -94,10 +94,11 @@ do_ca(struct ca_eng *e, char **tok, size_t n, int ta, const char *where,
 	if (rc == 0)
 		(*applied)++;
 	else if (e2.code == CM_EEXIST && !ta) {
-		/* Exists: bring its resources in line (a no-op re-issue if equal). */
-		rc = ca_eng_ca_set_resources(e, tok[1], r, actor, &e2);
-		if (rc == 0)
+		/* Exists: bring its resources in line (no-op if equal). */
+		if ((rc = ca_eng_ca_set_resources(e, tok[1], r, actor, &e2)) > 0)
 			(*applied)++;
+		if (rc > 0)
+			rc = 0;
 	} else if (e2.code == CM_EEXIST)
 		rc = 0;		/* a trust anchor's resources stay as they are */
 	if (rc == -1) {
@@ -163,10 +164,15 @@ do_aspa(struct ca_eng *e, char **tok, size_t n, const char *where,
 	}
 	c.providers = prov;
 	c.nproviders = k;
-	if (ca_eng_aspa_set(e, tok[1], &c, actor, err) == -1)
+	switch (ca_eng_aspa_set(e, tok[1], &c, actor, err)) {
+	case -1:
 		return cm_err_wrap(err, where);
-	(*applied)++;
-	return 0;
+	case 0:
+		return 0;
+	default:
+		(*applied)++;
+		return 0;
+	}
 }
 
 int

@@ -728,6 +728,7 @@ struct cfg_arg {
 	const struct ca_plan_roa_cfg	*add, *del;
 	size_t				 nadd, ndel;
 	const struct ca_plan_aspa_cfg	*aspa;
+	int				 changed;
 };
 
 static int
@@ -798,7 +799,7 @@ ca_eng_roa_update(struct ca_eng *e, const char *handle,
     const struct ca_plan_roa_cfg *del, size_t ndel, const char *actor,
     struct cm_err *err)
 {
-	struct cfg_arg a = { e, handle, actor, add, del, nadd, ndel, NULL };
+	struct cfg_arg a = { e, handle, actor, add, del, nadd, ndel, NULL, 0 };
 
 	return db_tx(e->db, NULL, roa_update_tx, &a, err);
 }
@@ -837,13 +838,21 @@ aspa_set_tx(struct db *db, void *arg, struct cm_err *err)
 			    a->aspa->providers[i]);
 		cm_buf_puts(&arr, "}");
 		db_param_text(&p, cm_buf_cstr(&arr));
-		if (db_exec(db, "INSERT INTO aspa_config (ca_id, customer, "
+		/* Setting the providers it already has changes nothing. */
+		if ((n = db_exec(db, "INSERT INTO aspa_config (ca_id, customer, "
 		    "providers) SELECT $1, $2, array_agg(DISTINCT x ORDER BY x) "
 		    "FROM unnest($3::bigint[]) AS x ON CONFLICT (ca_id, customer) "
 		    "DO UPDATE SET providers = EXCLUDED.providers, "
-		    "updated_at = now()", &p, NULL, err) == -1)
+		    "updated_at = now() WHERE aspa_config.providers IS DISTINCT "
+		    "FROM EXCLUDED.providers", &p, NULL, err)) == -1)
 			goto out;
+		if (n == 0) {
+			a->changed = 0;
+			rc = 0;
+			goto out;
+		}
 	}
+	a->changed = 1;
 	if (eng_audit(db, a->actor, a->aspa->nproviders ? "aspa.set" :
 	    "aspa.remove", c.id, what, err) == -1 ||
 	    (n = sync_objects(a->e, db, &c, err)) == -1 ||
@@ -860,9 +869,11 @@ int
 ca_eng_aspa_set(struct ca_eng *e, const char *handle,
     const struct ca_plan_aspa_cfg *c, const char *actor, struct cm_err *err)
 {
-	struct cfg_arg a = { e, handle, actor, NULL, NULL, 0, 0, c };
+	struct cfg_arg a = { e, handle, actor, NULL, NULL, 0, 0, c, 0 };
 
-	return db_tx(e->db, NULL, aspa_set_tx, &a, err);
+	if (db_tx(e->db, NULL, aspa_set_tx, &a, err) == -1)
+		return -1;
+	return a.changed;
 }
 
 /* ---- resources -------------------------------------------------------- */
@@ -921,6 +932,7 @@ out:
 /*
  * Re-certifies hosted CA handle over res inside the caller's transaction;
  * a no-op when res is what its certificate holds, unless force (renewal).
+ * Returns 1 when it re-certified, 0 for the no-op, -1 on error.
  */
 static int
 set_resources(struct ca_eng *e, struct db *db, const char *handle,
@@ -955,7 +967,7 @@ set_resources(struct ca_eng *e, struct db *db, const char *handle,
 	    eng_load_ca(e, db, handle, &c, err) == -1)
 		goto out;
 	if (!force && ca_res_equal(c.res, res)) {
-		rc = 0;
+		rc = 0;		/* nothing to do */
 		goto out;
 	}
 	if (within_parent(&p, handle, res, err) == -1 ||
@@ -985,7 +997,7 @@ set_resources(struct ca_eng *e, struct db *db, const char *handle,
 	    eng_publish_pp(e, db, &c, err) == -1 ||
 	    eng_publish_pp(e, db, &p, err) == -1)
 		goto out;
-	rc = 0;
+	rc = 1;
 out:
 	free_texts(t);
 	free(der);
@@ -998,6 +1010,7 @@ struct res_arg {
 	struct ca_eng		*e;
 	const char		*handle, *actor;
 	const struct ca_res	*res;
+	int			 changed;
 };
 
 static int
@@ -1008,8 +1021,11 @@ set_resources_tx(struct db *db, void *arg, struct cm_err *err)
 	char		 what[512];
 	int		 rc;
 
-	if (set_resources(a->e, db, a->handle, a->res, 0, err) == -1)
+	if ((a->changed = set_resources(a->e, db, a->handle, a->res, 0,
+	    err)) == -1)
 		return -1;
+	if (a->changed == 0)
+		return 0;
 	if (res_texts(a->res, t, err) == -1) {
 		free_texts(t);
 		return -1;
@@ -1025,11 +1041,13 @@ int
 ca_eng_ca_set_resources(struct ca_eng *e, const char *handle,
     const struct ca_res *res, const char *actor, struct cm_err *err)
 {
-	struct res_arg a = { e, handle, actor, res };
+	struct res_arg a = { e, handle, actor, res, 0 };
 
 	if (explicit_res(handle, res, err) == -1)
 		return -1;
-	return db_tx(e->db, NULL, set_resources_tx, &a, err);
+	if (db_tx(e->db, NULL, set_resources_tx, &a, err) == -1)
+		return -1;
+	return a.changed;
 }
 
 /* ---- the schedule ----------------------------------------------------- */

@@ -87,6 +87,7 @@ int	ca_eng_ca_create(struct ca_eng *e, const char *handle,
  * parent re-issues its certificate; on a shrink the CA's ROAs and ASPAs
  * that fall outside are withdrawn and its children's certificates shrunk,
  * all in the same transaction and so in the same publication batch.
+ * Returns 1 when the resources changed, 0 when they were already res, -1.
  */
 int	ca_eng_ca_set_resources(struct ca_eng *e, const char *handle,
 	    const struct ca_res *res, const char *actor, struct cm_err *err);
@@ -105,7 +106,8 @@ int	ca_eng_roa_update(struct ca_eng *e, const char *handle,
 
 /*
  * Sets (replaces) the ASPA of customer AS c->customer of CA handle, or with
- * c->nproviders == 0 removes it.  Returns 0 or -1.
+ * c->nproviders == 0 removes it.  Returns 1 when something changed, 0 when
+ * the ASPA already had exactly these providers, or -1.
  */
 int	ca_eng_aspa_set(struct ca_eng *e, const char *handle,
 	    const struct ca_plan_aspa_cfg *c, const char *actor,

@@ -296,7 +296,11 @@ test_roas_aspas(void **state)
 	/* Two origin ASes: two ROAs (one per AS). */
 	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
 	    "kind = 'roa' AND withdrawn_at IS NULL"), 2);
-	ok(ca_eng_aspa_set(f->e, "m1", &aspa, "test", &err), &err);
+	assert_int_equal(ca_eng_aspa_set(f->e, "m1", &aspa, "test", &err), 1);
+	/* The same providers again: nothing changes, nothing is signed. */
+	changes = count(f, "SELECT count(*) FROM pub_change");
+	assert_int_equal(ca_eng_aspa_set(f->e, "m1", &aspa, "test", &err), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM pub_change"), changes);
 	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
 	    "kind = 'asa' AND withdrawn_at IS NULL"), 1);
 	check_manifests(f);
@@ -349,7 +353,9 @@ test_shrink(void **state)
 	/* rir loses 10.1.0.0/16: m1 is shrunk, its IPv4 ROA goes. */
 	before = count(f, "SELECT coalesce(max(id), 0) FROM pub_change");
 	r = res_of("64496-64511", "10.2.0.0/15,192.0.2.0/24", "2001:db8::/32");
-	ok(ca_eng_ca_set_resources(f->e, "rir", r, "test", &err), &err);
+	assert_int_equal(ca_eng_ca_set_resources(f->e, "rir", r, "test", &err), 1);
+	/* Equal resources: a no-op. */
+	assert_int_equal(ca_eng_ca_set_resources(f->e, "rir", r, "test", &err), 0);
 	ca_res_free(r);
 	assert_int_equal(count(f, "SELECT count(*) FROM ca_resources r JOIN ca c "
 	    "ON c.id = r.ca_id WHERE c.handle = 'm1' AND r.ipv4 = ''"), 1);
