@@ -80,10 +80,14 @@ listen_on(struct cm_http_server *srv, struct cm_err *err)
 	return 0;
 }
 
-/* Closes every handle opened so far; used when construction fails. */
+/* Construction failed: the server is freed when its last handle closed. */
 static void
 abort_close_cb(uv_handle_t *h)
 {
+	struct cm_http_server	*srv = h->data;
+
+	if (--srv->nabort == 0)
+		cm_http_server_free(srv);
 }
 
 struct cm_http_server *
@@ -137,15 +141,17 @@ cm_http_server_new(uv_loop_t *loop, const struct cm_http_config *cfg,
 		goto fail;
 	return srv;
 fail:
-	/* The handles must be closed before the memory goes. */
+	/*
+	 * Handles already open must be closed before the memory goes; their
+	 * close callbacks run on the next loop iteration and free srv.
+	 */
+	srv->nabort = srv->listening + srv->async_open;
 	if (srv->listening)
 		uv_close((uv_handle_t *)&srv->listener, abort_close_cb);
 	if (srv->async_open)
 		uv_close((uv_handle_t *)&srv->async, abort_close_cb);
-	if (srv->listening || srv->async_open)
-		uv_run(loop, UV_RUN_NOWAIT);
-	srv->listening = srv->async_open = 0;
-	cm_http_server_free(srv);
+	if (srv->nabort == 0)
+		cm_http_server_free(srv);
 	return NULL;
 }
 

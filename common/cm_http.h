@@ -50,7 +50,7 @@ struct cm_http_req {
 	enum cm_http_method		 method;
 	const char			*method_str;	/* "GET" */
 	const char			*target;	/* request-target as sent */
-	const char			*path;		/* target up to '?' */
+	const char			*path;		/* target up to '?', not decoded */
 	const char			*query;		/* after '?', or NULL */
 	int				 http_minor;	/* HTTP/1.x */
 	const struct cm_http_header	*headers;
@@ -62,7 +62,8 @@ struct cm_http_req {
 
 /*
  * The handler must eventually answer req exactly once, with
- * cm_http_respond() or cm_http_respond_async().
+ * cm_http_respond() or cm_http_respond_async(); req must not be used after.
+ * It runs on the loop thread and must not block.
  */
 typedef void	(*cm_http_handler_fn)(struct cm_http_req *req, void *arg);
 
@@ -71,7 +72,7 @@ struct cm_http_config {
 	const char	*host;			/* "127.0.0.1", "::", ...; default "::" */
 	uint16_t	 port;			/* 0: an ephemeral port */
 	const char	*tls_cert_file;		/* PEM chain, leaf first; NULL: plaintext */
-	const char	*tls_key_file;		/* PEM private key */
+	const char	*tls_key_file;		/* PEM private key; NULL: in the cert file */
 	size_t		 max_request_line;	/* 8 KiB, else 414 */
 	size_t		 max_header_size;	/* 16 KiB request line + headers, else 431 */
 	size_t		 max_headers;		/* 64 header fields, else 431 */
@@ -91,9 +92,10 @@ struct cm_http_config {
 };
 
 /*
- * Creates the server on loop, binds and listens.  cfg is copied (its strings
- * too).  Returns the server (free with cm_http_server_free() after shutdown
- * completed), or NULL with err set.
+ * Creates the server on loop, binds and listens (loop thread).  cfg is
+ * copied (its strings too).  Returns the server (free with
+ * cm_http_server_free() after shutdown completed), or NULL with err set;
+ * then handles already opened are closed and freed by the next loop run.
  */
 struct cm_http_server *cm_http_server_new(uv_loop_t *loop,
 	    const struct cm_http_config *cfg, struct cm_err *err);
@@ -109,7 +111,7 @@ unsigned cm_http_server_nconns(const struct cm_http_server *srv);
  */
 void	cm_http_server_shutdown(struct cm_http_server *srv,
 	    void (*done)(void *), void *arg);
-/* The same from any thread (done as given to cm_http_server_new: none). */
+/* The same from any thread, without a done callback. */
 void	cm_http_server_shutdown_async(struct cm_http_server *srv);
 /* Frees a server whose handles are all closed (after shutdown).  NULL ok. */
 void	cm_http_server_free(struct cm_http_server *srv);

@@ -12,24 +12,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "common/cm_log.h"
 
 #define READ_CHUNK	65536
 #define TLS_CHUNK	65536	/* plaintext encrypted per write */
+#define PLAIN_CHUNK	(1024 * 1024)	/* bytes per write without TLS */
 
 struct wreq {
 	uv_write_t		 w;
 	struct http_conn	*c;
 	struct cm_buf		 buf;	/* owned bytes of this write */
-	int			 last;	/* completes the response */
 };
 
 static void	conn_close(struct http_conn *c);
 static void	conn_process(struct http_conn *c);
 static void	conn_error(struct http_conn *c, int status);
-static void	tls_pump(struct http_conn *c);
+static void	pump(struct http_conn *c);
 static void	start_reading(struct http_conn *c);
 
 static void	raw_write(struct http_conn *c, struct wreq *w);
@@ -87,6 +88,21 @@ conn_abort(struct http_conn *c)
 	c->closing = 1;
 	uv_close((uv_handle_t *)&c->tcp, conn_closed);
 	uv_close((uv_handle_t *)&c->timer, conn_closed);
+}
+
+/*
+ * Closes with a reset: what the kernel still holds for a client that
+ * stopped reading is dropped instead of trickling out after close().
+ */
+static void
+conn_reset(struct http_conn *c)
+{
+	struct linger	l = { 1, 0 };
+	uv_os_fd_t	fd;
+
+	if (!c->closing && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	conn_abort(c);
 }
 
 static void
@@ -152,10 +168,12 @@ on_timer(uv_timer_t *t)
 {
 	struct http_conn	*c = t->data;
 
-	if (c->shutting || c->state != C_READING)
-		conn_abort(c);	/* idle, write or close timeout */
-	else
+	if (c->shutting || c->state == C_WRITING)
+		conn_reset(c);	/* a stalled write or close */
+	else if (c->state == C_READING)
 		conn_error(c, 408);
+	else
+		conn_abort(c);	/* idle */
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -167,7 +185,6 @@ write_cb(uv_write_t *req, int status)
 {
 	struct wreq		*w = (struct wreq *)req;
 	struct http_conn	*c = w->c;
-	int			 last = w->last;
 
 	cm_buf_free(&w->buf);
 	free(w);
@@ -175,15 +192,14 @@ write_cb(uv_write_t *req, int status)
 	if (c->closing)
 		return;
 	if (status < 0) {
-		conn_abort(c);
+		conn_reset(c);
 		return;
 	}
 	if (c->state != C_WRITING || c->shutting)
 		return;
-	if (c->tls != NULL)
-		tls_pump(c);
-	else if (last)
-		response_done(c);
+	/* The write timeout limits a stall, not a whole large response. */
+	timer_set(c, c->srv->cfg.write_timeout_ms);
+	pump(c);
 }
 
 static void
@@ -246,12 +262,18 @@ cm_http__conn_continue(struct http_conn *c)
 	return c->closing ? -1 : 0;
 }
 
-/* Encrypts and sends the next piece of the response, one write at a time. */
+/*
+ * Sends the next piece of the response (encrypted with TLS), one write at
+ * a time; when all is written the response is done.
+ */
 static void
-tls_pump(struct http_conn *c)
+pump(struct http_conn *c)
 {
-	struct cm_err	err;
-	size_t		n;
+	struct cm_err	 err;
+	struct wreq	*w;
+	uv_buf_t	 b[2];
+	unsigned	 nb = 0;
+	size_t		 n;
 
 	if (c->nwrites > 0 || c->closing)
 		return;
@@ -259,18 +281,38 @@ tls_pump(struct http_conn *c)
 		response_done(c);
 		return;
 	}
-	if (c->out_head_len > 0) {
-		if (cm_tls_write(c->tls, c->out_head, c->out_head_len, &err) == -1)
+	n = c->out_body_len;
+	if (n > (c->tls != NULL ? TLS_CHUNK : PLAIN_CHUNK))
+		n = c->tls != NULL ? TLS_CHUNK : PLAIN_CHUNK;
+	if (c->tls != NULL) {
+		if ((c->out_head_len > 0 && cm_tls_write(c->tls, c->out_head,
+		    c->out_head_len, &err) == -1) ||
+		    (n > 0 && cm_tls_write(c->tls, c->out_body, n, &err) == -1))
 			goto fail;
 		c->out_head_len = 0;
-	}
-	n = c->out_body_len > TLS_CHUNK ? TLS_CHUNK : c->out_body_len;
-	if (n > 0 && cm_tls_write(c->tls, c->out_body, n, &err) == -1)
+		c->out_body += n;
+		c->out_body_len -= n;
+		if (tls_flush(c) == 0)
+			return;
 		goto fail;
+	}
+	/* Plaintext: the bytes are written from where they are, no copy. */
+	if (c->out_head_len > 0)
+		b[nb++] = uv_buf_init((char *)c->out_head,
+		    (unsigned)c->out_head_len);
+	if (n > 0)
+		b[nb++] = uv_buf_init((char *)c->out_body, (unsigned)n);
+	c->out_head_len = 0;
 	c->out_body += n;
 	c->out_body_len -= n;
-	if (tls_flush(c) == 0)
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		goto fail;
+	w->c = c;
+	c->nwrites++;
+	if (uv_write(&w->w, (uv_stream_t *)&c->tcp, b, nb, write_cb) == 0)
 		return;
+	c->nwrites--;
+	free(w);
 fail:
 	conn_abort(c);
 }
@@ -306,8 +348,6 @@ cm_http__conn_send(struct http_conn *c, struct http_req *r,
 {
 	const struct cm_http_config	*cfg = &c->srv->cfg;
 	int				 keep, has_len, st = resp->status;
-	uv_buf_t			 b[2];
-	struct wreq			*w;
 
 	c->resp = resp;
 	c->state = C_WRITING;
@@ -325,29 +365,11 @@ cm_http__conn_send(struct http_conn *c, struct http_req *r,
 	}
 	c->sent_body = has_len && r->pub.method != CM_HTTP_HEAD ?
 	    resp->body_len : 0;
-	if (c->tls != NULL) {
-		c->out_head = c->head.data;
-		c->out_head_len = c->head.len;
-		c->out_body = resp->body;
-		c->out_body_len = c->sent_body;
-		tls_pump(c);
-		return;
-	}
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		conn_abort(c);
-		return;
-	}
-	w->c = c;
-	w->last = 1;
-	b[0] = uv_buf_init((char *)c->head.data, (unsigned)c->head.len);
-	b[1] = uv_buf_init((char *)resp->body, (unsigned)c->sent_body);
-	c->nwrites++;
-	if (uv_write(&w->w, (uv_stream_t *)&c->tcp, b, c->sent_body ? 2 : 1,
-	    write_cb) != 0) {
-		c->nwrites--;
-		free(w);
-		conn_abort(c);
-	}
+	c->out_head = c->head.data;
+	c->out_head_len = c->head.len;
+	c->out_body = resp->body;
+	c->out_body_len = c->sent_body;
+	pump(c);
 }
 
 /* ---- reading ------------------------------------------------------------- */

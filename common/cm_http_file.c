@@ -63,8 +63,8 @@ gzip_once(const uint8_t *in, size_t len, uint8_t **out, size_t *olen,
 static int
 gzip_variant(struct cm_http_file *f, struct cm_err *err)
 {
-	uint8_t	*gz;
-	size_t	 glen;
+	uint8_t	*gz = NULL;
+	size_t	 glen = 0;
 
 	if (gzip_once(f->id->data, f->id->len, &gz, &glen, err) == -1)
 		return -1;

@@ -34,7 +34,7 @@ struct http_req {
 	struct http_conn	*conn;	/* NULL once the connection is gone */
 	struct cm_buf		 strs;	/* target, header names and values */
 	size_t			*offs;	/* name/value offsets into strs */
-	size_t			 noffs;
+	size_t			 noffs, offs_cap;
 	struct cm_http_header	*hdrs;
 	struct cm_buf		 body;
 	int			 keep_alive;
@@ -69,7 +69,7 @@ struct http_conn {
 	int			 nhandles;	/* open uv handles */
 	unsigned		 nreq;
 	int			 nwrites;	/* uv_write in flight */
-	/* TLS: plaintext of the response not yet encrypted */
+	/* the response not yet handed to the socket (or to TLS) */
 	const uint8_t		*out_head;
 	size_t			 out_head_len;
 	const uint8_t		*out_body;
@@ -96,6 +96,7 @@ struct cm_http_server {
 	unsigned		 nconns;
 	unsigned		 norphans;	/* requests whose connection closed */
 	int			 stopping;
+	int			 nabort;	/* handles to close after a failed start */
 	void			(*done)(void *);
 	void			*done_arg;
 	uint8_t			 scratch[65536];	/* TLS ciphertext reads */

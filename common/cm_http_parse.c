@@ -140,11 +140,16 @@ p_hpart_done(llhttp_t *p)
 		c->err_status = 431;
 		return -1;
 	}
-	if ((n = reallocarray(r->offs, r->noffs + 1, sizeof(*n))) == NULL) {
-		c->err_status = 500;
-		return -1;
+	if (r->noffs == r->offs_cap) {
+		size_t	ncap = r->offs_cap ? r->offs_cap * 2 : 16;
+
+		if ((n = reallocarray(r->offs, ncap, sizeof(*n))) == NULL) {
+			c->err_status = 500;
+			return -1;
+		}
+		r->offs = n;
+		r->offs_cap = ncap;
 	}
-	r->offs = n;
 	/* Names and values alternate in offs: even = name, odd = value. */
 	r->offs[r->noffs++] = r->cur;
 	return str_end(c);
@@ -220,6 +225,18 @@ build_headers(struct http_conn *c)
 	return 0;
 }
 
+/* RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host header. */
+static int
+host_ok(const struct http_req *r)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < r->pub.nheaders; i++)
+		if (strcasecmp(r->pub.headers[i].name, "Host") == 0)
+			n++;
+	return n == 1 || (n == 0 && r->pub.http_minor == 0);
+}
+
 static int
 p_headers_done(llhttp_t *p)
 {
@@ -233,6 +250,10 @@ p_headers_done(llhttp_t *p)
 	r->pub.method = map_method(p->method);
 	r->pub.method_str = llhttp_method_name(p->method);
 	r->pub.http_minor = p->http_minor;
+	if (!host_ok(r)) {
+		c->err_status = 400;
+		return -1;
+	}
 	if ((p->flags & F_CONTENT_LENGTH) &&
 	    p->content_length > c->srv->cfg.max_body) {
 		c->err_status = 413;

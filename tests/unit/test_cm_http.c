@@ -59,6 +59,7 @@ struct tsrv {
 	int			 loop_close_rc;
 	uint16_t		 port;
 	int			 async_delay_ms;
+	size_t			 big_size;	/* default 3 MiB + 17 */
 };
 
 struct job {
@@ -117,6 +118,17 @@ handler(struct cm_http_req *req, void *arg)
 		assert_non_null(resp);
 		cm_http_resp_header(resp, "X-Method", req->method_str);
 		cm_http_resp_body_copy(resp, req->body, req->body_len);
+		cm_http_respond(req, resp);
+	} else if (strncmp(req->path, "/hdr/", 5) == 0) {
+		/* The value of the header named in the path, in brackets. */
+		const char	*v = cm_http_req_header(req, req->path + 5);
+		char		 b[512];
+
+		snprintf(b, sizeof(b), "[%s] %zu %s", v ? v : "(none)",
+		    req->nheaders, req->query ? req->query : "-");
+		resp = cm_http_resp_new(v ? 200 : 404);
+		assert_non_null(resp);
+		cm_http_resp_body_copy(resp, b, strlen(b));
 		cm_http_respond(req, resp);
 	} else if (strncmp(req->path, "/seq/", 5) == 0) {
 		resp = cm_http_resp_new(200);
@@ -183,7 +195,8 @@ make_file(uint8_t **copy, size_t n, size_t *len)
 static void
 tsrv_start(struct tsrv *t)
 {
-	t->cfg.host = "127.0.0.1";
+	if (t->cfg.host == NULL)
+		t->cfg.host = "127.0.0.1";
 	t->cfg.port = 0;
 	t->cfg.handler = handler;
 	t->cfg.handler_arg = t;
@@ -192,7 +205,9 @@ tsrv_start(struct tsrv *t)
 	if (t->async_delay_ms == 0)
 		t->async_delay_ms = 50;
 	t->file = make_file(&t->content, 3000, &t->content_len);
-	t->big = make_file(&t->bigdata, 3 * 1024 * 1024 + 17, &t->big_len);
+	if (t->big_size == 0)
+		t->big_size = 3 * 1024 * 1024 + 17;
+	t->big = make_file(&t->bigdata, t->big_size, &t->big_len);
 	pthread_mutex_init(&t->mtx, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	assert_int_equal(pthread_create(&t->thr, NULL, server_main, t), 0);
@@ -501,6 +516,35 @@ test_keepalive_and_pipelining(void **state)
 }
 
 static void
+test_headers(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	struct resp	 r;
+
+	tsrv_start(&t);
+	c = cl_open(t.port);
+	roundtrip(c, "GET /hdr/x-empty?a=1&b HTTP/1.1\r\nHost: x\r\n"
+	    "X-Empty:\r\nX-Two:  spaced value \t \r\n\r\n", 200, &r);
+	assert_string_equal((char *)r.body, "[] 3 a=1&b");
+	resp_free(&r);
+	roundtrip(c, "GET /hdr/X-TWO HTTP/1.1\r\nHost: x\r\n"
+	    "X-Empty:\r\nX-Two:  spaced value \t \r\n\r\n", 200, &r);
+	assert_string_equal((char *)r.body, "[spaced value] 3 -");
+	resp_free(&r);
+	/* Names are matched case-insensitively; the first one wins. */
+	roundtrip(c, "GET /hdr/x-dup HTTP/1.1\r\nhost: x\r\n"
+	    "X-Dup: 1\r\nx-dup: 2\r\n\r\n", 200, &r);
+	assert_string_equal((char *)r.body, "[1] 3 -");
+	resp_free(&r);
+	roundtrip(c, "GET /hdr/x-none HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+	    &r);
+	resp_free(&r);
+	cl_close(c);
+	tsrv_stop(&t);
+}
+
+static void
 test_http10(void **state)
 {
 	struct tsrv	 t = { 0 };
@@ -741,7 +785,9 @@ test_malformed(void **state)
 		"Transfer-Encoding: chunked\r\n\r\n"),
 		"GET /seq/1 HTTP/1.1\r\nBad Header: x\r\n\r\n",
 		"GET /seq/1 HTTP/9.9\r\n\r\n",
-		"GET /seq/1 HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+		"GET /seq/1 HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		"GET /seq/1 HTTP/1.1\r\n\r\n",
+		"GET /seq/1 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
 	};
 	struct tsrv	 t = { 0 };
 	struct client	*c;
@@ -798,6 +844,57 @@ test_timeouts(void **state)
 	cl_send(c, "GET /seq/1 HTTP/1.1\r\nHo");
 	assert_int_equal(cl_read(c, &r, 0), 0);
 	assert_int_equal(r.status, 408);
+	resp_free(&r);
+	assert_true(cl_closed(c));
+	cl_close(c);
+	tsrv_stop(&t);
+}
+
+static void
+test_write_timeout(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	int		 small = 4096;
+	size_t		 total = 0;
+	ssize_t		 n;
+
+	t.cfg.write_timeout_ms = 300;
+	t.big_size = 48 * 1024 * 1024;
+	tsrv_start(&t);
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	/* A client that asks for a big file and stops reading. */
+	c->fd = connect_port(t.port);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	cl_send(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+	sleep_ms(1500);
+	/* The server gave up on the stalled write and closed. */
+	while ((n = recv(c->fd, c->buf, sizeof(c->buf), 0)) > 0)
+		total += (size_t)n;
+	assert_true(n == 0 || errno == ECONNRESET);
+	assert_true(total < t.big_len);
+	cl_close(c);
+	tsrv_stop(&t);
+}
+
+static void
+test_max_requests(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	struct resp	 r;
+	char		 v[64];
+
+	t.cfg.max_requests = 2;
+	tsrv_start(&t);
+	c = cl_open(t.port);
+	roundtrip(c, "GET /seq/1 HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_false(get_hdr(&r, "Connection", v, sizeof(v)));
+	resp_free(&r);
+	roundtrip(c, "GET /seq/2 HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_true(get_hdr(&r, "Connection", v, sizeof(v)));
+	assert_string_equal(v, "close");
 	resp_free(&r);
 	assert_true(cl_closed(c));
 	cl_close(c);
@@ -1161,6 +1258,34 @@ test_curl(void **state)
 }
 
 static void
+test_ipv6(void **state)
+{
+	struct tsrv		 t = { 0 };
+	struct sockaddr_in6	 sa;
+	struct timeval		 tv = { 5, 0 };
+	struct client		*c;
+	struct resp		 r;
+
+	t.cfg.host = "::1";
+	tsrv_start(&t);
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->fd = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons(t.port);
+	sa.sin6_addr = in6addr_loopback;
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	roundtrip(c, "GET /seq/6 HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_string_equal((char *)r.body, "/seq/6");
+	resp_free(&r);
+	cl_close(c);
+	tsrv_stop(&t);
+}
+
+static void
 test_config_errors(void **state)
 {
 	struct cm_http_config	 cfg = { 0 };
@@ -1172,6 +1297,19 @@ test_config_errors(void **state)
 	cfg.host = "not-an-address";
 	assert_null(cm_http_server_new(&loop, &cfg, &err));
 	assert_non_null(strstr(err.msg, "not-an-address"));
+	/* A port in use: the handles opened so far close on the next run. */
+	{
+		struct tsrv	t = { 0 };
+
+		tsrv_start(&t);
+		cfg.host = "127.0.0.1";
+		cfg.port = t.port;
+		assert_null(cm_http_server_new(&loop, &cfg, &err));
+		assert_non_null(strstr(err.msg, "address already in use"));
+		assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+		cfg.port = 0;
+		tsrv_stop(&t);
+	}
 	cfg.host = "127.0.0.1";
 	cfg.tls_cert_file = "/nonexistent/cert.pem";
 	cfg.tls_key_file = "/nonexistent/key.pem";
@@ -1205,13 +1343,17 @@ main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_get_head),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_keepalive_and_pipelining),
+		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_http10),
 		cmocka_unit_test(test_conditional),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_write_timeout),
+		cmocka_unit_test(test_max_requests),
 		cmocka_unit_test(test_conn_cap),
 		cmocka_unit_test(test_async_many),
 		cmocka_unit_test(test_no_query_and_shutdown),
