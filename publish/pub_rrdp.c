@@ -9,6 +9,7 @@
 
 #include "common/cm_enc.h"
 #include "publish/pub_uri.h"
+#include "publish/pub_uuid.h"
 #include "publish/pub_xml.h"
 
 static const char *
@@ -34,10 +35,10 @@ nomem(struct cm_err *err)
 /*
  * Object URIs in RRDP: rsync, bounded, no control characters.  The narrow
  * rules of pub_uri_check_object() apply where publishers hand URIs in;
- * here anything that escapes safely is written.
+ * here anything else that escapes safely is written and read.
  */
-static int
-check_obj_uri(const char *uri, struct cm_err *err)
+int
+pub_rrdp_check_uri(const char *uri, struct cm_err *err)
 {
 	size_t	n = strlen(uri);
 
@@ -45,6 +46,11 @@ check_obj_uri(const char *uri, struct cm_err *err)
 		return cm_err_set(err, CM_EINVAL, NULL,
 		    "RRDP object URI \"%.200s\": must be rsync:// and at most "
 		    "%d bytes", uri, PUB_URI_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)uri[i] < 0x20 || uri[i] == 0x7f)
+			return cm_err_set(err, CM_EINVAL, NULL,
+			    "RRDP object URI: control character 0x%02x at "
+			    "offset %zu", (unsigned char)uri[i], i);
 	return 0;
 }
 
@@ -105,7 +111,7 @@ pub_rrdp_write_publish(struct pub_rrdp_writer *w, const char *uri,
 		    "RRDP snapshot: publish carries no hash");
 	if (len == 0)
 		return cm_err_set(err, CM_EINVAL, uri, "RRDP: empty object");
-	if (check_obj_uri(uri, err) == -1)
+	if (pub_rrdp_check_uri(uri, err) == -1)
 		return -1;
 	if (cm_buf_puts(w->out, "  <publish uri=\"") == -1)
 		return nomem(err);
@@ -133,7 +139,7 @@ pub_rrdp_write_withdraw(struct pub_rrdp_writer *w, const char *uri,
 	if (hash == NULL)
 		return cm_err_set(err, CM_EINVAL, uri,
 		    "RRDP delta: withdraw needs the hash of the object");
-	if (check_obj_uri(uri, err) == -1)
+	if (pub_rrdp_check_uri(uri, err) == -1)
 		return -1;
 	if (cm_buf_puts(w->out, "  <withdraw uri=\"") == -1)
 		return nomem(err);

@@ -6,7 +6,8 @@
  * caller may drain the buffer (write it out and cm_buf_reset()) between
  * calls.  Parsing is strict (namespace, version, UUID session, positive
  * serials, no unknown elements or attributes, valid base64, hashes where
- * RFC 8182 requires them) and is meant for tests and replica checks.
+ * RFC 8182 requires them) and is meant for tests and replica checks; it
+ * streams too (SAX, no tree), so a whole snapshot can be checked.
  */
 #ifndef PUB_RRDP_H
 #define PUB_RRDP_H
@@ -96,6 +97,12 @@ int	pub_rrdp_file_uri(const char *base, const char *session,
 	    uint64_t serial, enum pub_rrdp_kind kind, char *out, size_t size,
 	    struct cm_err *err);
 
+/*
+ * Checks an object URI as RRDP carries it: rsync://, at most PUB_URI_MAX
+ * bytes, no control characters.  Returns 0 or -1.
+ */
+int	pub_rrdp_check_uri(const char *uri, struct cm_err *err);
+
 /* One <publish> or <withdraw> of a parsed snapshot or delta. */
 struct pub_rrdp_elem {
 	char		*uri;
@@ -120,7 +127,8 @@ struct pub_rrdp_doc {
 
 /*
  * Parses the RRDP document xml (len bytes, at most max) that must be of
- * kind expect.  name names it in errors.  On success *out is owned by the
+ * kind expect into memory (pub_rrdp_parse_stream() with collecting
+ * callbacks).  name names it in errors.  On success *out is owned by the
  * caller.  Returns 0, or -1 with err set.
  */
 int	pub_rrdp_parse(const char *name, const uint8_t *xml, size_t len,
@@ -128,6 +136,36 @@ int	pub_rrdp_parse(const char *name, const uint8_t *xml, size_t len,
 	    struct cm_err *err);
 
 void	pub_rrdp_doc_free(struct pub_rrdp_doc *doc);
+
+/*
+ * Callbacks of the streaming parser.  Each returns 0, or -1 with err set
+ * to abort the parse.  Any may be NULL.
+ */
+struct pub_rrdp_handler {
+	/* The root element's session_id and serial. */
+	int	(*root)(void *arg, const char *session, uint64_t serial,
+		    struct cm_err *err);
+	/* Notification: the snapshot (snapshot = 1), then each delta. */
+	int	(*ref)(void *arg, int snapshot, const struct pub_rrdp_ref *r,
+		    struct cm_err *err);
+	/*
+	 * Snapshot or delta: each publish or withdraw.  The callback may take
+	 * e->uri and e->data (setting them to NULL); what it leaves is freed.
+	 */
+	int	(*elem)(void *arg, struct pub_rrdp_elem *e, struct cm_err *err);
+};
+
+/*
+ * Streaming strict parse of xml (len bytes, e.g. an mmap'd file of any
+ * size) as kind expect: SAX, memory bounded by the largest object plus 40
+ * bytes per element for the duplicate check.  Every rule of
+ * pub_rrdp_parse() applies; those that need the whole document (unique
+ * URIs, contiguous deltas, a non-empty delta) are checked at the end, so
+ * what the callbacks saw is valid only if the call returns 0.
+ */
+int	pub_rrdp_parse_stream(const char *name, const uint8_t *xml, size_t len,
+	    enum pub_rrdp_kind expect, const struct pub_rrdp_handler *h,
+	    void *arg, struct cm_err *err);
 
 /*
  * Replica / RFC 9697 check between two parsed notifications of the same

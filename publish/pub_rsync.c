@@ -548,7 +548,8 @@ list_trees(const char *root, struct tent **out, size_t *n,
 		v[(*n)++] = t;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), cmp_tent);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_tent);
 	*out = v;
 	return 0;
 }

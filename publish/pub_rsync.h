@@ -31,6 +31,12 @@
 /* Fixed mtime of directories, and of objects whose time cannot be read. */
 #define PUB_RSYNC_FIXED_MTIME	INT64_C(946684800)	/* 2000-01-01 */
 
+/*
+ * One object of the tree.  hash, when given, must be the SHA-256 of data
+ * (it names the content-store entry; the database has it already, which
+ * saves hashing every object).  mtime is used when the content is new to
+ * the store; later trees share that inode and so its mtime.
+ */
 struct pub_rsync_obj {
 	const char	*uri;	/* rsync URI below the base URI */
 	const uint8_t	*data;
@@ -42,7 +48,7 @@ struct pub_rsync_obj {
 struct pub_rsync_stats {
 	size_t	linked;		/* objects found in the content store */
 	size_t	written;	/* objects written (new content) */
-	size_t	dirs;		/* directories in the tree */
+	size_t	dirs;		/* directory creations (mkdir -p calls) */
 };
 
 /*

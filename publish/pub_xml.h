@@ -62,8 +62,8 @@ int	pub_xml_text(const char *name, const xmlNode *n, size_t max,
 
 /*
  * Appends s XML-escaped (for attribute values and text: & < > " ' and
- * tab/CR/LF as character references).  Control characters that XML 1.0
- * cannot carry, and bytes that are not UTF-8, are refused.  Returns 0 or
+ * tab/CR/LF as character references).  Control characters below 0x20 that
+ * XML 1.0 cannot carry, and bytes that are not UTF-8, are refused.  Returns 0 or
  * -1 with err set.
  */
 int	pub_xml_escape(struct cm_buf *b, const char *s, struct cm_err *err);
@@ -71,12 +71,6 @@ int	pub_xml_escape(struct cm_buf *b, const char *s, struct cm_err *err);
 /* Appends ` attr="escaped value"`.  Returns 0 or -1. */
 int	pub_xml_put_attr(struct cm_buf *b, const char *attr, const char *value,
 	    struct cm_err *err);
-
-/* True if s is 8-4-4-4-12 hex digits with version 4 and the RFC 4122 variant. */
-int	pub_uuid_is_v4(const char *s);
-
-/* Writes a random v4 UUID (lowercase) and a NUL to out[37].  Returns 0 or -1. */
-int	pub_uuid_v4(char out[37], struct cm_err *err);
 
 /*
  * Parses a SHA-256 hash as 64 hex digits (either case, as RFC 8182 and RFC

@@ -13,6 +13,7 @@
 #include "common/cm_enc.h"
 #include "publish/pub_rrdp.h"
 #include "publish/pub_uri.h"
+#include "publish/pub_uuid.h"
 #include "publish/pub_xml.h"
 
 #include "pub_testutil.h"
@@ -179,6 +180,8 @@ test_writer_rules(void **state)
 	assert_int_equal(pub_rrdp_write_publish(&w, "rsync://x/\x01", NULL,
 	    obj, 4, &err), -1);
 	assert_true(pubtest_err_has(&err, "control character"));
+	assert_int_equal(pub_rrdp_write_publish(&w, "rsync://x/\x7f", NULL,
+	    obj, 4, &err), -1);
 	assert_int_equal(pub_rrdp_end(&w, &err), 0);	/* empty snapshot ok */
 
 	cm_buf_reset(&b);
@@ -408,6 +411,8 @@ static const struct bad {
 	{ PUB_RRDP_SNAPSHOT, SNAP(OKA, PUB("rsync://a/b/c") PUB("rsync://a/b/c")),
 	    "appears twice" },
 	{ PUB_RRDP_SNAPSHOT, SNAP(OKA, PUB("https://a/b/c")), "rsync://" },
+	{ PUB_RRDP_SNAPSHOT, SNAP(OKA, PUB("rsync://a/b/&#10;c")),
+	    "control character 0x0a" },
 	{ PUB_RRDP_SNAPSHOT, SNAP(OKA, PUB("rsync://a/b/c") "text"),
 	    "unexpected text" },
 	{ PUB_RRDP_SNAPSHOT, SNAP(OKA, "<publish uri=\"rsync://a/b/c\">"
@@ -529,7 +534,7 @@ test_escape(void **state)
 	assert_int_equal(pub_xml_escape(&b, "bad \xc3", &err), -1);
 	assert_int_equal(pub_xml_escape(&b, "bad \xc0\xaf", &err), -1);
 	assert_int_equal(pub_xml_escape(&b, "bad \xed\xa0\x80", &err), -1);
-	assert_int_equal(pub_xml_escape(&b, "bad \x7f", &err), -1);
+	assert_int_equal(pub_xml_escape(&b, "del \x7f", &err), 0);
 	assert_int_equal(pub_xml_escape(&b, "bad \x1b", &err), -1);
 	cm_buf_free(&b);
 }
@@ -592,6 +597,91 @@ test_uri_rules(void **state)
 	    "https://[2001:db8::1]/y"));
 }
 
+/* Streaming parse: callbacks, abort, chunk boundaries, attribute escapes. */
+struct counter {
+	size_t	n, bytes;
+	int	abort_at;
+	char	first_uri[128];
+};
+
+static int
+count_elem(void *arg, struct pub_rrdp_elem *e, struct cm_err *err)
+{
+	struct counter *c = arg;
+
+	if (c->n == 0)
+		snprintf(c->first_uri, sizeof(c->first_uri), "%s", e->uri);
+	c->n++;
+	c->bytes += e->len;
+	if (c->abort_at > 0 && c->n == (size_t)c->abort_at)
+		return cm_err_set(err, CM_ELIMIT, e->uri, "enough");
+	return 0;
+}
+
+static void
+test_stream(void **state)
+{
+	struct pub_rrdp_handler	 h = { NULL, NULL, count_elem };
+	struct pub_rrdp_writer	 w;
+	struct counter		 c;
+	struct cm_buf		 b = CM_BUF_INIT;
+	struct cm_err		 err;
+	uint8_t			 obj[2048];
+	char			 u[64];
+	const size_t		 n = 4000;	/* ~11 MB: several parse chunks */
+	const char		*x;
+
+	memset(obj, 0x5a, sizeof(obj));
+	assert_int_equal(pub_rrdp_begin(&w, &b, PUB_RRDP_SNAPSHOT, SID, 1,
+	    &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(u, sizeof(u), "rsync://r.example/repo/%zu.roa", i);
+		assert_int_equal(pub_rrdp_write_publish(&w, u, NULL, obj,
+		    sizeof(obj), &err), 0);
+	}
+	assert_int_equal(pub_rrdp_end(&w, &err), 0);
+	assert_true(b.len > 8 * 1024 * 1024);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(pub_rrdp_parse_stream("big", b.data, b.len,
+	    PUB_RRDP_SNAPSHOT, &h, &c, &err), 0);
+	assert_int_equal(c.n, n);
+	assert_int_equal(c.bytes, n * sizeof(obj));
+	assert_string_equal(c.first_uri, "rsync://r.example/repo/0.roa");
+	/* a callback error ends the parse with its message */
+	memset(&c, 0, sizeof(c));
+	c.abort_at = 10;
+	assert_int_equal(pub_rrdp_parse_stream("big", b.data, b.len,
+	    PUB_RRDP_SNAPSHOT, &h, &c, &err), -1);
+	assert_int_equal(c.n, 10);
+	assert_int_equal(err.code, CM_ELIMIT);
+	assert_true(pubtest_err_has(&err, "enough"));
+	/* a duplicate is only known at the end: the call fails */
+	cm_buf_reset(&b);
+	assert_int_equal(pub_rrdp_begin(&w, &b, PUB_RRDP_SNAPSHOT, SID, 1,
+	    &err), 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(pub_rrdp_write_publish(&w, i == 2 ? uris[0] :
+		    uris[i], NULL, obj, 200, &err), 0);
+	assert_int_equal(pub_rrdp_end(&w, &err), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(pub_rrdp_parse_stream("dup", b.data, b.len,
+	    PUB_RRDP_SNAPSHOT, &h, &c, &err), -1);
+	assert_int_equal(c.n, 3);
+	assert_true(pubtest_err_has(&err, "element #1 appears twice (again at "
+	    "#3)"));
+	/* every way of writing '&', '<' and '"' in an attribute */
+	x = SNAP(OKA, "<publish uri=\"rsync://a/b/x&amp;y&#38;z&#x26;&lt;&#60;"
+	    "&quot;\">ZXhhbXBsZTE=</publish>");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(pub_rrdp_parse_stream("esc", (const uint8_t *)x,
+	    strlen(x), PUB_RRDP_SNAPSHOT, &h, &c, &err), 0);
+	assert_string_equal(c.first_uri, "rsync://a/b/x&y&z&<<\"");
+	/* a NULL handler only validates */
+	assert_int_equal(pub_rrdp_parse_stream("esc", (const uint8_t *)x,
+	    strlen(x), PUB_RRDP_SNAPSHOT, NULL, NULL, &err), 0);
+	cm_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -608,6 +698,7 @@ main(void)
 		cmocka_unit_test(test_limits_and_laughs),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_uri_rules),
+		cmocka_unit_test(test_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
