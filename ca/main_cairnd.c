@@ -33,10 +33,11 @@ struct conf {
 	char		*hsm_backend, *p11_module, *p11_token, *p11_pin_file,
 			*p11_pin_env, *key_dir;
 	char		*rsync_base, *https_base, *notify_uri, *roa_mode;
+	char		*export_dir;
 	long long	 pool_size, pool_threads, tick;
 };
 
-#define NKEYS	16
+#define NKEYS	17
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -70,6 +71,8 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"https URI prefix of trust anchor certificates in TALs" },
 	    { "repository", "notify-uri", CM_CONF_STR, &c->notify_uri, 0, 0, 0,
 		"RRDP notification URI (rpkiNotify)" },
+	    { "repository", "export-dir", CM_CONF_STR, &c->export_dir, 0, 0, 0,
+		"run: write the rsync tree here after each change" },
 	    { "engine", "roa-mode", CM_CONF_STR, &c->roa_mode, 0, 0, 0,
 		"per-asn (default) or per-prefix" },
 	    { "engine", "tick", CM_CONF_DURATION, &c->tick, 1, 86400, 0,
@@ -164,8 +167,13 @@ env_open(struct env *v, struct cm_err *err)
 	return v->eng == NULL ? -1 : 0;
 }
 
+/*
+ * Stops the embedded PostgreSQL when this process started it or is the
+ * daemon (which owns it); a one-shot command that found the daemon's server
+ * running leaves it running.
+ */
 static void
-env_close(struct env *v)
+env_close(struct env *v, int owner)
 {
 	struct cm_err err;
 
@@ -173,8 +181,14 @@ env_close(struct env *v)
 	hsm_pool_free(v->pool);
 	hsm_close(v->hsm);
 	db_close(v->db);
-	if (v->emb != NULL && db_embedded_stop(v->emb, &err) == -1)
-		cm_error("%s", err.msg);
+	if (v->emb == NULL)
+		return;
+	if (owner || db_embedded_started(v->emb)) {
+		if (db_embedded_stop(v->emb, &err) == -1)
+			cm_error("%s", err.msg);
+	} else
+		db_embedded_free(v->emb);
+	v->emb = NULL;
 }
 
 /* Writes the current objects as an rsync tree under root (root/current). */
@@ -218,10 +232,26 @@ out:
 	return rc;
 }
 
+/* The id of the newest publication intent (0: none). */
+static int
+last_change(struct env *v, int64_t *id, struct cm_err *err)
+{
+	struct db_res	*r = NULL;
+	int		 rc;
+
+	if (db_exec(v->db, "SELECT coalesce(max(id), 0) FROM pub_change", NULL,
+	    &r, err) == -1)
+		return -1;
+	rc = db_res_int64(r, 0, 0, id, err);
+	db_res_free(r);
+	return rc;
+}
+
 static int
 run(struct env *v, struct cm_err *err)
 {
-	int n;
+	int64_t	change = 0, exported = -1;
+	int	n;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -232,6 +262,20 @@ run(struct env *v, struct cm_err *err)
 			cm_error("%s", err->msg);
 		} else if (n > 0)
 			cm_info("re-issued the objects of %d CAs", n);
+		/*
+		 * Export when anything was written since the last export, by
+		 * this loop or by another process (cairnd apply).
+		 */
+		if (v->conf.export_dir != NULL) {
+			if (last_change(v, &change, err) == -1)
+				cm_error("%s", err->msg);
+			else if (change != exported) {
+				if (export_tree(v, v->conf.export_dir, err) == -1)
+					cm_error("%s", err->msg);
+				else
+					exported = change;
+			}
+		}
 		for (n = 0; n < v->conf.tick && !quit; n++)
 			sleep(1);
 	}
@@ -329,7 +373,7 @@ main(int argc, char *argv[])
 out:
 	free(text);
 	free(tal);
-	env_close(&v);
+	env_close(&v, argc > 0 && strcmp(argv[0], "run") == 0);
 	cm_conf_free_strings(keys, NKEYS);
 	return rc;
 }
