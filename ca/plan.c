@@ -303,7 +303,8 @@ ca_plan_build(const struct ca_res *res, enum ca_plan_roa_mode mode,
 		} else
 			ac[na++] = aspas[i];
 	}
-	qsort(rc, nr, sizeof(*rc), cmp_roa_cfg);
+	if (nr > 0)
+		qsort(rc, nr, sizeof(*rc), cmp_roa_cfg);
 	for (i = 0; i < nr; i = j) {
 		for (j = i + 1; j < nr; j++) {
 			if (rc[j].asn != rc[i].asn)
@@ -316,14 +317,16 @@ ca_plan_build(const struct ca_res *res, enum ca_plan_roa_mode mode,
 		if (add_roa(p, &cap, mode, rc + i, j - i, err) == -1)
 			goto fail;
 	}
-	qsort(ac, na, sizeof(*ac), cmp_aspa_cfg);
+	if (na > 0)
+		qsort(ac, na, sizeof(*ac), cmp_aspa_cfg);
 	for (i = 0; i < na; i = j) {
 		for (j = i + 1; j < na && ac[j].customer == ac[i].customer; j++)
 			;
 		if (add_aspa(p, &cap, ac + i, j - i, err) == -1)
 			goto fail;
 	}
-	qsort(p->objs, p->nobjs, sizeof(*p->objs), cmp_obj);
+	if (p->nobjs > 0)
+		qsort(p->objs, p->nobjs, sizeof(*p->objs), cmp_obj);
 	free(rc);
 	free(ac);
 	*out = p;
@@ -364,7 +367,8 @@ ca_plan_diff(const struct ca_plan *plan, const struct ca_plan_have *have,
 		idx[i].j = i;
 		have_action[i] = CA_PLAN_WITHDRAW;
 	}
-	qsort(idx, nhave, sizeof(*idx), cmp_have);
+	if (nhave > 0)
+		qsort(idx, nhave, sizeof(*idx), cmp_have);
 	for (i = 0; i < plan->nobjs; i++) {
 		probe.subject = plan->objs[i].subject;
 		key.have = &probe;

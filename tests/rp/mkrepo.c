@@ -359,7 +359,7 @@ issue_ca(struct repo *r, int i, EVP_PKEY *ta_key, struct cm_err *err)
 	char			 crldp[512], repo[512], mft[512];
 	char			 fn[NAME_MAX_LEN + 8];
 	uint8_t			*der;
-	size_t			 len;
+	size_t			 len = 0;
 
 	memset(&s, 0, sizeof(s));
 	if (n->parent < 0 && ta_key != NULL) {
@@ -398,7 +398,13 @@ issue_ca(struct repo *r, int i, EVP_PKEY *ta_key, struct cm_err *err)
 		s.crldp = crldp;
 		s.aia = p->cert_uri;
 		snprintf(fn, sizeof(fn), "%s.cer", n->name);
-		uri_of(r, n->parent, fn, n->cert_uri, sizeof(n->cert_uri));
+		{
+			/* n->cert_uri is inside r: build the URI apart. */
+			char tmp[sizeof(n->cert_uri)];
+
+			uri_of(r, n->parent, fn, tmp, sizeof(tmp));
+			memcpy(n->cert_uri, tmp, sizeof(tmp));
+		}
 	}
 	n->not_after = s.not_after;
 	if (ca_cert_issue(&s, &n->cert, err) == -1)
@@ -448,7 +454,7 @@ issue_roa(struct repo *r, size_t k, struct cm_err *err)
 	struct hsm_key		*ee = NULL;
 	char			 fn[NAME_MAX_LEN + 8], uri[512], crl[512];
 	uint8_t			*der;
-	size_t			 len;
+	size_t			 len = 0;
 	int			 rc = -1;
 
 	snprintf(fn, sizeof(fn), "as%u-%zu.roa", it->roa.asid, k + 1);
@@ -478,7 +484,7 @@ issue_aspa(struct repo *r, size_t k, struct cm_err *err)
 	struct hsm_key		*ee = NULL;
 	char			 fn[NAME_MAX_LEN + 8], uri[512], crl[512];
 	uint8_t			*der;
-	size_t			 len;
+	size_t			 len = 0;
 	int			 rc = -1;
 
 	snprintf(fn, sizeof(fn), "as%u.asa", it->aspa.customer);
@@ -539,7 +545,7 @@ issue_mft(struct repo *r, int i, struct cm_err *err)
 	struct hsm_key		*ee = NULL;
 	char			 fn[NAME_MAX_LEN + 8], uri[512], crl[512];
 	uint8_t			*der;
-	size_t			 len;
+	size_t			 len = 0;
 	int			 rc = -1;
 
 	memset(&m, 0, sizeof(m));
