@@ -10,6 +10,7 @@
 
 #include "ca/aspa.h"
 #include "ca/cert.h"
+#include "ca/csr.h"
 #include "ca/engine_int.h"
 #include "ca/roa.h"
 #include "ca/sigobj.h"
@@ -1050,6 +1051,233 @@ ca_eng_ca_set_resources(struct ca_eng *e, const char *handle,
 	return a.changed;
 }
 
+
+/* ---- BGPsec router certificates (RFC 8209) ---------------------------- */
+
+/*
+ * Issues (or re-issues) the router certificate of key over the AS numbers
+ * of res in c's publication point.  Its file is named after the router
+ * key, its subject is "router <key SKI hex>".
+ */
+static int
+issue_router(struct ca_eng *e, struct db *db, struct eng_ca *c, EVP_PKEY *key,
+    const struct ca_res *res, struct cm_err *err)
+{
+	struct ca_cert_spec	 s;
+	struct eng_obj		 o;
+	X509			*x = NULL;
+	uint8_t			*der = NULL;
+	char			 id[HSM_KEY_ID_LEN + 1], name[32], subject[64],
+				 cn[32], crldp[ENG_URI_MAX];
+	int64_t			 now = eng_now(e);
+	int			 n, rc = -1;
+
+	if (hsm_pubkey_id(key, id, err) == -1)
+		return -1;
+	eng_keyname(id, "cer", name, sizeof(name));
+	snprintf(subject, sizeof(subject), "router %s", id);
+	snprintf(cn, sizeof(cn), "ROUTER-%08X", ca_res_get(res, CA_RES_AS,
+	    0)->as_min);
+	snprintf(crldp, sizeof(crldp), "%s%s", c->repo, c->crl_name);
+	memset(&s, 0, sizeof(s));
+	memset(&o, 0, sizeof(o));
+	s.kind = CA_CERT_ROUTER;
+	s.subject_key = key;
+	s.issuer = c->cert;
+	s.issuer_key = c->key;
+	s.cn = cn;
+	s.not_before = (time_t)(now - BACKDATE);
+	s.not_after = (time_t)eng_min(now + e->conf.sched.ee_validity,
+	    c->not_after);
+	s.crldp = crldp;
+	s.aia = c->cert_uri;
+	s.res = res;
+	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
+	    ca_cert_issue(&s, &x, err) == -1)
+		goto out;
+	if ((n = i2d_X509(x, &der)) <= 0) {
+		cm_err_ssl(err, c->handle, "cannot encode the router certificate");
+		goto out;
+	}
+	o.kind = "cer";
+	o.name = name;
+	o.der = der;
+	o.len = (size_t)n;
+	o.not_before = now - BACKDATE;
+	o.not_after = (int64_t)s.not_after;
+	o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
+	    ca_sched_seed(subject, strlen(subject), (uint64_t)now), o.not_after);
+	o.subject = subject;
+	rc = eng_put(db, c, &o, err);
+out:
+	X509_free(x);
+	OPENSSL_free(der);
+	return rc;
+}
+
+struct router_arg {
+	struct ca_eng	*e;
+	const char	*handle, *actor;
+	const uint8_t	*csr;
+	size_t		 csrlen;
+	const uint32_t	*asns;
+	size_t		 nasns;
+	const char	*key_id;	/* remove */
+};
+
+static int
+router_add_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct router_arg	*a = arg;
+	struct eng_ca		 c;
+	struct ca_csr		*csr = NULL;
+	struct ca_res		*res = NULL;
+	struct ca_res_range	 rg;
+	struct db_params	 p;
+	char			 id[HSM_KEY_ID_LEN + 1], what[96];
+	size_t			 i;
+	int			 n, rc = -1;
+
+	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
+		return -1;
+	if (a->nasns == 0) {
+		cm_err_set(err, CM_EINVAL, a->handle, "a router certificate "
+		    "needs at least one AS number");
+		goto out;
+	}
+	if ((res = ca_res_new()) == NULL) {
+		cm_err_set(err, CM_ENOMEM, a->handle, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < a->nasns; i++) {
+		if (!ca_res_has_as(c.res, a->asns[i])) {
+			cm_err_set(err, CM_EINVAL, a->handle, "AS%u is not "
+			    "within the CA's resources", a->asns[i]);
+			goto out;
+		}
+		memset(&rg, 0, sizeof(rg));
+		rg.as_min = rg.as_max = a->asns[i];
+		if (ca_res_add(res, CA_RES_AS, &rg, err) == -1)
+			goto out;
+	}
+	if (ca_csr_parse("router certificate request", CA_CSR_ROUTER, a->csr,
+	    a->csrlen, &csr, err) == -1 ||
+	    hsm_pubkey_id(csr->key, id, err) == -1)
+		goto out;
+	snprintf(what, sizeof(what), "router %s", id);
+	db_params_init(&p);
+	db_param_int(&p, c.id);
+	db_param_text(&p, what);
+	if ((n = db_exec(db, "SELECT 1 FROM issued_object WHERE ca_id = $1 AND "
+	    "subject = $2 AND withdrawn_at IS NULL", &p, NULL, err)) == -1)
+		goto out;
+	if (n > 0) {
+		cm_err_set(err, CM_EEXIST, what, "this router key is already "
+		    "certified by %s", a->handle);
+		goto out;
+	}
+	if (issue_router(a->e, db, &c, csr->key, res, err) == -1 ||
+	    eng_publish_pp(a->e, db, &c, err) == -1 ||
+	    eng_audit(db, a->actor, "router.add", c.id, what, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	ca_csr_free(csr);
+	ca_res_free(res);
+	eng_ctx_clear(&c);
+	return rc;
+}
+
+int
+ca_eng_router_add(struct ca_eng *e, const char *handle, const uint8_t *csr,
+    size_t len, const uint32_t *asns, size_t nasns, const char *actor,
+    struct cm_err *err)
+{
+	struct router_arg a = { e, handle, actor, csr, len, asns, nasns, NULL };
+
+	return db_tx(e->db, NULL, router_add_tx, &a, err);
+}
+
+static int
+router_remove_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct router_arg	*a = arg;
+	struct eng_ca		 c;
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	char			 what[96];
+	int			 rc = -1;
+
+	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
+		return -1;
+	snprintf(what, sizeof(what), "router %s", a->key_id);
+	db_params_init(&p);
+	db_param_int(&p, c.id);
+	db_param_text(&p, what);
+	if (db_exec(db, "SELECT uri FROM issued_object WHERE ca_id = $1 AND "
+	    "subject = lower($2) AND withdrawn_at IS NULL", &p, &r, err) == -1)
+		goto out;
+	if (db_res_rows(r) != 1) {
+		cm_err_set(err, CM_ENOTFOUND, what, "no such router certificate "
+		    "in %s", a->handle);
+		goto out;
+	}
+	if (eng_withdraw(db, &c, db_res_text(r, 0, 0), err) == -1 ||
+	    eng_publish_pp(a->e, db, &c, err) == -1 ||
+	    eng_audit(db, a->actor, "router.remove", c.id, what, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	db_res_free(r);
+	eng_ctx_clear(&c);
+	return rc;
+}
+
+int
+ca_eng_router_remove(struct ca_eng *e, const char *handle, const char *key_id,
+    const char *actor, struct cm_err *err)
+{
+	struct router_arg a = { e, handle, actor, NULL, 0, NULL, 0, key_id };
+
+	return db_tx(e->db, NULL, router_remove_tx, &a, err);
+}
+
+/* Renews c's router certificates that are due, from their own key. */
+static int
+renew_routers(struct ca_eng *e, struct db *db, struct eng_ca *c,
+    struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct ca_cert		*old = NULL;
+	const uint8_t		*d;
+	size_t			 dl;
+	int			 i, n, rc = -1;
+
+	db_params_init(&p);
+	db_param_int(&p, c->id);
+	db_param_int(&p, eng_now(e));
+	if ((n = db_exec(db, "SELECT der FROM issued_object WHERE ca_id = $1 "
+	    "AND subject LIKE 'router %' AND withdrawn_at IS NULL AND "
+	    "reissue_at <= to_timestamp($2::bigint)", &p, &r, err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (db_res_bytea(r, i, 0, &d, &dl, err) == -1 ||
+		    ca_cert_parse("router certificate", d, dl, &old, err) == -1)
+			goto out;
+		if (issue_router(e, db, c, X509_get0_pubkey(old->x509), old->res,
+		    err) == -1)
+			goto out;
+		ca_cert_free(old);
+		old = NULL;
+	}
+	rc = n;
+out:
+	ca_cert_free(old);
+	db_res_free(r);
+	return rc;
+}
+
 /* ---- the schedule ----------------------------------------------------- */
 
 struct tick_arg {
@@ -1088,7 +1316,8 @@ tick_tx(struct db *db, void *arg, struct cm_err *err)
 			goto out;
 		rc = -1;
 	}
-	if (sync_objects(a->e, db, &c, err) == -1 ||
+	if (renew_routers(a->e, db, &c, err) == -1 ||
+	    sync_objects(a->e, db, &c, err) == -1 ||
 	    eng_publish_pp(a->e, db, &c, err) == -1)
 		goto out;
 	rc = 0;

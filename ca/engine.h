@@ -114,6 +114,20 @@ int	ca_eng_aspa_set(struct ca_eng *e, const char *handle,
 	    struct cm_err *err);
 
 /*
+ * Certifies a BGPsec router key (RFC 8209): csr is a DER PKCS#10 request
+ * with an ECDSA P-256 key (ca/csr.h, CA_CSR_ROUTER), asns the AS numbers the
+ * router speaks for, each held by CA handle.  The certificate is published
+ * in the CA's publication point and renewed like EE objects.  CM_EEXIST when
+ * that key is already certified by the CA.  Returns 0 or -1.
+ */
+int	ca_eng_router_add(struct ca_eng *e, const char *handle,
+	    const uint8_t *csr, size_t len, const uint32_t *asns, size_t nasns,
+	    const char *actor, struct cm_err *err);
+/* Withdraws and revokes the router certificate of key key_id (hex SKI). */
+int	ca_eng_router_remove(struct ca_eng *e, const char *handle,
+	    const char *key_id, const char *actor, struct cm_err *err);
+
+/*
  * Re-issues what the schedule says is due (manifests and CRLs before their
  * nextUpdate, EE-based objects before they expire), at most max CAs per
  * call, each in its own transaction.  Returns the number of CAs re-issued,

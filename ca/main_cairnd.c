@@ -4,6 +4,9 @@
  *   cairnd -c CONF run              keep every CA's objects current
  *   cairnd -c CONF apply FILE       create/update CAs, ROAs, ASPAs (ca/desc.h)
  *   cairnd -c CONF tal HANDLE       print a trust anchor's TAL
+ *   cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR
+ *                                   certify a BGPsec router key (RFC 8209)
+ *                                   from a DER or PEM PKCS#10 request
  *   cairnd -c CONF export DIR       write the current repository as an rsync
  *                                   tree (DIR/current), for setups without
  *                                   the publication server
@@ -16,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "ca/desc.h"
 #include "ca/engine.h"
@@ -98,6 +104,7 @@ usage(void)
 	    "usage: cairnd -c CONF run\n"
 	    "       cairnd -c CONF apply FILE\n"
 	    "       cairnd -c CONF tal HANDLE\n"
+	    "       cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR-FILE\n"
 	    "       cairnd -c CONF export DIR\n");
 }
 
@@ -247,6 +254,61 @@ last_change(struct env *v, int64_t *id, struct cm_err *err)
 	return rc;
 }
 
+/* router-add: AS list "64496,64497" and a DER or PEM request file. */
+static int
+router_add(struct env *v, const char *handle, const char *aslist,
+    const char *file, struct cm_err *err)
+{
+	uint32_t	 asns[64];
+	size_t		 n = 0, len;
+	uint8_t		*buf = NULL, *der = NULL;
+	const char	*p = aslist;
+	char		*end;
+	unsigned long	 a;
+	X509_REQ	*req = NULL;
+	BIO		*bio = NULL;
+	int		 dlen, rc = 1;
+
+	while (*p != '\0') {
+		if (strncmp(p, "AS", 2) == 0)
+			p += 2;
+		a = strtoul(p, &end, 10);
+		if (end == p || (*end != ',' && *end != '\0') || a > 4294967295UL ||
+		    n == sizeof(asns) / sizeof(asns[0])) {
+			cm_err_set(err, CM_EINVAL, aslist, "not a list of AS "
+			    "numbers (64496,64497)");
+			return 2;
+		}
+		asns[n++] = (uint32_t)a;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (cm_file_read(file, 1024 * 1024, &buf, &len, err) == -1)
+		return 1;
+	/* PEM is what openssl req writes by default; take it too. */
+	if (len > 10 && memcmp(buf, "-----BEGIN", 10) == 0) {
+		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+		    (req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL)) == NULL ||
+		    (dlen = i2d_X509_REQ(req, &der)) <= 0) {
+			cm_err_set(err, CM_EINVAL, file, "not a PEM certificate "
+			    "request");
+			goto out;
+		}
+		free(buf);
+		buf = NULL;
+		if (ca_eng_router_add(v->eng, handle, der, (size_t)dlen, asns, n,
+		    "cli:router-add", err) == 0)
+			rc = 0;
+	} else if (ca_eng_router_add(v->eng, handle, buf, len, asns, n,
+	    "cli:router-add", err) == 0)
+		rc = 0;
+out:
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	BIO_free(bio);
+	free(buf);
+	return rc;
+}
+
 static int
 run(struct env *v, struct cm_err *err)
 {
@@ -331,12 +393,14 @@ main(int argc, char *argv[])
 		cm_log_init("cairnd", lvl);
 	}
 	if (strcmp(argv[0], "run") != 0 && strcmp(argv[0], "apply") != 0 &&
-	    strcmp(argv[0], "tal") != 0 && strcmp(argv[0], "export") != 0) {
+	    strcmp(argv[0], "tal") != 0 && strcmp(argv[0], "export") != 0 &&
+	    strcmp(argv[0], "router-add") != 0) {
 		usage();
 		rc = 2;
 		goto out;
 	}
-	if (strcmp(argv[0], "run") != 0 && argc != 2) {
+	if (strcmp(argv[0], "router-add") == 0 ? argc != 4 :
+	    strcmp(argv[0], "run") != 0 && argc != 2) {
 		usage();
 		rc = 2;
 		goto out;
@@ -364,6 +428,10 @@ main(int argc, char *argv[])
 			fputs(tal, stdout);
 			rc = 0;
 		}
+	} else if (strcmp(argv[0], "router-add") == 0) {
+		rc = router_add(&v, argv[1], argv[2], argv[3], &err);
+		if (rc != 0)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else {
 		if (export_tree(&v, argv[1], &err) == -1)
 			fprintf(stderr, "cairnd: %s\n", err.msg);

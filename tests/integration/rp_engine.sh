@@ -17,8 +17,19 @@ CAIRND=${1:?usage: $0 cairnd mkrepo}
 MKREPO=${2:?usage: $0 cairnd mkrepo}
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
+# On any failure, show every log of the run (the work directory goes away).
+show_logs() {
+	local f
+	[ "$failed" = 0 ] && [ "${1:-0}" = 0 ] && return
+	for f in "$RP_WORK"/*.log "$RP_WORK"/data/pg/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $f" >&2
+		tail -n 40 "$f" >&2
+	done
+}
 
 rp_init || exit 1
+trap 'rc=$?; show_logs $rc; rp_cleanup' EXIT
 port=$(rp_free_port) || exit 1
 base=rsync://127.0.0.1:$port/repo/
 
@@ -53,6 +64,18 @@ cairnd apply "$here/rp_repo.txt" >"$RP_WORK/apply2.log" 2>&1 ||
     fail "second cairnd apply"
 grep -q '^0 changes applied$' "$RP_WORK/apply2.log" ||
     fail "second apply changed something: $(tail -n 1 "$RP_WORK/apply2.log")"
+# A BGPsec router key of AS64496, certified by m1 (RFC 8209).
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+    -out "$RP_WORK/router.key" 2>/dev/null &&
+    openssl req -new -key "$RP_WORK/router.key" -subj /CN=ROUTER-0000FBF0 \
+    -addext extendedKeyUsage=1.3.6.1.5.5.7.3.30 -outform DER \
+    -out "$RP_WORK/router.csr" || { echo "openssl req failed" >&2; exit 1; }
+cairnd router-add m1 64496 "$RP_WORK/router.csr" >"$RP_WORK/router.log" 2>&1 ||
+    { cat "$RP_WORK/router.log" >&2; fail "cairnd router-add"; }
+cairnd router-add m1 64499 "$RP_WORK/router.csr" >"$RP_WORK/router2.log" 2>&1 &&
+    fail "router-add for an AS that m1 does not hold succeeded"
+grep -q "AS64499 is not within" "$RP_WORK/router2.log" ||
+    fail "router-add error: $(cat "$RP_WORK/router2.log")"
 cairnd export "$RP_WORK/tree" >"$RP_WORK/export.log" 2>&1 ||
     { cat "$RP_WORK/export.log" >&2; fail "cairnd export"; }
 cairnd tal ta >"$RP_WORK/ta.tal" 2>"$RP_WORK/tal.log" || fail "cairnd tal"
@@ -86,13 +109,20 @@ if [ -s "$out/other" ]; then
 	fail "rpki-client complained about more than the ASPA profile:"
 	cat "$out/other" >&2
 fi
-# Everything the engine made was seen: certificates, manifests and CRLs of
-# the TA and 3 CAs, and one ROA per (CA, origin AS), the engine's default.
+# Everything the engine made was seen: certificates (4 CAs and the router),
+# manifests and CRLs of the TA and 3 CAs, and one ROA per (CA, origin AS),
+# the engine's default.
 nroa=$(awk '$1 == "roa" { print $2, $3 }' "$here/rp_repo.txt" | sort -u | wc -l)
 got=$(jq -r '.metadata | "\(.certificates) \(.manifests) \(.crls) \(.roas)"' \
     "$out/output/json")
-[ "$got" = "4 4 4 $nroa" ] ||
-    fail "rpki-client object counts: $got, not 4 4 4 $nroa"
+[ "$got" = "5 4 4 $nroa" ] ||
+    fail "rpki-client object counts: $got, not 5 4 4 $nroa (the router cert counts)"
+
+# The router key reached rpki-client's output: one key, for AS64496.
+keys=$(jq -r '[.bgpsec_keys[]? | .asn | tostring | ltrimstr("AS")] | join(" ")' \
+    "$out/output/json")
+echo "=== rpki-client BGPsec router keys: $keys"
+[ "$keys" = 64496 ] || fail "rpki-client router keys: \"$keys\", not 64496"
 
 [ "$failed" = 0 ] && echo PASS
 exit "$failed"

@@ -14,6 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ca/cert.h"
 #include "ca/engine.h"
 #include "ca/crl.h"
 #include "ca/mft.h"
@@ -342,6 +347,86 @@ test_roas_aspas(void **state)
 	check_manifests(f);
 }
 
+/* A PKCS#10 request for a new P-256 router key, DER (OPENSSL_free it). */
+static uint8_t *
+router_csr(size_t *len, EVP_PKEY **keyp)
+{
+	EVP_PKEY			*key = EVP_EC_gen("P-256");
+	X509_REQ			*req = X509_REQ_new();
+	STACK_OF(X509_EXTENSION)	*exts = sk_X509_EXTENSION_new_null();
+	X509V3_CTX			 ctx;
+	uint8_t				*der = NULL;
+	int				 n;
+
+	assert_non_null(key);
+	X509_REQ_set_version(req, X509_REQ_VERSION_1);
+	X509_REQ_set_pubkey(req, key);
+	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
+	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, &ctx,
+	    NID_ext_key_usage, "1.3.6.1.5.5.7.3.30"));
+	X509_REQ_add_extensions(req, exts);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	n = i2d_X509_REQ(req, &der);
+	assert_true(n > 0);
+	*len = (size_t)n;
+	X509_REQ_free(req);
+	*keyp = key;
+	return der;
+}
+
+static void
+test_router(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct db_res	*r = NULL;
+	struct ca_cert	*c;
+	EVP_PKEY	*key;
+	uint8_t		*csr;
+	const uint8_t	*d;
+	size_t		 len, dl;
+	uint32_t	 asn = 64496, other = 65000;
+	char		 id[HSM_KEY_ID_LEN + 1];
+
+	csr = router_csr(&len, &key);
+	assert_int_equal(hsm_pubkey_id(key, id, &err), 0);
+	assert_int_equal(ca_eng_router_add(f->e, "m1", csr, len, &other, 1, "t",
+	    &err), -1);
+	assert_int_equal(err.code, CM_EINVAL);
+	assert_non_null(strstr(err.msg, "AS65000 is not within"));
+	if (ca_eng_router_add(f->e, "m1", csr, len, &asn, 1, "t", &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ca_eng_router_add(f->e, "m1", csr, len, &asn, 1, "t",
+	    &err), -1);
+	assert_int_equal(err.code, CM_EEXIST);
+	/* A CA request is not a router request. */
+	assert_int_equal(ca_eng_router_add(f->e, "m1", csr, len - 1, &asn, 1,
+	    "t", &err), -1);
+	assert_int_equal(db_exec(f->db, "SELECT der FROM issued_object WHERE "
+	    "subject LIKE 'router %' AND withdrawn_at IS NULL", NULL, &r, &err),
+	    1);
+	assert_int_equal(db_res_bytea(r, 0, 0, &d, &dl, &err), 0);
+	if (ca_cert_parse("router.cer", d, dl, &c, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(c->kind, CA_CERT_ROUTER);
+	assert_true(ca_res_has_as(c->res, 64496));
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(c->x509), key), 1);
+	ca_cert_free(c);
+	db_res_free(r);
+	check_manifests(f);
+	assert_int_equal(ca_eng_router_remove(f->e, "m1", id, "t", &err), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
+	    "subject LIKE 'router %' AND withdrawn_at IS NULL"), 0);
+	assert_int_equal(ca_eng_router_remove(f->e, "m1", id, "t", &err), -1);
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	/* Certified again, to be renewed by the schedule test. */
+	assert_int_equal(ca_eng_router_add(f->e, "m1", csr, len, &asn, 1, "t",
+	    &err), 0);
+	OPENSSL_free(csr);
+	EVP_PKEY_free(key);
+}
+
 static void
 test_shrink(void **state)
 {
@@ -418,6 +503,11 @@ test_tick(void **state)
 	    "'cer'") >= cers + 3);
 	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE kind = "
 	    "'mft'") > 4 * 10);
+	/* The router certificate was renewed too, and one is current. */
+	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE subject "
+	    "LIKE 'router %'") >= 3);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
+	    "subject LIKE 'router %' AND withdrawn_at IS NULL"), 1);
 	check_manifests(f);
 	check_numbers(f);
 }
@@ -428,6 +518,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hierarchy),
 		cmocka_unit_test(test_roas_aspas),
+		cmocka_unit_test(test_router),
 		cmocka_unit_test(test_shrink),
 		cmocka_unit_test(test_tick),
 	};
