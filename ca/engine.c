@@ -1052,6 +1052,212 @@ ca_eng_ca_set_resources(struct ca_eng *e, const char *handle,
 }
 
 
+
+/* ---- transfers --------------------------------------------------------- */
+
+#define ENG_DEPTH_MAX	16
+
+/* The handles from handle up to its trust anchor: out[0] = handle. */
+static int
+ancestry(struct db *db, const char *handle,
+    char out[ENG_DEPTH_MAX][ENG_HANDLE_MAX + 1], size_t *n, struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	int			 i, rows;
+
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	if ((rows = db_exec(db, "WITH RECURSIVE up(id, handle, parent_id, d) AS ("
+	    "SELECT id, handle, parent_id, 0 FROM ca WHERE handle = $1 AND "
+	    "deleted_at IS NULL UNION ALL SELECT c.id, c.handle, c.parent_id, "
+	    "u.d + 1 FROM ca c JOIN up u ON c.id = u.parent_id WHERE u.d < 32) "
+	    "SELECT handle FROM up ORDER BY d", &p, &r, err)) == -1)
+		return -1;
+	if (rows == 0 || rows > ENG_DEPTH_MAX) {
+		db_res_free(r);
+		return cm_err_set(err, rows == 0 ? CM_ENOTFOUND : CM_ELIMIT,
+		    handle, rows == 0 ? "no such CA" : "hierarchy too deep");
+	}
+	for (i = 0; i < rows; i++)
+		snprintf(out[i], ENG_HANDLE_MAX + 1, "%s", db_res_text(r, i, 0));
+	*n = (size_t)rows;
+	db_res_free(r);
+	return 0;
+}
+
+/* Sets handle's resources to its current ones (op '+': with res, '-': without). */
+static int
+adjust(struct ca_eng *e, struct db *db, const char *handle,
+    const struct ca_res *res, int op, struct cm_err *err)
+{
+	struct eng_ca	 c;
+	struct ca_res	*n = NULL;
+	int		 rc;
+
+	if (eng_load_ca(e, db, handle, &c, err) == -1)
+		return -1;
+	rc = op == '+' ? ca_res_union(c.res, res, &n, err) :
+	    ca_res_subtract(c.res, res, &n, err);
+	eng_ctx_clear(&c);
+	if (rc == 0)
+		rc = set_resources(e, db, handle, n, 0, err) == -1 ? -1 : 0;
+	ca_res_free(n);
+	return rc;
+}
+
+/* Moves from's ROA and ASPA configurations that lie within res to to. */
+static int
+move_configs(struct db *db, const struct eng_ca *from, const struct eng_ca *to,
+    const struct ca_res *res, int *moved, struct cm_err *err)
+{
+	struct ca_plan_roa_cfg	*cfg = NULL;
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct ca_roa_prefix	 plain;
+	char			 pfx[64];
+	size_t			 n, i;
+	int			 rows, k, rc = -1;
+	int64_t			 cust;
+
+	if (load_roa_cfgs(db, from->id, &cfg, &n, err) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!ca_res_has_prefix(res, cfg[i].prefix.afi == CA_AFI_IPV4 ?
+		    CA_RES_V4 : CA_RES_V6, cfg[i].prefix.addr, cfg[i].prefix.plen))
+			continue;
+		plain = cfg[i].prefix;
+		plain.maxlen = plain.plen;
+		ca_roa_prefix_str(&plain, pfx, sizeof(pfx));
+		db_params_init(&p);
+		db_param_int(&p, from->id);
+		db_param_int(&p, to->id);
+		db_param_int(&p, cfg[i].asn);
+		db_param_text(&p, pfx);
+		db_param_int(&p, cfg[i].prefix.maxlen);
+		if (db_exec(db, "WITH gone AS (DELETE FROM roa_config WHERE "
+		    "ca_id = $1 AND asn = $3 AND prefix = $4::cidr AND "
+		    "max_length = $5 RETURNING comment) INSERT INTO roa_config "
+		    "(ca_id, asn, prefix, max_length, comment) SELECT $2, $3, "
+		    "$4::cidr, $5, comment FROM gone ON CONFLICT DO NOTHING",
+		    &p, NULL, err) == -1)
+			goto out;
+		(*moved)++;
+	}
+	db_params_init(&p);
+	db_param_int(&p, from->id);
+	if ((rows = db_exec(db, "SELECT customer FROM aspa_config WHERE "
+	    "ca_id = $1", &p, &r, err)) == -1)
+		goto out;
+	for (k = 0; k < rows; k++) {
+		if (db_res_int64(r, k, 0, &cust, err) == -1)
+			goto out;
+		if (!ca_res_has_as(res, (uint32_t)cust))
+			continue;
+		db_params_init(&p);
+		db_param_int(&p, from->id);
+		db_param_int(&p, to->id);
+		db_param_int(&p, cust);
+		if (db_exec(db, "WITH gone AS (DELETE FROM aspa_config WHERE "
+		    "ca_id = $1 AND customer = $3 RETURNING providers) INSERT "
+		    "INTO aspa_config (ca_id, customer, providers) SELECT $2, $3, "
+		    "providers FROM gone ON CONFLICT (ca_id, customer) DO UPDATE "
+		    "SET providers = EXCLUDED.providers", &p, NULL, err) == -1)
+			goto out;
+		(*moved)++;
+	}
+	rc = 0;
+out:
+	db_res_free(r);
+	free(cfg);
+	return rc;
+}
+
+struct transfer_arg {
+	struct ca_eng		*e;
+	const char		*from, *to, *actor;
+	const struct ca_res	*res;
+};
+
+static int
+transfer_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct transfer_arg	*a = arg;
+	char			 fc[ENG_DEPTH_MAX][ENG_HANDLE_MAX + 1],
+				 tc[ENG_DEPTH_MAX][ENG_HANDLE_MAX + 1], what[96];
+	struct eng_ca		 from, to;
+	size_t			 nf, nt, i, j, lf = 0, lt = 0;
+	int			 in, found = 0, moved = 0, rc = -1, k;
+
+	memset(&from, 0, sizeof(from));
+	memset(&to, 0, sizeof(to));
+	if (ancestry(db, a->from, fc, &nf, err) == -1 ||
+	    ancestry(db, a->to, tc, &nt, err) == -1)
+		return -1;
+	/* The lowest common ancestor: the resources move below it. */
+	for (j = 0; j < nt && !found; j++)
+		for (i = 0; i < nf; i++)
+			if (strcmp(tc[j], fc[i]) == 0) {
+				lt = j;
+				lf = i;
+				found = 1;
+				break;
+			}
+	if (!found)
+		return cm_err_set(err, CM_EINVAL, a->to, "%s and %s are under "
+		    "different trust anchors", a->from, a->to);
+	if (lt == 0 || lf == 0)
+		return cm_err_set(err, CM_EINVAL, a->to, "%s and %s are in one "
+		    "line of descent: change the resources of the child instead",
+		    a->from, a->to);
+	if (eng_load_ca(a->e, db, a->from, &from, err) == -1)
+		return -1;
+	if ((in = ca_res_contains(from.res, a->res, err)) == -1)
+		goto out;
+	if (!in) {
+		cm_err_set(err, CM_EINVAL, a->from, "does not hold all the "
+		    "resources to transfer");
+		goto out;
+	}
+	eng_ctx_clear(&from);
+	/* Make: the receiving branch grows, from below the ancestor down. */
+	for (k = (int)lt - 1; k >= 0; k--)
+		if (adjust(a->e, db, tc[k], a->res, '+', err) == -1)
+			goto out;
+	if (eng_load_ca(a->e, db, a->from, &from, err) == -1 ||
+	    eng_load_ca(a->e, db, a->to, &to, err) == -1 ||
+	    move_configs(db, &from, &to, a->res, &moved, err) == -1 ||
+	    sync_objects(a->e, db, &to, err) == -1 ||
+	    eng_publish_pp(a->e, db, &to, err) == -1)
+		goto out;
+	/*
+	 * Break: the losing branch shrinks from its top (recursively down to
+	 * from).  Same transaction, so the same publication batch.
+	 */
+	if (adjust(a->e, db, fc[lf - 1], a->res, '-', err) == -1)
+		goto out;
+	snprintf(what, sizeof(what), "%s -> %s (%d configurations moved)",
+	    a->from, a->to, moved);
+	if (eng_audit(db, a->actor, "transfer", to.id, what, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	eng_ctx_clear(&from);
+	eng_ctx_clear(&to);
+	return rc;
+}
+
+int
+ca_eng_transfer(struct ca_eng *e, const char *from, const char *to,
+    const struct ca_res *res, const char *actor, struct cm_err *err)
+{
+	struct transfer_arg a = { e, from, to, actor, res };
+
+	if (explicit_res(from, res, err) == -1)
+		return -1;
+	return db_tx(e->db, NULL, transfer_tx, &a, err);
+}
+
 /* ---- BGPsec router certificates (RFC 8209) ---------------------------- */
 
 /*

@@ -114,6 +114,19 @@ int	ca_eng_aspa_set(struct ca_eng *e, const char *handle,
 	    struct cm_err *err);
 
 /*
+ * Transfers res from hosted CA from to hosted CA to, make-before-break, in
+ * one transaction (so in one publication batch): the branch of to below
+ * their lowest common ancestor grows by res (top-down), from's ROA and ASPA
+ * configurations within res move to to and are issued there, then the
+ * branch of from below the ancestor shrinks (its children too).  Between
+ * two RIR CAs under one trust anchor this is an inter-RIR transfer.  from
+ * must hold all of res; the two must not be in one line of descent.
+ * Returns 0 or -1.
+ */
+int	ca_eng_transfer(struct ca_eng *e, const char *from, const char *to,
+	    const struct ca_res *res, const char *actor, struct cm_err *err);
+
+/*
  * Certifies a BGPsec router key (RFC 8209): csr is a DER PKCS#10 request
  * with an ECDSA P-256 key (ca/csr.h, CA_CSR_ROUTER), asns the AS numbers the
  * router speaks for, each held by CA handle.  The certificate is published

@@ -4,6 +4,9 @@
  *   cairnd -c CONF run              keep every CA's objects current
  *   cairnd -c CONF apply FILE       create/update CAs, ROAs, ASPAs (ca/desc.h)
  *   cairnd -c CONF tal HANDLE       print a trust anchor's TAL
+ *   cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]
+ *                                   move resources (and their ROA/ASPA
+ *                                   configuration) make-before-break
  *   cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR
  *                                   certify a BGPsec router key (RFC 8209)
  *                                   from a DER or PEM PKCS#10 request
@@ -105,6 +108,7 @@ usage(void)
 	    "       cairnd -c CONF apply FILE\n"
 	    "       cairnd -c CONF tal HANDLE\n"
 	    "       cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR-FILE\n"
+	    "       cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]\n"
 	    "       cairnd -c CONF export DIR\n");
 }
 
@@ -254,6 +258,47 @@ last_change(struct env *v, int64_t *id, struct cm_err *err)
 	return rc;
 }
 
+/* transfer FROM TO as=... v4=... v6=... */
+static int
+transfer(struct env *v, const char *from, const char *to, char **words,
+    int n, struct cm_err *err)
+{
+	struct ca_res	*r;
+	int		 i, rc = 1;
+
+	if ((r = ca_res_new()) == NULL) {
+		cm_err_set(err, CM_ENOMEM, "transfer", "out of memory");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		enum ca_res_family f;
+
+		if (strncmp(words[i], "as=", 3) == 0)
+			f = CA_RES_AS;
+		else if (strncmp(words[i], "v4=", 3) == 0)
+			f = CA_RES_V4;
+		else if (strncmp(words[i], "v6=", 3) == 0)
+			f = CA_RES_V6;
+		else {
+			cm_err_set(err, CM_EINVAL, words[i], "expected as=, v4= "
+			    "or v6=");
+			rc = 2;
+			goto out;
+		}
+		if (ca_res_parse(r, f, words[i] + 3, "transfer", err) == -1) {
+			rc = 2;
+			goto out;
+		}
+	}
+	if (ca_eng_transfer(v->eng, from, to, r, "cli:transfer", err) == 0) {
+		printf("transferred from %s to %s\n", from, to);
+		rc = 0;
+	}
+out:
+	ca_res_free(r);
+	return rc;
+}
+
 /* router-add: AS list "64496,64497" and a DER or PEM request file. */
 static int
 router_add(struct env *v, const char *handle, const char *aslist,
@@ -394,12 +439,14 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(argv[0], "run") != 0 && strcmp(argv[0], "apply") != 0 &&
 	    strcmp(argv[0], "tal") != 0 && strcmp(argv[0], "export") != 0 &&
-	    strcmp(argv[0], "router-add") != 0) {
+	    strcmp(argv[0], "router-add") != 0 &&
+	    strcmp(argv[0], "transfer") != 0) {
 		usage();
 		rc = 2;
 		goto out;
 	}
 	if (strcmp(argv[0], "router-add") == 0 ? argc != 4 :
+	    strcmp(argv[0], "transfer") == 0 ? argc < 4 || argc > 6 :
 	    strcmp(argv[0], "run") != 0 && argc != 2) {
 		usage();
 		rc = 2;
@@ -428,6 +475,10 @@ main(int argc, char *argv[])
 			fputs(tal, stdout);
 			rc = 0;
 		}
+	} else if (strcmp(argv[0], "transfer") == 0) {
+		rc = transfer(&v, argv[1], argv[2], argv + 3, argc - 3, &err);
+		if (rc != 0)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else if (strcmp(argv[0], "router-add") == 0) {
 		rc = router_add(&v, argv[1], argv[2], argv[3], &err);
 		if (rc != 0)

@@ -2,8 +2,9 @@
 #
 # End-to-end test of the CA engine: cairnd, with its database in an embedded
 # PostgreSQL and its CA keys in a SoftHSM2 token, applies rp_repo.txt (TA ->
-# RIR CA -> two member CAs, ROAs, ASPAs) and exports the repository as an
-# rsync tree; rpki-client 8.2 and FORT 1.5.4 fetch it over rsync only, each
+# RIR CA -> two member CAs, ROAs, ASPAs), transfers a prefix with its ROA
+# between the members, certifies a BGPsec router key, and exports the
+# repository as an rsync tree; rpki-client 8.2 and FORT 1.5.4 fetch it over rsync only, each
 # with a fresh cache.  Both must report exactly the VRPs that mkrepo derives
 # from the same description, and no complaint except rpki-client 8.2's
 # known inability to read ASPA profile version 1 (see rp_positive.sh, which
@@ -64,6 +65,13 @@ cairnd apply "$here/rp_repo.txt" >"$RP_WORK/apply2.log" 2>&1 ||
     fail "second cairnd apply"
 grep -q '^0 changes applied$' "$RP_WORK/apply2.log" ||
     fail "second apply changed something: $(tail -n 1 "$RP_WORK/apply2.log")"
+# Make-before-break transfer of 192.0.2.0/24 from m2 to m1: its ROA
+# configuration (AS64501) moves along, so the VRPs do not change.
+cairnd transfer m2 m1 v4=192.0.2.0/24 >"$RP_WORK/transfer.log" 2>&1 ||
+    { cat "$RP_WORK/transfer.log" >&2; fail "cairnd transfer"; }
+cairnd transfer m2 m1 v4=192.0.2.0/24 >"$RP_WORK/transfer2.log" 2>&1 &&
+    fail "a second transfer of the same prefix succeeded"
+
 # A BGPsec router key of AS64496, certified by m1 (RFC 8209).
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
     -out "$RP_WORK/router.key" 2>/dev/null &&
@@ -113,6 +121,8 @@ fi
 # manifests and CRLs of the TA and 3 CAs, and one ROA per (CA, origin AS),
 # the engine's default.
 nroa=$(awk '$1 == "roa" { print $2, $3 }' "$here/rp_repo.txt" | sort -u | wc -l)
+# The transfer made m1 an issuer of AS64501's ROA too (m2 keeps the IPv6 part).
+nroa=$((nroa + 1))
 got=$(jq -r '.metadata | "\(.certificates) \(.manifests) \(.crls) \(.roas)"' \
     "$out/output/json")
 [ "$got" = "5 4 4 $nroa" ] ||

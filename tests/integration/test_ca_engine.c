@@ -170,7 +170,8 @@ check_manifests(struct fx *f)
 
 	n = db_exec(f->db, "SELECT uri, der FROM issued_object WHERE kind = "
 	    "'mft' AND withdrawn_at IS NULL", NULL, &r, &err);
-	assert_int_equal(n, 4);	/* ta, rir, m1, m2 */
+	/* One manifest per CA. */
+	assert_int_equal(n, count(f, "SELECT count(*) FROM ca"));
 	for (k = 0; k < n; k++) {
 		assert_int_equal(db_res_bytea(r, k, 1, &d, &dl, &err), 0);
 		if (ca_mft_parse(db_res_text(r, k, 0), d, dl, &m, NULL, &err) != 0)
@@ -427,6 +428,86 @@ test_router(void **state)
 	EVP_PKEY_free(key);
 }
 
+static const char *
+ipv4_of(struct fx *f, const char *handle, char *buf, size_t len)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct cm_err		 err;
+
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	assert_int_equal(db_exec(f->db, "SELECT r.ipv4 FROM ca_resources r JOIN "
+	    "ca c ON c.id = r.ca_id WHERE c.handle = $1", &p, &r, &err), 1);
+	snprintf(buf, len, "%s", db_res_text(r, 0, 0));
+	db_res_free(r);
+	return buf;
+}
+
+static void
+test_transfer(void **state)
+{
+	struct fx		*f = *state;
+	struct cm_err		 err;
+	struct ca_plan_roa_cfg	 c = roa(64500, "10.2.128.0/17-24");
+	struct ca_res		*r;
+	char			 buf[256], sql[256];
+	int64_t			 before;
+
+	ok(ca_eng_roa_update(f->e, "m2", &c, 1, NULL, 0, "t", &err), &err);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object o JOIN ca "
+	    "x ON x.id = o.ca_id WHERE x.handle = 'm2' AND o.subject = "
+	    "'roa AS64500' AND o.withdrawn_at IS NULL"), 1);
+
+	/* Between members of one RIR: m2 -> m1, with the ROA configuration. */
+	before = count(f, "SELECT coalesce(max(id), 0) FROM pub_change");
+	r = res_of("", "10.2.128.0/17", "");
+	ok(ca_eng_transfer(f->e, "m2", "m1", r, "t", &err), &err);
+	ca_res_free(r);
+	assert_string_equal(ipv4_of(f, "m1", buf, sizeof(buf)),
+	    "10.1.0.0/16,10.2.128.0/17");
+	assert_string_equal(ipv4_of(f, "m2", buf, sizeof(buf)),
+	    "10.2.0.0/17,192.0.2.0/24");
+	assert_int_equal(count(f, "SELECT count(*) FROM roa_config r JOIN ca x "
+	    "ON x.id = r.ca_id WHERE x.handle = 'm1' AND r.asn = 64500"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object o JOIN ca "
+	    "x ON x.id = o.ca_id WHERE x.handle = 'm2' AND o.subject = "
+	    "'roa AS64500' AND o.withdrawn_at IS NULL"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object o JOIN ca "
+	    "x ON x.id = o.ca_id WHERE x.handle = 'm1' AND o.subject = "
+	    "'roa AS64500' AND o.withdrawn_at IS NULL"), 1);
+	/* Make and break in one transaction: one publication batch. */
+	snprintf(sql, sizeof(sql), "SELECT count(DISTINCT xmin::text) FROM "
+	    "pub_change WHERE id > %lld", (long long)before);
+	assert_int_equal(count(f, sql), 1);
+	check_manifests(f);
+
+	/* Between RIRs: a second RIR under the TA receives 192.0.2.0/25. */
+	r = res_of("65000", "172.16.0.0/12", "");
+	ok(ca_eng_ca_create(f->e, "rir2", "ta", r, "t", &err), &err);
+	ca_res_free(r);
+	r = res_of("", "192.0.2.0/25", "");
+	ok(ca_eng_transfer(f->e, "m2", "rir2", r, "t", &err), &err);
+	assert_string_equal(ipv4_of(f, "rir2", buf, sizeof(buf)),
+	    "172.16.0.0/12,192.0.2.0/25");
+	assert_string_equal(ipv4_of(f, "rir", buf, sizeof(buf)),
+	    "10.0.0.0/8,192.0.2.128/25");
+	assert_string_equal(ipv4_of(f, "m2", buf, sizeof(buf)),
+	    "10.2.0.0/17,192.0.2.128/25");
+	/* Refusals: not held any more, one line of descent, unknown CA. */
+	assert_int_equal(ca_eng_transfer(f->e, "m2", "m1", r, "t", &err), -1);
+	assert_int_equal(err.code, CM_EINVAL);
+	assert_non_null(strstr(err.msg, "does not hold"));
+	ca_res_free(r);
+	r = res_of("", "10.1.0.0/24", "");
+	assert_int_equal(ca_eng_transfer(f->e, "m1", "rir", r, "t", &err), -1);
+	assert_non_null(strstr(err.msg, "one line of descent"));
+	assert_int_equal(ca_eng_transfer(f->e, "m1", "nope", r, "t", &err), -1);
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	ca_res_free(r);
+	check_manifests(f);
+}
+
 static void
 test_shrink(void **state)
 {
@@ -442,12 +523,17 @@ test_shrink(void **state)
 	/* Equal resources: a no-op. */
 	assert_int_equal(ca_eng_ca_set_resources(f->e, "rir", r, "test", &err), 0);
 	ca_res_free(r);
+	/* m1 keeps only what it got by transfer (still within rir). */
 	assert_int_equal(count(f, "SELECT count(*) FROM ca_resources r JOIN ca c "
-	    "ON c.id = r.ca_id WHERE c.handle = 'm1' AND r.ipv4 = ''"), 1);
-	/* The ROA of AS64496 still has its IPv6 prefix: re-issued, not gone. */
+	    "ON c.id = r.ca_id WHERE c.handle = 'm1' AND r.ipv4 = "
+	    "'10.2.128.0/17'"), 1);
+	/*
+	 * The ROA of AS64496 still has its IPv6 prefix: re-issued, not gone;
+	 * the transferred ROA of AS64500 stays.
+	 */
 	assert_int_equal(count(f, "SELECT count(*) FROM issued_object o JOIN ca c "
 	    "ON c.id = o.ca_id WHERE c.handle = 'm1' AND o.kind = 'roa' AND "
-	    "o.withdrawn_at IS NULL"), 1);
+	    "o.withdrawn_at IS NULL"), 2);
 	/*
 	 * One transaction wrote the new objects of the TA (rir's certificate),
 	 * rir (m1's certificate) and m1 (its ROA): one publication batch.
@@ -519,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_hierarchy),
 		cmocka_unit_test(test_roas_aspas),
 		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_transfer),
 		cmocka_unit_test(test_shrink),
 		cmocka_unit_test(test_tick),
 	};
