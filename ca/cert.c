@@ -99,7 +99,18 @@ ca_cert_key_ok(EVP_PKEY *k)
 	return ok;
 }
 
-/* Which URIs each kind needs (1), may have (2) or must not have (0). */
+/* RFC 8208 §3.1: BGPsec router keys are ECDSA P-256. */
+int
+ca_cert_router_key_ok(EVP_PKEY *k)
+{
+	char	name[64];
+
+	return k != NULL && EVP_PKEY_is_a(k, "EC") &&
+	    EVP_PKEY_get_group_name(k, name, sizeof(name), NULL) &&
+	    strcmp(name, SN_X9_62_prime256v1) == 0;
+}
+
+/* Which URIs each kind needs, may have or must not have. */
 static int
 check_uris(const struct ca_cert_spec *s, const char *what,
     struct cm_err *err)
@@ -114,6 +125,13 @@ check_uris(const struct ca_cert_spec *s, const char *what,
 		return cm_err_set(err, CM_EINVAL, what, ta ? "RFC 6487 §4.8.7:"
 		    " a TA has no AIA" : "RFC 6487 §4.8.7: AIA must be an "
 		    "rsync URI");
+	if (s->kind == CA_CERT_ROUTER) {
+		if (s->sia_signed != NULL || s->sia_repo != NULL ||
+		    s->sia_mft != NULL || s->sia_notify != NULL)
+			return cm_err_set(err, CM_EINVAL, what, "RFC 8209 "
+			    "§3.1.3.3: a router certificate has no SIA");
+		return 0;
+	}
 	if (ee) {
 		if (!has_prefix(s->sia_signed, "rsync://") ||
 		    s->sia_repo != NULL || s->sia_mft != NULL ||
@@ -176,18 +194,19 @@ static int
 check_spec(const struct ca_cert_spec *s, const char *what,
     struct cm_err *err)
 {
-	if (s->kind == CA_CERT_ROUTER)
-		return cm_err_set(err, CM_EINVAL, what, "BGPsec router "
-		    "certificates (RFC 8209) are not supported yet");
+	int	router = s->kind == CA_CERT_ROUTER;
+
 	if (s->kind != CA_CERT_TA && s->kind != CA_CERT_CA &&
-	    s->kind != CA_CERT_EE)
+	    s->kind != CA_CERT_EE && !router)
 		return cm_err_set(err, CM_EINVAL, what, "unknown kind %d",
 		    (int)s->kind);
 	if (s->issuer_key == NULL || s->res == NULL)
 		return cm_err_set(err, CM_EINVAL, what, "incomplete spec");
-	if (!ca_cert_key_ok(s->subject_key))
-		return cm_err_set(err, CM_EINVAL, what, "RFC 7935 §3: subject "
-		    "key must be RSA-2048 with exponent 65537");
+	if (router ? !ca_cert_router_key_ok(s->subject_key) :
+	    !ca_cert_key_ok(s->subject_key))
+		return cm_err_set(err, CM_EINVAL, what, router ? "RFC 8208 "
+		    "§3.1: router key must be ECDSA P-256" : "RFC 7935 §3: "
+		    "subject key must be RSA-2048 with exponent 65537");
 	if (s->serial_len == 0 || s->serial_len > 20 || s->serial[0] == 0 ||
 	    (s->serial_len == 20 && (s->serial[0] & 0x80)))
 		return cm_err_set(err, CM_EINVAL, what, "RFC 5280 §4.1.2.2: "
@@ -207,6 +226,14 @@ check_spec(const struct ca_cert_spec *s, const char *what,
 	    ca_res_is_inherit(s->res, CA_RES_V6)))
 		return cm_err_set(err, CM_EINVAL, what, "RFC 6487 §7.1: TA "
 		    "resources must not inherit");
+	if (router && (ca_res_is_inherit(s->res, CA_RES_AS) ||
+	    ca_res_count(s->res, CA_RES_AS) == 0 ||
+	    ca_res_is_inherit(s->res, CA_RES_V4) ||
+	    ca_res_is_inherit(s->res, CA_RES_V6) ||
+	    ca_res_count(s->res, CA_RES_V4) > 0 ||
+	    ca_res_count(s->res, CA_RES_V6) > 0))
+		return cm_err_set(err, CM_EINVAL, what, "RFC 8209 §3.1.3.5: "
+		    "router resources are explicit AS numbers only");
 	if (check_issuer(s, what, err) == -1)
 		return -1;
 	return check_uris(s, what, err);
@@ -266,7 +293,9 @@ add_info_access(X509 *x, const struct ca_cert_spec *s)
 		ok = (aia = AUTHORITY_INFO_ACCESS_new()) != NULL &&
 		    push_access(aia, CA_OID_AD_CA_ISSUERS, s->aia) &&
 		    X509_add1_ext_i2d(x, NID_info_access, aia, 0, 0) == 1;
-	ok = ok && X509_add1_ext_i2d(x, NID_sinfo_access, sia, 0, 0) == 1;
+	if (s->kind != CA_CERT_ROUTER)
+		ok = ok &&
+		    X509_add1_ext_i2d(x, NID_sinfo_access, sia, 0, 0) == 1;
 	AUTHORITY_INFO_ACCESS_free(aia);
 	AUTHORITY_INFO_ACCESS_free(sia);
 	return ok;
@@ -321,6 +350,23 @@ add_policy(X509 *x)
 	return ok;
 }
 
+/* RFC 8209 §3.1.3.2: non-critical, exactly id-kp-bgpsec-router. */
+static int
+add_eku(X509 *x)
+{
+	EXTENDED_KEY_USAGE	*eku = sk_ASN1_OBJECT_new_null();
+	ASN1_OBJECT		*o = ca_asn1_oid(CA_OID_KP_BGPSEC_ROUTER);
+	int			 ok = 0;
+
+	if (eku != NULL && o != NULL && sk_ASN1_OBJECT_push(eku, o)) {
+		o = NULL;
+		ok = X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, 0) == 1;
+	}
+	ASN1_OBJECT_free(o);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	return ok;
+}
+
 /* basicConstraints (CA/TA), SKI, AKI (not TA), keyUsage. */
 static int
 add_key_exts(X509 *x, const struct ca_cert_spec *s)
@@ -331,7 +377,9 @@ add_key_exts(X509 *x, const struct ca_cert_spec *s)
 	ASN1_BIT_STRING		*ku = ASN1_BIT_STRING_new();
 	unsigned char		 md[EVP_MAX_MD_SIZE];
 	unsigned int		 mdlen;
-	int			 ca = s->kind != CA_CERT_EE, ok;
+	int			 ca, ok;
+
+	ca = s->kind == CA_CERT_TA || s->kind == CA_CERT_CA;
 
 	ok = bc != NULL && ski != NULL && aki != NULL && ku != NULL;
 	if (ok && ca) {
@@ -420,6 +468,7 @@ build(X509 *x, const struct ca_cert_spec *s, const char *what,
 {
 	if (!set_fields(x, s) || !add_key_exts(x, s) ||
 	    (s->crldp != NULL && !add_crldp(x, s->crldp)) ||
+	    (s->kind == CA_CERT_ROUTER && !add_eku(x)) ||
 	    !add_info_access(x, s) || !add_policy(x))
 		return cm_err_ssl(err, what, "cannot build certificate");
 	return add_resources(x, s->res, what, err);

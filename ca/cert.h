@@ -1,9 +1,7 @@
 /*
  * ca_cert: RFC 6487 / RFC 7935 resource certificates: trust anchors, CA
- * certificates and the EE certificates of signed objects.  BGPsec router
- * certificates (RFC 8209) are reserved in enum ca_cert_kind but not
- * supported yet: issuing one fails with CM_EINVAL, and the parser rejects
- * certificates with an extendedKeyUsage.
+ * certificates, the EE certificates of signed objects, and BGPsec router
+ * certificates (RFC 8209).
  *
  * Profile issued (and required by the parser), extensions in this order:
  *   basicConstraints   critical, cA TRUE, no pathLen       CA, TA
@@ -20,7 +18,12 @@
  *                      (the parser accepts one id-qt-cps, RFC 7318)
  *   sbgp-ipAddrBlock / sbgp-autonomousSysNum: critical, per
  *                      ca_res_to_x509(); a TA has no inherit
- * Subject: CN only (PrintableString), default the hex SKI; issuer = the
+ * Router certificates (CA_CERT_ROUTER, RFC 8209): an ECDSA P-256 subject
+ * key (RFC 8208), the EE set above without SIA, plus extendedKeyUsage
+ * (non-critical, exactly id-kp-bgpsec-router), and explicit AS resources
+ * only (no IP extension, no inherit).
+ * Subject: CN only (PrintableString), default the hex SKI (for routers RFC
+ * 8209 suggests "ROUTER-" and the hex AS number: pass it as cn); issuer = the
  * issuer's subject (the TA's own subject).  A TA has no AKI; the parser
  * accepts a TA AKI equal to its SKI, as rpki-client and FORT do.
  */
@@ -47,11 +50,13 @@ enum ca_cert_kind { CA_CERT_TA, CA_CERT_CA, CA_CERT_EE, CA_CERT_ROUTER };
 #define CA_OID_AD_RPKI_NOTIFY		"1.3.6.1.5.5.7.48.13"
 #define CA_OID_CP_IPADDR_ASNUMBER	"1.3.6.1.5.5.7.14.2"
 #define CA_OID_QT_CPS			"1.3.6.1.5.5.7.2.1"
+#define CA_OID_KP_BGPSEC_ROUTER		"1.3.6.1.5.5.7.3.30"
 
 /* What to issue.  Everything is borrowed for the duration of the call. */
 struct ca_cert_spec {
 	enum ca_cert_kind	 kind;
-	EVP_PKEY		*subject_key;	/* RSA-2048, e = 65537 */
+	EVP_PKEY		*subject_key;	/* RSA-2048, e = 65537; router:
+						   ECDSA P-256 */
 	X509			*issuer;	/* NULL for a TA */
 	struct hsm_key		*issuer_key;	/* signs; the subject key for a TA */
 	const char		*cn;		/* NULL: hex SKI */
@@ -76,6 +81,8 @@ int	ca_cert_serial_random(uint8_t serial[20], size_t *len,
 
 /* 1 when k is an RSA key with a 2048-bit modulus and e = 65537. */
 int	ca_cert_key_ok(EVP_PKEY *k);
+/* 1 when k is an ECDSA P-256 key (BGPsec router keys, RFC 8208). */
+int	ca_cert_router_key_ok(EVP_PKEY *k);
 
 /*
  * Issues and signs (ca_sign_cert) a certificate of spec->kind with the
@@ -104,11 +111,13 @@ struct ca_cert {
 /*
  * Parses DER strictly: no trailing bytes, DER, v3, no unique IDs, a
  * positive serial of at most 20 octets, sha256WithRSAEncryption with NULL
- * parameters (inner and outer), RSA-2048 e=65537 with NULL parameters,
+ * parameters (inner and outer), RSA-2048 e=65537 with NULL parameters (or
+ * for routers id-ecPublicKey on the named curve P-256),
  * CN-only PrintableString names, RFC 5280 time types, only the profile's
  * extensions with the profile's criticality (no unknown or duplicate ones),
  * SKI equal to the SHA-1 of the key, resources per ca_res_from_x509().
- * The kind comes from the certificate: no basicConstraints = EE; cA and an
+ * The kind comes from the certificate: no basicConstraints = EE, or ROUTER
+ * with an extendedKeyUsage (then the key must be P-256); cA and an
  * AKI that differs from the SKI = CA; cA and no AKI or AKI = SKI = TA, whose
  * self-signature must verify.  Each kind must then have exactly its
  * extensions and URIs as listed above.  The signature of a CA or EE cert is

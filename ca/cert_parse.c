@@ -18,10 +18,10 @@
 /* Far above any resource certificate; bounds what a parser accepts. */
 #define CERT_MAX_SIZE	(8u * 1024 * 1024)
 
-enum ext { E_BC, E_SKI, E_AKI, E_KU, E_CRLDP, E_AIA, E_SIA, E_CP, E_IP,
-    E_AS, E_MAX };
+enum ext { E_BC, E_SKI, E_AKI, E_KU, E_EKU, E_CRLDP, E_AIA, E_SIA, E_CP,
+    E_IP, E_AS, E_MAX };
 
-/* RFC 6487 §4.8: the complete set, with the required criticality. */
+/* RFC 6487 §4.8 (+ RFC 8209): the complete set, with the criticality. */
 static const struct {
 	int		 nid;
 	int		 critical;
@@ -32,6 +32,8 @@ static const struct {
 	[E_AKI] = { NID_authority_key_identifier, 0,
 	    "authorityKeyIdentifier" },
 	[E_KU] = { NID_key_usage, 1, "keyUsage" },
+	/* RFC 8209 §3.1.3.2: router certificates only. */
+	[E_EKU] = { NID_ext_key_usage, 0, "extendedKeyUsage" },
 	[E_CRLDP] = { NID_crl_distribution_points, 0,
 	    "cRLDistributionPoints" },
 	[E_AIA] = { NID_info_access, 0, "authorityInfoAccess" },
@@ -46,6 +48,7 @@ struct parse {
 	X509		*x;
 	struct ca_cert	*c;
 	X509_EXTENSION	*ext[E_MAX];	/* borrowed from x; NULL if absent */
+	int		 ec;		/* the key is ECDSA P-256 */
 };
 
 /* ---- syntax ---- */
@@ -72,7 +75,11 @@ check_der(struct parse *p, const uint8_t *der, size_t len,
 	return rc;
 }
 
-/* RFC 7935 §3: rsaEncryption with NULL parameters, 2048 bits, e 65537. */
+/*
+ * RFC 7935 §3: rsaEncryption with NULL parameters, 2048 bits, e 65537; or,
+ * for router certificates (checked with the kind), RFC 8208 §3.1:
+ * id-ecPublicKey on the named curve P-256.
+ */
 static int
 check_key(struct parse *p, struct cm_err *err)
 {
@@ -85,6 +92,12 @@ check_key(struct parse *p, struct cm_err *err)
 		return cm_err_set(err, CM_EINVAL, p->fn, "RFC 7935 §3: no "
 		    "subject public key");
 	X509_ALGOR_get0(NULL, &ptype, NULL, alg);
+	if (OBJ_obj2nid(obj) == NID_X9_62_id_ecPublicKey &&
+	    ptype == V_ASN1_OBJECT &&
+	    ca_cert_router_key_ok(X509_get0_pubkey(p->x))) {
+		p->ec = 1;
+		return 0;
+	}
 	if (OBJ_obj2nid(obj) != NID_rsaEncryption || ptype != V_ASN1_NULL)
 		return cm_err_set(err, CM_EINVAL, p->fn, "RFC 7935 §3: key is "
 		    "not rsaEncryption with NULL parameters");
@@ -147,9 +160,7 @@ check_ext_set(struct parse *p, struct cm_err *err)
 			OBJ_obj2txt(oid, sizeof(oid),
 			    X509_EXTENSION_get_object(e), 1);
 			return cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 "
-			    "§4.8: extension %s is not allowed%s", oid,
-			    nid == NID_ext_key_usage ? " (BGPsec router "
-			    "certificates are not supported)" : "");
+			    "§4.8: extension %s is not allowed", oid);
 		}
 		if (p->ext[j] != NULL)
 			return cm_err_set(err, CM_EINVAL, p->fn, "RFC 5280 "
@@ -216,7 +227,8 @@ kind(struct parse *p, struct cm_err *err)
 	int			 rc = -1;
 
 	if (p->ext[E_BC] == NULL)
-		p->c->kind = CA_CERT_EE;
+		p->c->kind = p->ext[E_EKU] != NULL ? CA_CERT_ROUTER :
+		    CA_CERT_EE;
 	else if (bc == NULL || !bc->ca || bc->pathlen != NULL) {
 		cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §4.8.1: "
 		    "basicConstraints must be cA TRUE without pathLen");
@@ -236,7 +248,19 @@ kind(struct parse *p, struct cm_err *err)
 		    "required");
 		goto out;
 	}
-	if (p->c->kind == CA_CERT_EE && memcmp(p->c->aki, p->c->ski, 20) == 0) {
+	if (p->ext[E_EKU] != NULL && p->c->kind != CA_CERT_ROUTER) {
+		cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §4.8.5: "
+		    "extendedKeyUsage in a CA certificate");
+		goto out;
+	}
+	if (p->ec != (p->c->kind == CA_CERT_ROUTER)) {
+		cm_err_set(err, CM_EINVAL, p->fn, p->ec ? "RFC 7935 §3: only "
+		    "router certificates may have an ECDSA key" : "RFC 8208 "
+		    "§3.1: router key must be ECDSA P-256");
+		goto out;
+	}
+	if ((p->c->kind == CA_CERT_EE || p->c->kind == CA_CERT_ROUTER) &&
+	    memcmp(p->c->aki, p->c->ski, 20) == 0) {
 		cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §4.8.3: a "
 		    "non-TA AKI must not equal its SKI");
 		goto out;
@@ -251,10 +275,11 @@ static int
 key_usage(struct parse *p, struct cm_err *err)
 {
 	ASN1_BIT_STRING	*ku = ext_d2i(p, E_KU);
-	int		 want, have = 0, rc = -1;
+	int		 ee, want, have = 0, rc = -1;
 
 	/* Bits 0 digitalSignature, 5 keyCertSign, 6 cRLSign. */
-	want = p->c->kind == CA_CERT_EE ? 1 : (1 << 5) | (1 << 6);
+	ee = p->c->kind == CA_CERT_EE || p->c->kind == CA_CERT_ROUTER;
+	want = ee ? 1 : (1 << 5) | (1 << 6);
 	if (ku != NULL) {
 		for (int i = 0; i < ku->length * 8; i++)
 			if (ASN1_BIT_STRING_get_bit(ku, i))
@@ -262,11 +287,31 @@ key_usage(struct parse *p, struct cm_err *err)
 	}
 	if (ku == NULL || have != want)
 		cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §4.8.4: keyUsage "
-		    "must be exactly %s", p->c->kind == CA_CERT_EE ?
-		    "digitalSignature" : "keyCertSign and cRLSign");
+		    "must be exactly %s", ee ? "digitalSignature" :
+		    "keyCertSign and cRLSign");
 	else
 		rc = 0;
 	ASN1_BIT_STRING_free(ku);
+	return rc;
+}
+
+/* RFC 8209 §3.1.3.2: exactly id-kp-bgpsec-router. */
+static int
+eku(struct parse *p, struct cm_err *err)
+{
+	EXTENDED_KEY_USAGE	*e = ext_d2i(p, E_EKU);
+	int			 rc = -1;
+
+	if (p->c->kind != CA_CERT_ROUTER)
+		return 0;
+	if (e == NULL || sk_ASN1_OBJECT_num(e) != 1 ||
+	    !ca_asn1_oid_is(sk_ASN1_OBJECT_value(e, 0),
+	    CA_OID_KP_BGPSEC_ROUTER))
+		cm_err_set(err, CM_EINVAL, p->fn, "RFC 8209 §3.1.3.2: "
+		    "extendedKeyUsage must be exactly id-kp-bgpsec-router");
+	else
+		rc = 0;
+	EXTENDED_KEY_USAGE_free(e);
 	return rc;
 }
 
@@ -413,6 +458,13 @@ sia(struct parse *p, struct cm_err *err)
 	struct ca_cert		*c = p->c;
 	int			 rc = -1;
 
+	if (c->kind == CA_CERT_ROUTER) {
+		if (ia == NULL && p->ext[E_SIA] == NULL)
+			return 0;
+		cm_err_set(err, CM_EINVAL, p->fn, "RFC 8209 §3.1.3.3: a router "
+		    "certificate has no SIA");
+		goto out;
+	}
 	if (ia == NULL) {
 		cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §4.8.8: SIA is "
 		    "required");
@@ -480,6 +532,14 @@ resources(struct parse *p, struct cm_err *err)
 	    ca_res_is_inherit(p->c->res, CA_RES_V6)))
 		return cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §7.1: TA "
 		    "resources must not inherit");
+	if (p->c->kind == CA_CERT_ROUTER && (ca_res_is_inherit(p->c->res,
+	    CA_RES_AS) || ca_res_count(p->c->res, CA_RES_AS) == 0 ||
+	    ca_res_is_inherit(p->c->res, CA_RES_V4) ||
+	    ca_res_is_inherit(p->c->res, CA_RES_V6) ||
+	    ca_res_count(p->c->res, CA_RES_V4) > 0 ||
+	    ca_res_count(p->c->res, CA_RES_V6) > 0))
+		return cm_err_set(err, CM_EINVAL, p->fn, "RFC 8209 §3.1.3.5: "
+		    "router resources are explicit AS numbers only");
 	/* A TA is its own issuer: its signature is checkable here. */
 	if (p->c->kind == CA_CERT_TA && X509_verify(p->x,
 	    X509_get0_pubkey(p->x)) != 1)
@@ -517,7 +577,8 @@ ca_cert_parse(const char *fn, const uint8_t *der, size_t len,
 	    check_fields(&p, err) == -1 || check_ext_set(&p, err) == -1)
 		goto out;
 	if (key_ids(&p, err) == -1 || kind(&p, err) == -1 ||
-	    key_usage(&p, err) == -1 || crldp(&p, err) == -1 ||
+	    key_usage(&p, err) == -1 || eku(&p, err) == -1 ||
+	    crldp(&p, err) == -1 ||
 	    aia(&p, err) == -1 || sia(&p, err) == -1 ||
 	    policies(&p, err) == -1 || resources(&p, err) == -1)
 		goto out;

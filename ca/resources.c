@@ -144,7 +144,12 @@ iv_canonize(struct iv *v, size_t n)
 
 	if (n == 0)
 		return 0;
-	qsort(v, n, sizeof(*v), iv_cmp);
+	/* Input is usually sorted already (printed text, DER, ca_res_add). */
+	for (size_t i = 1; i < n; i++)
+		if (iv_cmp(&v[i - 1], &v[i]) > 0) {
+			qsort(v, n, sizeof(*v), iv_cmp);
+			break;
+		}
 	for (size_t i = 1; i < n; i++) {
 		if (v[k].hi == ~(u128)0 || v[i].lo <= v[k].hi + 1) {
 			if (v[i].hi > v[k].hi)
@@ -307,6 +312,11 @@ ca_res_add(struct ca_res *r, enum ca_res_family f,
 	if (ivs_load(&s, r, f) == -1 || ivs_push(&s, v.lo, v.hi) == -1) {
 		cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
 		goto out;
+	}
+	/* Move the new range into place so that no sort is needed. */
+	for (size_t i = s.n - 1; i > 0 && iv_cmp(&s.v[i - 1], &v) > 0; i--) {
+		s.v[i] = s.v[i - 1];
+		s.v[i - 1] = v;
 	}
 	rc = fam_store(r, f, &s, err);
 out:
@@ -532,15 +542,21 @@ ca_res_print(const struct ca_res *r, enum ca_res_family f, char **out,
 
 enum res_op { OP_UNION, OP_INTERSECT, OP_SUBTRACT };
 
+/* Merges the two sorted lists; fam_store() then joins overlaps. */
 static int
 op_union(const struct ivs *a, const struct ivs *b, struct ivs *o)
 {
-	for (size_t i = 0; i < a->n; i++)
-		if (ivs_push(o, a->v[i].lo, a->v[i].hi) == -1)
+	size_t			 i = 0, j = 0;
+	const struct iv		*v;
+
+	while (i < a->n || j < b->n) {
+		if (j == b->n || (i < a->n && a->v[i].lo <= b->v[j].lo))
+			v = &a->v[i++];
+		else
+			v = &b->v[j++];
+		if (ivs_push(o, v->lo, v->hi) == -1)
 			return -1;
-	for (size_t i = 0; i < b->n; i++)
-		if (ivs_push(o, b->v[i].lo, b->v[i].hi) == -1)
-			return -1;
+	}
 	return 0;
 }
 
@@ -691,14 +707,29 @@ int
 ca_res_contains(const struct ca_res *super, const struct ca_res *sub,
     struct cm_err *err)
 {
-	struct iv	v;
+	const struct fam	*sp, *sb;
+	struct iv		 v, w;
+	size_t			 j;
 
-	for (int f = 0; f < 3; f++) {
+	for (int f = 0; f < 3; f++)
 		if (check_explicit(super, sub, f, err) == -1)
 			return -1;
-		for (size_t i = 0; i < sub->f[f].n; i++) {
-			v = rg_to_iv(f, &sub->f[f].rg[i]);
-			if (!fam_covers(super, f, v.lo, v.hi))
+	/* Both lists are sorted and disjoint: one merge-like pass. */
+	for (int f = 0; f < 3; f++) {
+		sp = &super->f[f];
+		sb = &sub->f[f];
+		j = 0;
+		for (size_t i = 0; i < sb->n; i++) {
+			v = rg_to_iv(f, &sb->rg[i]);
+			for (;;) {
+				if (j == sp->n)
+					return 0;
+				w = rg_to_iv(f, &sp->rg[j]);
+				if (w.hi >= v.lo)
+					break;
+				j++;
+			}
+			if (w.lo > v.lo || w.hi < v.hi)
 				return 0;
 		}
 	}
@@ -940,6 +971,11 @@ from_x509_family(struct ca_res *r, IPAddressFamily *fam, const char *obj,
 		    afi, lo, hi, len) != len) {
 			cm_err_set(err, CM_EINVAL, obj, "malformed %s address "
 			    "or range (RFC 3779 §2.2.3.7)", fam_name[f]);
+			goto out;
+		}
+		if (memcmp(lo, hi, (size_t)len) > 0) {
+			cm_err_set(err, CM_EINVAL, obj, "%s range with minimum "
+			    "above maximum (RFC 3779 §2.2.3.8)", fam_name[f]);
 			goto out;
 		}
 		if (ivs_push(&s, bytes_to_u128(lo, (size_t)len),

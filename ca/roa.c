@@ -10,6 +10,7 @@
 
 #include "ca/asn1.h"
 #include "ca/cms.h"
+#include "ca/resources.h"
 #include "ca/roa.h"
 
 /* RPs cap ROA sizes; this is far above any real ROA. */
@@ -354,9 +355,13 @@ int
 ca_roa_check_ee(const char *fn, const struct ca_roa *roa, X509 *ee,
     struct cm_err *err)
 {
-	IPAddrBlocks	*have = NULL, *need = NULL;
-	size_t		 i;
-	int		 rc = -1, crit;
+	IPAddrBlocks		*have = NULL;
+	struct ca_res		*need = NULL, *got = NULL;
+	struct ca_res_range	 rg;
+	enum ca_res_family	 f;
+	unsigned		 bits, b;
+	size_t			 i;
+	int			 rc = -1, crit, in;
 
 	if (X509_get_ext_by_NID(ee, NID_sbgp_autonomousSysNum, -1) >= 0) {
 		cm_err_set(err, CM_EINVAL, fn,
@@ -369,28 +374,42 @@ ca_roa_check_ee(const char *fn, const struct ca_roa *roa, X509 *ee,
 		    "resources (no inherit)");
 		goto out;
 	}
-	if ((need = sk_IPAddressFamily_new_null()) == NULL) {
+	/*
+	 * A ROA may hold overlapping prefixes (10.0.0.0/16 and 10.0.128.0/17
+	 * with other maxLengths); OpenSSL's canonize refuses overlaps, so the
+	 * needed set is built with ca_res, which merges them.
+	 */
+	if ((need = ca_res_new()) == NULL) {
 		cm_err_set(err, CM_ENOMEM, fn, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < roa->nprefixes; i++) {
 		const struct ca_roa_prefix *p = &roa->prefixes[i];
 
-		if (!X509v3_addr_add_prefix(need, p->afi, NULL,
-		    (unsigned char *)p->addr, p->plen)) {
-			cm_err_ssl(err, fn, "cannot build prefix set");
+		f = p->afi == CA_AFI_IPV4 ? CA_RES_V4 : CA_RES_V6;
+		bits = f == CA_RES_V4 ? 32 : 128;
+		memset(&rg, 0, sizeof(rg));
+		memcpy(rg.ip_min, p->addr, 16);
+		memcpy(rg.ip_max, p->addr, 16);
+		for (b = p->plen; b < bits; b++)
+			rg.ip_max[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+		if (ca_res_add(need, f, &rg, err) == -1)
 			goto out;
-		}
 	}
-	if (!X509v3_addr_canonize(need) || !X509v3_addr_subset(need, have)) {
+	if (ca_res_from_x509(ee, fn, &got, err) == -1)
+		goto out;
+	if ((in = ca_res_contains(got, need, err)) == -1)
+		goto out;
+	if (!in) {
 		cm_err_set(err, CM_EINVAL, fn,
 		    "ROA prefixes not covered by the EE cert's resources");
 		goto out;
 	}
 	rc = 0;
 out:
+	ca_res_free(need);
+	ca_res_free(got);
 	sk_IPAddressFamily_pop_free(have, IPAddressFamily_free);
-	sk_IPAddressFamily_pop_free(need, IPAddressFamily_free);
 	return rc;
 }
 

@@ -236,6 +236,12 @@ struct db_embedded;
 int	db_embedded_start(const struct db_options *opt,
 	    struct db_embedded **out, struct cm_err *err);
 
+/*
+ * 1 when db_embedded_start() started the server, 0 when it found one running
+ * (another process of the same data directory) and is using it.
+ */
+int		 db_embedded_started(const struct db_embedded *e);
+
 /* The libpq conninfo of the running cluster.  Borrowed from e. */
 const char *db_embedded_dsn(const struct db_embedded *e);
 

@@ -53,6 +53,7 @@ struct db_embedded {
 	gid_t	gid;
 	char	user[64];
 	int	timeout;
+	int	started;		/* this handle started the server */
 };
 
 /* Newest /usr/lib/postgresql/<v>/bin that has initdb and pg_ctl. */
@@ -529,7 +530,7 @@ db_embedded_start(const struct db_options *opt, struct db_embedded **out,
 	else if (start_server(e, err) == -1)
 		goto fail;
 	else
-		started = 1;
+		started = e->started = 1;
 	if (create_db(e, err) == -1)
 		goto fail;
 	dsn_quote(q, sizeof(q), e->rundir);
@@ -546,6 +547,12 @@ db_embedded_start(const struct db_options *opt, struct db_embedded **out,
 		close(lock);
 	free(e);
 	return -1;
+}
+
+int
+db_embedded_started(const struct db_embedded *e)
+{
+	return e->started;
 }
 
 const char *

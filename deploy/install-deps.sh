@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs what Cairn needs on Debian 12, as root.  The one list of packages.
-#   deploy/install-deps.sh          build and run (daemons, demo)
+#   deploy/install-deps.sh          build and run the daemons
+#   deploy/install-deps.sh demo     also the relying parties the demo checks
+#                                   its repository with (rpki-client, FORT)
 #   deploy/install-deps.sh test     also the test tools: cmocka, clang/libFuzzer,
 #                                   rpki-client, FORT, wrk, nginx
 set -eu
@@ -8,6 +10,7 @@ set -eu
 BUILD="build-essential cmake pkg-config libssl-dev libpq-dev libuv1-dev
   libxml2-dev libp11-kit-dev libjansson-dev node-llhttp libinih-dev zlib1g-dev
   postgresql softhsm2 rsync openssl ca-certificates curl"
+DEMO="rpki-client fort-validator jq"
 TEST="libcmocka-dev clang libclang-rt-14-dev rpki-client fort-validator jq
   wrk nginx-light xxd libxml2-utils procps psmisc iproute2"
 
@@ -19,8 +22,9 @@ fi
 pkgs=$BUILD
 case "${1:-}" in
 "") ;;
+demo) pkgs="$BUILD $DEMO" ;;
 test) pkgs="$BUILD $TEST" ;;
-*) echo "usage: $0 [test]" >&2; exit 2 ;;
+*) echo "usage: $0 [demo|test]" >&2; exit 2 ;;
 esac
 
 export DEBIAN_FRONTEND=noninteractive

@@ -66,7 +66,22 @@ struct hsm	*hsm_open_pkcs11(const struct hsm_p11_conf *conf,
  */
 struct hsm	*hsm_open_file(const char *dir, struct cm_err *err);
 
-/* Name of the backend ("pkcs11", "file", "mem"). */
+/*
+ * Opens a backend in a separate signer process (privilege separation):
+ * forks a child that calls open(arg, err) to open the real backend (so the
+ * module, the PIN and any key material live only in the child), and serves
+ * channels requests over socketpairs, one thread per channel.  The returned
+ * backend ("separate") forwards every call; threads share the channels
+ * (channels 0 means 4).  Fork before starting threads and before loading
+ * any PKCS#11 module in this process.  The child exits when the backend is
+ * closed (or this process dies).  Returns NULL with err set, including the
+ * child's error when open() failed there.
+ */
+struct hsm	*hsm_open_separate(struct hsm *(*open)(void *arg,
+		    struct cm_err *err), void *arg, unsigned channels,
+		    struct cm_err *err);
+
+/* Name of the backend ("pkcs11", "file", "mem", "separate"). */
 const char	*hsm_name(const struct hsm *h);
 
 /* Closes the backend.  Every key handle must have been freed.  NULL is ok. */

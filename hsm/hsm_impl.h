@@ -1,6 +1,6 @@
 /*
  * Module-private: the backend vtable behind struct hsm and struct hsm_key.
- * Backends (hsm_mem.c, hsm_pkcs11.c, hsm_file.c) fill a struct hsm_ops and
+ * Backends (hsm_mem.c, hsm_p11.c, hsm_file.c, hsm_sep.c) fill a struct hsm_ops and
  * allocate struct hsm / struct hsm_key with these layouts.
  */
 #ifndef HSM_IMPL_H

@@ -29,6 +29,11 @@ kind_ok(const struct ca_cert *c)
 		return c->crldp != NULL && c->aia != NULL && c->has_aki &&
 		    c->sia_repo == NULL && c->sia_mft == NULL &&
 		    c->sia_notify == NULL && c->sia_signed != NULL;
+	case CA_CERT_ROUTER:
+		return c->crldp != NULL && c->aia != NULL && c->has_aki &&
+		    c->sia_repo == NULL && c->sia_mft == NULL &&
+		    c->sia_notify == NULL && c->sia_signed == NULL &&
+		    ca_res_count(c->res, CA_RES_AS) > 0;
 	default:
 		return 0;
 	}

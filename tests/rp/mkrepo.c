@@ -60,7 +60,8 @@
 struct node {
 	char		 name[NAME_MAX_LEN + 1];
 	int		 parent;		/* -1 for the TA */
-	struct ca_res	*res;
+	struct ca_res	*res;			/* as certified; may inherit */
+	struct ca_res	*eff;			/* inherit resolved */
 	int		 mft_expired;
 	int		 valid;			/* expected to validate */
 	struct hsm_key	*key;
@@ -356,7 +357,7 @@ issue_ca(struct repo *r, int i, EVP_PKEY *ta_key, struct cm_err *err)
 {
 	struct node		*n = &r->nodes[i];
 	struct ca_cert_spec	 s;
-	char			 crldp[512], repo[512], mft[512], curi[512];
+	char			 crldp[512], repo[512], mft[512];
 	char			 fn[NAME_MAX_LEN + 8];
 	uint8_t			*der;
 	size_t			 len = 0;
@@ -398,9 +399,13 @@ issue_ca(struct repo *r, int i, EVP_PKEY *ta_key, struct cm_err *err)
 		s.crldp = crldp;
 		s.aia = p->cert_uri;
 		snprintf(fn, sizeof(fn), "%s.cer", n->name);
-		/* Through a local buffer: gcc -O2 -Wrestrict sees n inside r. */
-		uri_of(r, n->parent, fn, curi, sizeof(curi));
-		snprintf(n->cert_uri, sizeof(n->cert_uri), "%s", curi);
+		{
+			/* n->cert_uri is inside r: build the URI apart. */
+			char tmp[sizeof(n->cert_uri)];
+
+			uri_of(r, n->parent, fn, tmp, sizeof(tmp));
+			memcpy(n->cert_uri, tmp, sizeof(tmp));
+		}
 	}
 	n->not_after = s.not_after;
 	if (ca_cert_issue(&s, &n->cert, err) == -1)
@@ -450,7 +455,7 @@ issue_roa(struct repo *r, size_t k, struct cm_err *err)
 	struct hsm_key		*ee = NULL;
 	char			 fn[NAME_MAX_LEN + 8], uri[512], crl[512];
 	uint8_t			*der;
-	size_t			 len;
+	size_t			 len = 0;
 	int			 rc = -1;
 
 	snprintf(fn, sizeof(fn), "as%u-%zu.roa", it->roa.asid, k + 1);
@@ -480,7 +485,7 @@ issue_aspa(struct repo *r, size_t k, struct cm_err *err)
 	struct hsm_key		*ee = NULL;
 	char			 fn[NAME_MAX_LEN + 8], uri[512], crl[512];
 	uint8_t			*der;
-	size_t			 len;
+	size_t			 len = 0;
 	int			 rc = -1;
 
 	snprintf(fn, sizeof(fn), "as%u.asa", it->aspa.customer);
@@ -541,7 +546,7 @@ issue_mft(struct repo *r, int i, struct cm_err *err)
 	struct hsm_key		*ee = NULL;
 	char			 fn[NAME_MAX_LEN + 8], uri[512], crl[512];
 	uint8_t			*der;
-	size_t			 len;
+	size_t			 len = 0;
 	int			 rc = -1;
 
 	memset(&m, 0, sizeof(m));
@@ -621,17 +626,46 @@ write_tal(struct repo *r, const char *talfile, struct cm_err *err)
 	return rc;
 }
 
+/* n's resources with inherited families taken from the parent's (RFC 3779). */
+static int
+resolve(struct node *n, const struct node *p, struct cm_err *err)
+{
+	static const enum ca_res_family fams[] = { CA_RES_AS, CA_RES_V4,
+	    CA_RES_V6 };
+	size_t	i, k;
+
+	if ((n->eff = ca_res_dup(n->res)) == NULL)
+		return cm_err_set(err, CM_ENOMEM, n->name, "out of memory");
+	for (i = 0; i < 3; i++) {
+		if (!ca_res_is_inherit(n->res, fams[i]))
+			continue;
+		if (p == NULL)
+			return cm_err_set(err, CM_EINVAL, n->name,
+			    "a TA cannot inherit");
+		ca_res_set_inherit(n->eff, fams[i], 0);
+		for (k = 0; k < ca_res_count(p->eff, fams[i]); k++)
+			if (ca_res_add(n->eff, fams[i], ca_res_get(p->eff,
+			    fams[i], k), err) == -1)
+				return -1;
+	}
+	return 0;
+}
+
 /* Which CAs a validator must accept (see the comment at the top). */
 static int
 mark_valid(struct repo *r, struct cm_err *err)
 {
 	r->nodes[0].valid = 1;
+	if (resolve(&r->nodes[0], NULL, err) == -1)
+		return -1;
 	for (size_t i = 1; i < r->nnodes; i++) {
 		struct node	*n = &r->nodes[i], *p = &r->nodes[n->parent];
-		int		 in = ca_res_contains(p->res, n->res, err);
+		int		 in;
 
-		if (in == -1)
+		if (resolve(n, p, err) == -1 ||
+		    (in = ca_res_contains(p->eff, n->eff, err)) == -1)
 			return -1;
+
 		n->valid = p->valid && !p->mft_expired && in;
 	}
 	return 0;
@@ -647,7 +681,7 @@ roa_valid(const struct repo *r, const struct roa_item *it)
 	for (size_t i = 0; i < it->roa.nprefixes; i++) {
 		const struct ca_roa_prefix *p = &it->roa.prefixes[i];
 
-		if (!ca_res_has_prefix(n->res, p->afi == CA_AFI_IPV4 ?
+		if (!ca_res_has_prefix(n->eff, p->afi == CA_AFI_IPV4 ?
 		    CA_RES_V4 : CA_RES_V6, p->addr, p->plen))
 			return 0;
 	}
@@ -745,6 +779,7 @@ repo_free(struct repo *r)
 {
 	for (size_t i = 0; i < r->nnodes; i++) {
 		ca_res_free(r->nodes[i].res);
+		ca_res_free(r->nodes[i].eff);
 		X509_free(r->nodes[i].cert);
 		hsm_key_free(r->nodes[i].key);
 	}

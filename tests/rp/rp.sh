@@ -67,20 +67,37 @@ rp_cleanup() {
 	fi
 }
 
+# Prints a loopback TCP port that nothing listens on now.
+rp_free_port() {
+	local port
+	for _ in $(seq 20); do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if rp_port_free "$port"; then
+			echo "$port"
+			return 0
+		fi
+	done
+	rp_die "no free port"
+}
+
 # 0 when nothing listens on TCP port $1 of 127.0.0.1.
 rp_port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # Starts Debian's rsync daemon serving $RP_REPO (or $1) as module "repo" on a
-# free loopback port.  Sets RP_RSYNC_PORT and RP_RSYNC_BASE
+# free loopback port (or on port $2, when the caller needed to know it
+# before the repository was signed; see rp_free_port).  Sets RP_RSYNC_PORT and RP_RSYNC_BASE
 # (rsync://127.0.0.1:<port>/repo/).  The daemon is stopped by rp_cleanup.
 rp_rsyncd_start() {
-	local dir=${1:-$RP_REPO} conf=$RP_WORK/rsyncd.conf port
+	local dir=${1:-$RP_REPO} fixed=${2:-} conf=$RP_WORK/rsyncd.conf port
 	[ -d "$dir" ] || { rp_die "rsyncd: no directory $dir"; return 1; }
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		rp_port_free "$port" || continue
+		port=${fixed:-$((20000 + (RANDOM * 32768 + RANDOM) % 40000))}
+		if ! rp_port_free "$port"; then
+			[ -z "$fixed" ] || { rp_die "rsyncd: port $port is busy"; return 1; }
+			continue
+		fi
 		{
 			echo "pid file = $RP_WORK/rsyncd.pid"
 			echo "log file = $RP_WORK/rsyncd.log"

@@ -30,6 +30,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ca/asn1.h"
 #include "ca/cert.h"
 #include "ca/crl.h"
 #include "ca/sign.h"
@@ -250,7 +251,9 @@ struct chain {
 	struct hsm	*hsm;
 	struct hsm_key	*takey, *cakey, *eekey;
 	struct ca_res	*all, *mine, *inherit;
-	X509		*ta, *ca, *ee;
+	X509		*ta, *ca, *ee, *router;
+	EVP_PKEY	*rkey;		/* ECDSA P-256 router key */
+	struct ca_res	*as;
 	time_t		 now;
 };
 
@@ -328,6 +331,25 @@ spec_ee(struct ca_cert_spec *s)
 	s->res = ch.inherit;
 }
 
+/* RFC 8209 router certificate: EC key, AS resources only, no SIA. */
+static void
+spec_router(struct ca_cert_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->kind = CA_CERT_ROUTER;
+	s->subject_key = ch.rkey;
+	s->issuer = ch.ca;
+	s->issuer_key = ch.cakey;
+	s->cn = "ROUTER-0000FBF0";
+	s->serial[0] = 0x43;
+	s->serial_len = 1;
+	s->not_before = ch.now - 60;
+	s->not_after = ch.now + 30 * DAY;
+	s->crldp = CA_CRL;
+	s->aia = CA_URI;
+	s->res = ch.as;
+}
+
 static X509 *
 issue(const struct ca_cert_spec *s)
 {
@@ -365,6 +387,10 @@ chain_setup(void **state)
 	ch.ca = issue(&s);
 	spec_ee(&s);
 	ch.ee = issue(&s);
+	ch.rkey = EVP_EC_gen("P-256");
+	ch.as = res("64496", "", "");
+	spec_router(&s);
+	ch.router = issue(&s);
 	return 0;
 }
 
@@ -374,6 +400,9 @@ chain_teardown(void **state)
 	X509_free(ch.ta);
 	X509_free(ch.ca);
 	X509_free(ch.ee);
+	X509_free(ch.router);
+	EVP_PKEY_free(ch.rkey);
+	ca_res_free(ch.as);
 	ca_res_free(ch.all);
 	ca_res_free(ch.mine);
 	ca_res_free(ch.inherit);
@@ -634,10 +663,24 @@ test_issue_errors(void **state)
 	spec_ee(&s);
 	s.sia_notify = NOTIFY;
 	expect_issue_fail(&s, "EE SIA is one rsync signedObject URI");
+	spec_router(&s);
+	s.subject_key = hsm_key_pubkey(ch.eekey);
+	expect_issue_fail(&s, "router key must be ECDSA P-256");
+	spec_router(&s);
+	s.res = ch.mine;
+	expect_issue_fail(&s, "router resources are explicit AS numbers only");
+	spec_router(&s);
+	s.res = ch.inherit;
+	expect_issue_fail(&s, "router resources are explicit AS numbers only");
+	spec_router(&s);
+	s.sia_signed = CA_REPO "x.roa";
+	expect_issue_fail(&s, "a router certificate has no SIA");
+	spec_router(&s);
+	s.crldp = NULL;
+	expect_issue_fail(&s, "CRLDP must be an rsync URI");
 	spec_ee(&s);
-	s.kind = CA_CERT_ROUTER;
-	expect_issue_fail(&s, "BGPsec router certificates (RFC 8209) are "
-	    "not supported");
+	s.subject_key = ch.rkey;
+	expect_issue_fail(&s, "RSA-2048");
 	EVP_PKEY_free(small);
 	ca_res_free(empty);
 }
@@ -821,24 +864,90 @@ m_backwards(X509 *x)
 	return !X509_set1_notAfter(x, X509_get0_notBefore(x));
 }
 
+static int set_key(X509 *, EVP_PKEY *);
+
 static int
 m_key_1024(X509 *x)
 {
-	EVP_PKEY	*k = EVP_RSA_gen(1024);
-	int		 ok = X509_set_pubkey(x, k);
+	return set_key(x, EVP_RSA_gen(1024));
+}
 
+/* Replaces the key and the SKI with one that matches it. */
+static int
+set_key(X509 *x, EVP_PKEY *k)
+{
+	ASN1_OCTET_STRING	*ski = ASN1_OCTET_STRING_new();
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen;
+
+	assert_non_null(k);
+	assert_true(X509_set_pubkey(x, k) &&
+	    X509_pubkey_digest(x, EVP_sha1(), md, &mdlen) &&
+	    ASN1_OCTET_STRING_set(ski, md, (int)mdlen));
+	set_ext(x, NID_subject_key_identifier, ski, 0);
+	ASN1_OCTET_STRING_free(ski);
 	EVP_PKEY_free(k);
-	return !ok;
+	return 0;
 }
 
 static int
 m_key_ec(X509 *x)
 {
-	EVP_PKEY	*k = EVP_EC_gen("P-256");
-	int		 ok = X509_set_pubkey(x, k);
+	return set_key(x, EVP_EC_gen("P-256"));
+}
 
-	EVP_PKEY_free(k);
-	return !ok;
+static int
+m_key_p384(X509 *x)
+{
+	return set_key(x, EVP_EC_gen("P-384"));
+}
+
+static int
+m_eku_crit(X509 *x)
+{
+	set_crit(x, NID_ext_key_usage, 1);
+	return 0;
+}
+
+static int
+m_eku_other(X509 *x)
+{
+	EXTENDED_KEY_USAGE	*eku = sk_ASN1_OBJECT_new_null();
+
+	assert_true(sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)));
+	set_ext(x, NID_ext_key_usage, eku, 0);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	return 0;
+}
+
+static int
+m_router_sia(X509 *x)
+{
+	AUTHORITY_INFO_ACCESS	*ia = X509_get_ext_d2i(ch.ee, NID_sinfo_access,
+	    NULL, NULL);
+
+	set_ext(x, NID_sinfo_access, ia, 0);
+	AUTHORITY_INFO_ACCESS_free(ia);
+	return 0;
+}
+
+static int
+m_router_ip(X509 *x)
+{
+	IPAddrBlocks	*ip = X509_get_ext_d2i(ch.ca, NID_sbgp_ipAddrBlock,
+	    NULL, NULL);
+
+	set_ext(x, NID_sbgp_ipAddrBlock, ip, 1);
+	sk_IPAddressFamily_pop_free(ip, IPAddressFamily_free);
+	return 0;
+}
+
+static int set_ku(X509 *, int, int);
+
+static int
+m_router_certsign(X509 *x)
+{
+	return set_ku(x, 0, 5);
 }
 
 static int
@@ -1206,9 +1315,17 @@ test_strict_rules(void **state)
 	mutate(ch.ca, m_gentime_early, "before 2050 must be UTCTime");
 	mutate(ch.ca, m_backwards, "notAfter is not after notBefore");
 	mutate(ch.ca, m_key_1024, "not RSA-2048");
-	mutate(ch.ca, m_key_ec, "not rsaEncryption");
+	mutate(ch.ca, m_key_ec, "only router certificates may have an ECDSA");
+	mutate(ch.ee, m_key_ec, "only router certificates may have an ECDSA");
+	mutate(ch.router, m_key_p384, "not rsaEncryption");
 	mutate(ch.ca, m_unknown_ext, "extension 2.5.29.17 is not allowed");
-	mutate(ch.ee, m_eku, "BGPsec router certificates are not supported");
+	mutate(ch.ee, m_eku, "router key must be ECDSA P-256");
+	mutate(ch.ca, m_eku, "extendedKeyUsage in a CA certificate");
+	mutate(ch.router, m_eku_crit, "extendedKeyUsage must not be critical");
+	mutate(ch.router, m_eku_other, "exactly id-kp-bgpsec-router");
+	mutate(ch.router, m_router_sia, "a router certificate has no SIA");
+	mutate(ch.router, m_router_ip, "explicit AS numbers only");
+	mutate(ch.router, m_router_certsign, "exactly digitalSignature");
 	mutate(ch.ca, m_dup_ski, "duplicate subjectKeyIdentifier");
 	mutate(ch.ca, m_ku_noncrit, "keyUsage must be critical");
 	mutate(ch.ca, m_ski_crit, "subjectKeyIdentifier must not be critical");
@@ -1238,6 +1355,40 @@ test_strict_rules(void **state)
 	mutate(ch.ta, m_ta_inherit, "TA resources must not inherit");
 	mutate(ch.ca, m_no_resources, "neither IP nor AS");
 	mutate(ch.ta, m_ta_badsig, "TA self-signature does not verify");
+}
+
+/* RFC 8209 BGPsec router certificate under the CA. */
+static void
+test_router(void **state)
+{
+	struct ca_cert		*c = parse_ok(ch.router, "router.cer");
+	struct ca_cert		*ca = parse_ok(ch.ca, "ca.cer");
+	EXTENDED_KEY_USAGE	*eku;
+	int			 crit;
+
+	assert_int_equal(c->kind, CA_CERT_ROUTER);
+	assert_memory_equal(c->aki, ca->ski, 20);
+	assert_string_equal(c->crldp, CA_CRL);
+	assert_string_equal(c->aia, CA_URI);
+	assert_null(c->sia_signed);
+	assert_null(c->sia_repo);
+	assert_true(ca_res_equal(c->res, ch.as));
+	assert_int_equal(X509_get_ext_by_NID(ch.router, NID_sinfo_access,
+	    -1), -1);
+	assert_int_equal(X509_get_ext_by_NID(ch.router, NID_sbgp_ipAddrBlock,
+	    -1), -1);
+	assert_int_equal(X509_get_key_usage(ch.router), KU_DIGITAL_SIGNATURE);
+	eku = X509_get_ext_d2i(ch.router, NID_ext_key_usage, &crit, NULL);
+	assert_non_null(eku);
+	assert_int_equal(crit, 0);
+	assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
+	assert_true(ca_asn1_oid_is(sk_ASN1_OBJECT_value(eku, 0),
+	    "1.3.6.1.5.5.7.3.30"));
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	assert_true(EVP_PKEY_is_a(X509_get0_pubkey(ch.router), "EC"));
+	assert_int_equal(verify(ch.router, ch.ca), X509_V_OK);
+	ca_cert_free(c);
+	ca_cert_free(ca);
 }
 
 /* Accepted variants: a TA AKI equal to its SKI, one CPS qualifier. */
@@ -1335,7 +1486,7 @@ rp_check(const char *dir, const char *file, const char *want)
 }
 
 static void
-rp_crl(const char *dir, const struct ca_crl_spec *cs)
+rp_crl(const char *dir, const char *name, const struct ca_crl_spec *cs)
 {
 	X509_CRL	*crl;
 	struct cm_err	 err;
@@ -1345,7 +1496,7 @@ rp_crl(const char *dir, const struct ca_crl_spec *cs)
 	if (ca_crl_issue(cs, &crl, &err) != 0)
 		fail_msg("%s", err.msg);
 	n = i2d_X509_CRL(crl, &der);
-	rp_write(dir, "cache/rpki.test/repo/ta/ta.crl", der, (size_t)n);
+	rp_write(dir, name, der, (size_t)n);
 	X509_CRL_free(crl);
 	OPENSSL_free(der);
 }
@@ -1356,6 +1507,8 @@ test_rpki_client(void **state)
 	char			 dir[] = "/tmp/cairn-cert-XXXXXX", cmd[256];
 	struct ca_crl_spec	 cs = { ch.ta, ch.takey, 1, ch.now - 60,
 	    ch.now + DAY, NULL, 0 };
+	struct ca_crl_spec	 ccs = { ch.ca, ch.cakey, 1, ch.now - 60,
+	    ch.now + DAY, NULL, 0 };
 	struct ca_crl_entry	 ent;
 	struct cm_buf		 b = CM_BUF_INIT;
 	BIGNUM			*bn = BN_new();
@@ -1365,7 +1518,7 @@ test_rpki_client(void **state)
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(chmod(dir, 0755), 0);
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s/cache/rpki.test/repo/ta "
-	    "%s/cache/ta/test", dir, dir);
+	    "%s/cache/rpki.test/repo/ca %s/cache/ta/test", dir, dir, dir);
 	assert_int_equal(system(cmd), 0);
 
 	n = i2d_PUBKEY(X509_get0_pubkey(ch.ta), &der);
@@ -1381,13 +1534,21 @@ test_rpki_client(void **state)
 	rp_write(dir, "cache/ta/test/ta.cer", der, (size_t)n);
 	OPENSSL_free(der);
 	der = NULL;
-	rp_crl(dir, &cs);
+	rp_crl(dir, "cache/rpki.test/repo/ta/ta.crl", &cs);
 	n = i2d_X509(ch.ca, &der);
 	rp_write(dir, "cache/rpki.test/repo/ta/ca.cer", der, (size_t)n);
 	OPENSSL_free(der);
+	der = NULL;
 
 	rp_check(dir, "ta.cer", "Validation: OK");
 	rp_check(dir, "ta/ca.cer", "Validation: OK");
+	/* The router certificate, under the CA with the CA's CRL. */
+	rp_crl(dir, "cache/rpki.test/repo/ca/ca.crl", &ccs);
+	n = i2d_X509(ch.router, &der);
+	rp_write(dir, "cache/rpki.test/repo/ca/router.cer", der, (size_t)n);
+	OPENSSL_free(der);
+	der = NULL;
+	rp_check(dir, "ca/router.cer", "Validation: OK");
 	/* Revoked: the same CA certificate on the next CRL. */
 	ent.serial_len = (size_t)BN_bn2bin(ASN1_INTEGER_to_BN(
 	    X509_get0_serialNumber(ch.ca), bn), ent.serial);
@@ -1395,7 +1556,7 @@ test_rpki_client(void **state)
 	cs.number = 2;
 	cs.entries = &ent;
 	cs.nentries = 1;
-	rp_crl(dir, &cs);
+	rp_crl(dir, "cache/rpki.test/repo/ta/ta.crl", &cs);
 	rp_check(dir, "ta/ca.cer", "Validation: Failed, certificate revoked");
 	BN_free(bn);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -1410,6 +1571,7 @@ chain_tests(void)
 		cmocka_unit_test(test_chain_verify),
 		cmocka_unit_test(test_issue_errors),
 		cmocka_unit_test(test_strict_rules),
+		cmocka_unit_test(test_router),
 		cmocka_unit_test(test_accepted_variants),
 		cmocka_unit_test(test_encoding),
 		cmocka_unit_test(test_rpki_client),

@@ -183,6 +183,31 @@ test_roa(void **state)
 	free(der);
 }
 
+/* Overlapping prefixes (a /16 and a /17 in it) make one valid ROA. */
+static void
+test_roa_overlap(void **state)
+{
+	struct fx		*f = *state;
+	struct ca_sigobj_spec	 s;
+	struct ca_roa_prefix	 p[3];
+	struct ca_roa		 roa = { 64496, p, 3 }, *back;
+	struct cm_err		 err;
+	uint8_t			*der;
+	size_t			 len;
+
+	assert_int_equal(ca_roa_prefix_parse("10.1.0.0/16-24", &p[0], &err), 0);
+	assert_int_equal(ca_roa_prefix_parse("10.1.128.0/17", &p[1], &err), 0);
+	assert_int_equal(ca_roa_prefix_parse("10.1.0.0/16", &p[2], &err), 0);
+	spec(f, &s, "rsync://rpki.test/repo/ca/overlap.roa");
+	if (ca_sigobj_roa(&s, &roa, &der, &len, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ca_roa_parse("overlap.roa", der, len, &back, NULL,
+	    &err), 0);
+	assert_int_equal(back->nprefixes, 3);
+	ca_roa_free(back);
+	free(der);
+}
+
 static void
 test_mft(void **state)
 {
@@ -423,6 +448,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roa),
+		cmocka_unit_test(test_roa_overlap),
 		cmocka_unit_test(test_mft),
 		cmocka_unit_test(test_aspa),
 		cmocka_unit_test(test_rpki_client),

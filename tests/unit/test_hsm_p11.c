@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #define SOFTHSM		"/usr/lib/softhsm/libsofthsm2.so"
 #define LABEL		"cairn-test"
 #define PIN		"4711-secret"
+#define BADPIN		"wrong-pin-x7"
 #define PIN_ENV		"CAIRN_TEST_HSM_PIN"
 
 static char	tmpdir[] = "/tmp/cairn-hsm-p11-XXXXXX";
@@ -70,7 +72,8 @@ group_setup(void **state)
 	snprintf(badpinfile, sizeof(badpinfile), "%s/badpin", tmpdir);
 	if (cm_file_write_atomic(pinfile, PIN "\n", strlen(PIN) + 1, 0600,
 	    &err) == -1 ||
-	    cm_file_write_atomic(badpinfile, "0000\n", 5, 0600, &err) == -1)
+	    cm_file_write_atomic(badpinfile, BADPIN "\n",
+	    strlen(BADPIN) + 1, 0600, &err) == -1)
 		return -1;
 	setenv(PIN_ENV, PIN, 1);
 	return 0;
@@ -294,6 +297,43 @@ test_reopen_destroy(void **state)
 	EVP_PKEY_free(pub);
 }
 
+/* Nothing this backend logs or returns contains the PIN. */
+static void
+test_pin_not_logged(void **state)
+{
+	struct hsm_p11_conf	 c = { .module = SOFTHSM, .token_label = LABEL,
+	    .pin_file = badpinfile };
+	char			 log[300];
+	int			 saved, fd;
+	uint8_t			*text;
+	size_t			 len;
+	struct cm_err		 err;
+	struct hsm		*h;
+	struct hsm_key		*k;
+
+	snprintf(log, sizeof(log), "%s/stderr.log", tmpdir);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved != -1 && fd != -1);
+	dup2(fd, 2);
+	close(fd);
+	assert_null(hsm_open_pkcs11(&c, &err));
+	fprintf(stderr, "%s\n", err.msg);
+	h = open_token(0, 1);
+	assert_int_equal(hsm_key_create(h, "log-check", &k, &err), 0);
+	assert_int_equal(hsm_key_destroy(k, &err), 0);
+	hsm_close(h);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(cm_file_read(log, 65536, &text, &len, &err), 0);
+	assert_non_null(strstr((char *)text, "created key"));
+	assert_null(strstr((char *)text, PIN));
+	assert_null(strstr((char *)text, BADPIN));
+	free(text);
+}
+
 static void
 test_errors(void **state)
 {
@@ -306,7 +346,7 @@ test_errors(void **state)
 	assert_int_equal(err.code, CM_EPERM);
 	assert_msg(&err, "token " LABEL);
 	assert_msg(&err, "wrong PIN");
-	assert_null(strstr(err.msg, "0000"));
+	assert_null(strstr(err.msg, BADPIN));
 
 	c.pin_file = pinfile;
 	c.module = "/nonexistent/libnothere.so";
@@ -332,6 +372,49 @@ test_errors(void **state)
 	assert_null(hsm_open_pkcs11(&c, &err));
 	assert_int_equal(err.code, CM_EINVAL);
 	assert_msg(&err, "no PIN file");
+}
+
+/* The token by slot id instead of label; a wrong slot is named. */
+static void
+test_by_slot(void **state)
+{
+	struct hsm_p11_conf	 c = { .module = SOFTHSM, .pin_file = pinfile };
+	struct hsm		*h = open_token(0, 0);
+	struct hsm_key		*k, *k2;
+	struct direct		 d;
+	struct cm_err		 err;
+	uint8_t			 md[32] = { 0 }, sig[HSM_SIG_MAX];
+	size_t			 len;
+
+	direct_open(&d);
+	c.slot = (long)d.slot;
+	d.f->C_CloseSession(d.s);
+	hsm_close(h);
+	/* The module stays loaded (our dlopen), finalised by the close. */
+	if ((h = hsm_open_pkcs11(&c, &err)) == NULL)
+		fail_msg("open by slot: %s", err.msg);
+	assert_int_equal(hsm_key_create(h, "by-slot", &k, &err), 0);
+	sign_verify(k);
+
+	/* A handle whose key was destroyed through another one fails. */
+	assert_int_equal(hsm_key_find(h, hsm_key_id(k), &k2, &err), 0);
+	assert_int_equal(hsm_key_destroy(k2, &err), 0);
+	assert_int_equal(hsm_key_sign(k, md, sig, &len, &err), -1);
+	assert_int_equal(err.code, CM_ECRYPTO);
+	assert_msg(&err, hsm_key_id(k));
+	assert_msg(&err, "HANDLE_INVALID");
+	/* Looked up again by CKA_ID: not there any more. */
+	assert_int_equal(hsm_key_sign(k, md, sig, &len, &err), -1);
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	assert_msg(&err, "no private key with this CKA_ID");
+	hsm_key_free(k);
+	hsm_close(h);
+	dlclose(d.dl);
+
+	c.slot = (long)d.slot + 1;
+	assert_null(hsm_open_pkcs11(&c, &err));
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	assert_msg(&err, "no token in slot");
 }
 
 struct worker {
@@ -425,6 +508,8 @@ main(void)
 		cmocka_unit_test(test_attributes),
 		cmocka_unit_test(test_reopen_destroy),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_pin_not_logged),
+		cmocka_unit_test(test_by_slot),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_token_gone),
 	};

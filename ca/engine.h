@@ -1,0 +1,151 @@
+/*
+ * ca_eng: the CA engine.  Hosted CAs (a trust anchor, RIR CAs, member CAs)
+ * on PostgreSQL (db/) with their keys in the signer (hsm/).
+ *
+ * Every operation is one database transaction that holds the change (the
+ * configuration), the objects it makes the CAs sign, their publication
+ * intents (pub_change, the outbox that the publication server drains into
+ * one RRDP serial) and an audit record.  A crash before the commit changes
+ * nothing; after it, the publication server publishes the whole change in
+ * one batch, so a parent's new objects and its children's appear together.
+ *
+ * Publication points (RFC 6481): CA "h" publishes under <rsync_base>h/ as
+ * publisher "h": its CRL and manifest (named after the key), the
+ * certificates of its children, its ROAs and ASPAs.  A trust anchor's own
+ * certificate is published by publisher "h-ta" at <rsync_base>h-ta/h.cer,
+ * the URI its TAL names.
+ *
+ * Threads: a struct ca_eng (with its db connection) is used by one thread
+ * at a time.
+ */
+#ifndef CA_ENGINE_H
+#define CA_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca/plan.h"
+#include "ca/resources.h"
+#include "ca/sched.h"
+#include "common/cm_clock.h"
+#include "common/cm_err.h"
+#include "db/db.h"
+#include "hsm/hsm.h"
+#include "hsm/hsm_pool.h"
+
+struct ca_eng_conf {
+	const char		*rsync_base;	/* rsync://host/module/ */
+	const char		*https_base;	/* https://host/ta/ for the TAL; NULL: none */
+	const char		*notify_uri;	/* rpkiNotify; NULL: rsync only */
+	enum ca_plan_roa_mode	 roa_mode;
+	struct ca_sched_policy	 sched;
+	int64_t			 ca_validity;	/* child CA certificates */
+	int64_t			 ta_validity;	/* the self-signed TA certificate */
+};
+
+/* Fills conf with the defaults (strings NULL; set rsync_base at least). */
+void	ca_eng_conf_defaults(struct ca_eng_conf *conf);
+
+struct ca_eng;
+
+/*
+ * A new engine on db, signing with CA keys of hsm and one-time EE keys from
+ * pool (NULL: generated on demand, slow).  Everything is borrowed and must
+ * outlive the engine; conf strings too.  clock NULL is real time.
+ */
+struct ca_eng	*ca_eng_new(const struct ca_eng_conf *conf, struct db *db,
+		    struct hsm *hsm, struct hsm_pool *pool,
+		    const struct cm_clock *clock, struct cm_err *err);
+void		 ca_eng_free(struct ca_eng *e);
+
+/*
+ * Creates a trust anchor: a new key in the signer, the self-signed
+ * certificate over res (explicit, no inherit), its publication point with a
+ * first CRL and manifest.  actor names who asked, for the audit log.
+ * Returns 0, or -1 (CM_EEXIST when the handle is taken, CM_EINVAL for a bad
+ * handle or set).
+ */
+int	ca_eng_ta_create(struct ca_eng *e, const char *handle,
+	    const struct ca_res *res, const char *actor, struct cm_err *err);
+
+/* The RFC 8630 TAL of trust anchor handle into *out (malloc'd). */
+int	ca_eng_tal(struct ca_eng *e, const char *handle, char **out,
+	    struct cm_err *err);
+
+/*
+ * Creates a hosted CA under the hosted CA parent: a key, the certificate the
+ * parent issues over res (which must lie within the parent's resources),
+ * published in the parent's publication point, and the new CA's own (empty)
+ * publication point.  Returns 0 or -1.
+ */
+int	ca_eng_ca_create(struct ca_eng *e, const char *handle,
+	    const char *parent, const struct ca_res *res, const char *actor,
+	    struct cm_err *err);
+
+/*
+ * Changes the resources of hosted CA handle (within its parent's): the
+ * parent re-issues its certificate; on a shrink the CA's ROAs and ASPAs
+ * that fall outside are withdrawn and its children's certificates shrunk,
+ * all in the same transaction and so in the same publication batch.
+ * Returns 1 when the resources changed, 0 when they were already res, -1.
+ */
+int	ca_eng_ca_set_resources(struct ca_eng *e, const char *handle,
+	    const struct ca_res *res, const char *actor, struct cm_err *err);
+
+/*
+ * Adds and removes ROA configurations of CA handle atomically (all or
+ * none), then re-issues what changed.  Each added configuration must pass
+ * ca_plan_check_roa() against the CA's resources (CM_EINVAL naming it);
+ * adding one that exists or removing one that does not is CM_EEXIST /
+ * CM_ENOTFOUND.  Returns 0 or -1.
+ */
+int	ca_eng_roa_update(struct ca_eng *e, const char *handle,
+	    const struct ca_plan_roa_cfg *add, size_t nadd,
+	    const struct ca_plan_roa_cfg *del, size_t ndel, const char *actor,
+	    struct cm_err *err);
+
+/*
+ * Sets (replaces) the ASPA of customer AS c->customer of CA handle, or with
+ * c->nproviders == 0 removes it.  Returns 1 when something changed, 0 when
+ * the ASPA already had exactly these providers, or -1.
+ */
+int	ca_eng_aspa_set(struct ca_eng *e, const char *handle,
+	    const struct ca_plan_aspa_cfg *c, const char *actor,
+	    struct cm_err *err);
+
+/*
+ * Transfers res from hosted CA from to hosted CA to, make-before-break, in
+ * one transaction (so in one publication batch): the branch of to below
+ * their lowest common ancestor grows by res (top-down), from's ROA and ASPA
+ * configurations within res move to to and are issued there, then the
+ * branch of from below the ancestor shrinks (its children too).  Between
+ * two RIR CAs under one trust anchor this is an inter-RIR transfer.  from
+ * must hold all of res; the two must not be in one line of descent.
+ * Returns 0 or -1.
+ */
+int	ca_eng_transfer(struct ca_eng *e, const char *from, const char *to,
+	    const struct ca_res *res, const char *actor, struct cm_err *err);
+
+/*
+ * Certifies a BGPsec router key (RFC 8209): csr is a DER PKCS#10 request
+ * with an ECDSA P-256 key (ca/csr.h, CA_CSR_ROUTER), asns the AS numbers the
+ * router speaks for, each held by CA handle.  The certificate is published
+ * in the CA's publication point and renewed like EE objects.  CM_EEXIST when
+ * that key is already certified by the CA.  Returns 0 or -1.
+ */
+int	ca_eng_router_add(struct ca_eng *e, const char *handle,
+	    const uint8_t *csr, size_t len, const uint32_t *asns, size_t nasns,
+	    const char *actor, struct cm_err *err);
+/* Withdraws and revokes the router certificate of key key_id (hex SKI). */
+int	ca_eng_router_remove(struct ca_eng *e, const char *handle,
+	    const char *key_id, const char *actor, struct cm_err *err);
+
+/*
+ * Re-issues what the schedule says is due (manifests and CRLs before their
+ * nextUpdate, EE-based objects before they expire), at most max CAs per
+ * call, each in its own transaction.  Returns the number of CAs re-issued,
+ * or -1.
+ */
+int	ca_eng_tick(struct ca_eng *e, int max, struct cm_err *err);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * Internal to the CA engine (ca/engine*.c): the loaded state of one CA and
+ * the helpers that write its publication point.  All functions run inside
+ * the caller's transaction on db.
+ */
+#ifndef CA_ENGINE_INT_H
+#define CA_ENGINE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "ca/engine.h"
+
+#define ENG_HANDLE_MAX	64
+#define ENG_URI_MAX	512
+
+struct ca_eng {
+	struct ca_eng_conf	 conf;
+	struct db		*db;
+	struct hsm		*hsm;
+	struct hsm_pool		*pool;
+	const struct cm_clock	*clock;
+	struct cm_clock		 real;
+};
+
+/* A CA with its active key, locked FOR UPDATE by eng_load_ca(). */
+struct eng_ca {
+	int64_t		 id, parent_id, publisher_id;
+	int		 is_ta;
+	char		 handle[ENG_HANDLE_MAX + 1];
+	char		 repo[ENG_URI_MAX];	/* caRepository */
+	char		 key_id[HSM_KEY_ID_LEN + 1];
+	char		 cert_uri[ENG_URI_MAX];
+	char		 crl_name[32], mft_name[32];
+	int64_t		 next_crl, next_mft;
+	int64_t		 not_after;		/* of the CA certificate */
+	struct hsm_key	*key;			/* owned */
+	X509		*cert;			/* owned */
+	struct ca_res	*res;			/* owned; as certified */
+};
+
+/* One object to write into a publication point; all borrowed. */
+struct eng_obj {
+	const char	*kind;		/* issued_object.kind */
+	const char	*name;		/* file name */
+	const char	*repo;		/* NULL: the CA's own publication point */
+	int64_t		 publisher;	/* 0: the CA's own publisher */
+	const uint8_t	*der;
+	size_t		 len;
+	char		 serial[64];	/* decimal; "" for CRLs */
+	int64_t		 not_before, not_after, reissue_at;	/* reissue 0: none */
+	const char	*subject;
+};
+
+int64_t	eng_now(const struct ca_eng *e);
+/* min(a, b): nothing a CA signs may outlive its own certificate. */
+int64_t	eng_min(int64_t a, int64_t b);
+int	eng_handle_ok(const char *h);
+/* "<first 16 hex digits of the key id>.<ext>" */
+void	eng_keyname(const char *key_id, const char *ext, char *out, size_t len);
+/* A one-time EE key (the caller frees it). */
+int	eng_ee_key(struct ca_eng *e, EVP_PKEY **out, struct cm_err *err);
+/* A random certificate serial, binary and decimal. */
+int	eng_serial(uint8_t serial[20], size_t *len, char dec[64],
+	    struct cm_err *err);
+
+int	eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
+	    struct eng_ca *c, struct cm_err *err);
+void	eng_ctx_clear(struct eng_ca *c);
+
+/*
+ * Writes o as the current object at its URI: the previous one there is
+ * withdrawn (its certificate revoked) and replaced in the same publication
+ * intent.
+ */
+int	eng_put(struct db *db, const struct eng_ca *c, const struct eng_obj *o,
+	    struct cm_err *err);
+/* Withdraws the current object at uri, if any, and revokes its certificate. */
+int	eng_withdraw(struct db *db, const struct eng_ca *c, const char *uri,
+	    struct cm_err *err);
+/* Re-issues the CRL and the manifest of c's key over its current files. */
+int	eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
+	    struct cm_err *err);
+int	eng_audit(struct db *db, const char *actor, const char *action,
+	    int64_t ca_id, const char *object, struct cm_err *err);
+
+#endif

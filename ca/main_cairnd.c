@@ -1,0 +1,498 @@
+/*
+ * cairnd: the CA engine daemon.
+ *
+ *   cairnd -c CONF run              keep every CA's objects current
+ *   cairnd -c CONF apply FILE       create/update CAs, ROAs, ASPAs (ca/desc.h)
+ *   cairnd -c CONF tal HANDLE       print a trust anchor's TAL
+ *   cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]
+ *                                   move resources (and their ROA/ASPA
+ *                                   configuration) make-before-break
+ *   cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR
+ *                                   certify a BGPsec router key (RFC 8209)
+ *                                   from a DER or PEM PKCS#10 request
+ *   cairnd -c CONF export DIR       write the current repository as an rsync
+ *                                   tree (DIR/current), for setups without
+ *                                   the publication server
+ *
+ * The configuration file is described in docs/cairnd.md.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "ca/desc.h"
+#include "ca/engine.h"
+#include "common/cm_conf.h"
+#include "common/cm_file.h"
+#include "common/cm_log.h"
+#include "db/db.h"
+#include "hsm/hsm.h"
+#include "hsm/hsm_pool.h"
+#include "publish/pub_rsync.h"
+
+struct conf {
+	char		*data_dir, *log_level;
+	char		*dsn;
+	char		*hsm_backend, *p11_module, *p11_token, *p11_pin_file,
+			*p11_pin_env, *key_dir;
+	char		*rsync_base, *https_base, *notify_uri, *roa_mode;
+	char		*export_dir;
+	long long	 pool_size, pool_threads, tick;
+};
+
+#define NKEYS	17
+
+static void
+conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
+{
+	const struct cm_conf_key t[NKEYS] = {
+	    { "", "data-dir", CM_CONF_STR, &c->data_dir, 0, 0, 1,
+		"directory of the embedded PostgreSQL and other state" },
+	    { "", "log-level", CM_CONF_STR, &c->log_level, 0, 0, 0,
+		"debug, info, warning or error" },
+	    { "db", "dsn", CM_CONF_STR, &c->dsn, 0, 0, 0,
+		"libpq conninfo; empty: embedded PostgreSQL in data-dir/pg" },
+	    { "hsm", "backend", CM_CONF_STR, &c->hsm_backend, 0, 0, 1,
+		"pkcs11 or file (development only)" },
+	    { "hsm", "module", CM_CONF_STR, &c->p11_module, 0, 0, 0,
+		"PKCS#11 module path" },
+	    { "hsm", "token", CM_CONF_STR, &c->p11_token, 0, 0, 0,
+		"PKCS#11 token label" },
+	    { "hsm", "pin-file", CM_CONF_STR, &c->p11_pin_file, 0, 0, 0,
+		"file holding the user PIN" },
+	    { "hsm", "pin-env", CM_CONF_STR, &c->p11_pin_env, 0, 0, 0,
+		"environment variable holding the user PIN" },
+	    { "hsm", "key-dir", CM_CONF_STR, &c->key_dir, 0, 0, 0,
+		"directory of the file backend" },
+	    { "hsm", "ee-pool", CM_CONF_INT, &c->pool_size, 1, 100000, 0,
+		"one-time EE keys kept ready" },
+	    { "hsm", "ee-threads", CM_CONF_INT, &c->pool_threads, 0, 64, 0,
+		"threads generating EE keys" },
+	    { "repository", "rsync-base", CM_CONF_STR, &c->rsync_base, 0, 0, 1,
+		"rsync://host/module/ under which every CA publishes" },
+	    { "repository", "https-base", CM_CONF_STR, &c->https_base, 0, 0, 0,
+		"https URI prefix of trust anchor certificates in TALs" },
+	    { "repository", "notify-uri", CM_CONF_STR, &c->notify_uri, 0, 0, 0,
+		"RRDP notification URI (rpkiNotify)" },
+	    { "repository", "export-dir", CM_CONF_STR, &c->export_dir, 0, 0, 0,
+		"run: write the rsync tree here after each change" },
+	    { "engine", "roa-mode", CM_CONF_STR, &c->roa_mode, 0, 0, 0,
+		"per-asn (default) or per-prefix" },
+	    { "engine", "tick", CM_CONF_DURATION, &c->tick, 1, 86400, 0,
+		"how often due re-issues are looked for" },
+	};
+
+	memcpy(k, t, sizeof(t));
+}
+
+static volatile sig_atomic_t quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: cairnd -c CONF run\n"
+	    "       cairnd -c CONF apply FILE\n"
+	    "       cairnd -c CONF tal HANDLE\n"
+	    "       cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR-FILE\n"
+	    "       cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]\n"
+	    "       cairnd -c CONF export DIR\n");
+}
+
+/* Everything a command needs, opened from the configuration. */
+struct env {
+	struct conf		 conf;
+	struct db_embedded	*emb;
+	struct db		*db;
+	struct hsm		*hsm;
+	struct hsm_pool		*pool;
+	struct ca_eng		*eng;
+	struct ca_eng_conf	 econf;
+};
+
+static int
+env_open(struct env *v, struct cm_err *err)
+{
+	struct db_options	o;
+	struct hsm_p11_conf	p;
+	const char		*dsn = v->conf.dsn;
+
+	if (dsn == NULL || *dsn == '\0') {
+		memset(&o, 0, sizeof(o));
+		o.data_dir = v->conf.data_dir;
+		if (db_embedded_start(&o, &v->emb, err) == -1)
+			return -1;
+		dsn = db_embedded_dsn(v->emb);
+	}
+	if ((v->db = db_open(dsn, 10, err)) == NULL || db_migrate(v->db, err) < 0)
+		return -1;
+	if (strcmp(v->conf.hsm_backend, "pkcs11") == 0) {
+		memset(&p, 0, sizeof(p));
+		p.module = v->conf.p11_module;
+		p.token_label = v->conf.p11_token;
+		p.pin_file = v->conf.p11_pin_file;
+		p.pin_env = v->conf.p11_pin_env;
+		if (p.module == NULL || p.token_label == NULL)
+			return cm_err_set(err, CM_EINVAL, "hsm",
+			    "backend pkcs11 needs module and token");
+		v->hsm = hsm_open_pkcs11(&p, err);
+	} else if (strcmp(v->conf.hsm_backend, "file") == 0) {
+		if (v->conf.key_dir == NULL)
+			return cm_err_set(err, CM_EINVAL, "hsm",
+			    "backend file needs key-dir");
+		v->hsm = hsm_open_file(v->conf.key_dir, err);
+	} else
+		return cm_err_set(err, CM_EINVAL, "hsm",
+		    "backend must be pkcs11 or file, not \"%s\"",
+		    v->conf.hsm_backend);
+	if (v->hsm == NULL)
+		return -1;
+	if ((v->pool = hsm_pool_new((size_t)v->conf.pool_size,
+	    (unsigned)v->conf.pool_threads, err)) == NULL)
+		return -1;
+	ca_eng_conf_defaults(&v->econf);
+	v->econf.rsync_base = v->conf.rsync_base;
+	v->econf.https_base = v->conf.https_base;
+	v->econf.notify_uri = v->conf.notify_uri;
+	if (v->conf.roa_mode != NULL) {
+		if (strcmp(v->conf.roa_mode, "per-prefix") == 0)
+			v->econf.roa_mode = CA_PLAN_ROA_PER_PREFIX;
+		else if (strcmp(v->conf.roa_mode, "per-asn") != 0)
+			return cm_err_set(err, CM_EINVAL, "engine",
+			    "roa-mode must be per-asn or per-prefix");
+	}
+	v->eng = ca_eng_new(&v->econf, v->db, v->hsm, v->pool, NULL, err);
+	return v->eng == NULL ? -1 : 0;
+}
+
+/*
+ * Stops the embedded PostgreSQL when this process started it or is the
+ * daemon (which owns it); a one-shot command that found the daemon's server
+ * running leaves it running.
+ */
+static void
+env_close(struct env *v, int owner)
+{
+	struct cm_err err;
+
+	ca_eng_free(v->eng);
+	hsm_pool_free(v->pool);
+	hsm_close(v->hsm);
+	db_close(v->db);
+	if (v->emb == NULL)
+		return;
+	if (owner || db_embedded_started(v->emb)) {
+		if (db_embedded_stop(v->emb, &err) == -1)
+			cm_error("%s", err.msg);
+	} else
+		db_embedded_free(v->emb);
+	v->emb = NULL;
+}
+
+/* Writes the current objects as an rsync tree under root (root/current). */
+static int
+export_tree(struct env *v, const char *root, struct cm_err *err)
+{
+	struct db_res		*r = NULL;
+	struct pub_rsync_obj	*objs = NULL;
+	struct pub_rsync_stats	 st;
+	uint64_t		 serial;
+	int			 i, n, rc = -1;
+
+	if (cm_mkdirs(root, 0755, err) == -1 ||
+	    pub_rsync_current(root, &serial, err) == -1)
+		return -1;
+	if ((n = db_exec(v->db, "SELECT uri, der, hash FROM issued_object "
+	    "WHERE withdrawn_at IS NULL ORDER BY uri", NULL, &r, err)) == -1)
+		return -1;
+	if ((objs = calloc((size_t)n + 1, sizeof(*objs))) == NULL) {
+		cm_err_set(err, CM_ENOMEM, "export", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		size_t hl;
+
+		objs[i].uri = db_res_text(r, i, 0);
+		if (db_res_bytea(r, i, 1, &objs[i].data, &objs[i].len, err) == -1 ||
+		    db_res_bytea(r, i, 2, &objs[i].hash, &hl, err) == -1)
+			goto out;
+	}
+	if (pub_rsync_publish(root, v->conf.rsync_base, serial + 1, objs,
+	    (size_t)n, (int64_t)time(NULL), &st, err) == -1 ||
+	    pub_rsync_cleanup(root, (int64_t)time(NULL), 600, NULL, err) == -1)
+		goto out;
+	cm_info("exported %d objects to %s/current (%zu new, %zu unchanged)", n,
+	    root, st.written, st.linked);
+	rc = 0;
+out:
+	free(objs);
+	db_res_free(r);
+	return rc;
+}
+
+/* The id of the newest publication intent (0: none). */
+static int
+last_change(struct env *v, int64_t *id, struct cm_err *err)
+{
+	struct db_res	*r = NULL;
+	int		 rc;
+
+	if (db_exec(v->db, "SELECT coalesce(max(id), 0) FROM pub_change", NULL,
+	    &r, err) == -1)
+		return -1;
+	rc = db_res_int64(r, 0, 0, id, err);
+	db_res_free(r);
+	return rc;
+}
+
+/* transfer FROM TO as=... v4=... v6=... */
+static int
+transfer(struct env *v, const char *from, const char *to, char **words,
+    int n, struct cm_err *err)
+{
+	struct ca_res	*r;
+	int		 i, rc = 1;
+
+	if ((r = ca_res_new()) == NULL) {
+		cm_err_set(err, CM_ENOMEM, "transfer", "out of memory");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		enum ca_res_family f;
+
+		if (strncmp(words[i], "as=", 3) == 0)
+			f = CA_RES_AS;
+		else if (strncmp(words[i], "v4=", 3) == 0)
+			f = CA_RES_V4;
+		else if (strncmp(words[i], "v6=", 3) == 0)
+			f = CA_RES_V6;
+		else {
+			cm_err_set(err, CM_EINVAL, words[i], "expected as=, v4= "
+			    "or v6=");
+			rc = 2;
+			goto out;
+		}
+		if (ca_res_parse(r, f, words[i] + 3, "transfer", err) == -1) {
+			rc = 2;
+			goto out;
+		}
+	}
+	if (ca_eng_transfer(v->eng, from, to, r, "cli:transfer", err) == 0) {
+		printf("transferred from %s to %s\n", from, to);
+		rc = 0;
+	}
+out:
+	ca_res_free(r);
+	return rc;
+}
+
+/* router-add: AS list "64496,64497" and a DER or PEM request file. */
+static int
+router_add(struct env *v, const char *handle, const char *aslist,
+    const char *file, struct cm_err *err)
+{
+	uint32_t	 asns[64];
+	size_t		 n = 0, len;
+	uint8_t		*buf = NULL, *der = NULL;
+	const char	*p = aslist;
+	char		*end;
+	unsigned long	 a;
+	X509_REQ	*req = NULL;
+	BIO		*bio = NULL;
+	int		 dlen, rc = 1;
+
+	while (*p != '\0') {
+		if (strncmp(p, "AS", 2) == 0)
+			p += 2;
+		a = strtoul(p, &end, 10);
+		if (end == p || (*end != ',' && *end != '\0') || a > 4294967295UL ||
+		    n == sizeof(asns) / sizeof(asns[0])) {
+			cm_err_set(err, CM_EINVAL, aslist, "not a list of AS "
+			    "numbers (64496,64497)");
+			return 2;
+		}
+		asns[n++] = (uint32_t)a;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (cm_file_read(file, 1024 * 1024, &buf, &len, err) == -1)
+		return 1;
+	/* PEM is what openssl req writes by default; take it too. */
+	if (len > 10 && memcmp(buf, "-----BEGIN", 10) == 0) {
+		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+		    (req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL)) == NULL ||
+		    (dlen = i2d_X509_REQ(req, &der)) <= 0) {
+			cm_err_set(err, CM_EINVAL, file, "not a PEM certificate "
+			    "request");
+			goto out;
+		}
+		free(buf);
+		buf = NULL;
+		if (ca_eng_router_add(v->eng, handle, der, (size_t)dlen, asns, n,
+		    "cli:router-add", err) == 0)
+			rc = 0;
+	} else if (ca_eng_router_add(v->eng, handle, buf, len, asns, n,
+	    "cli:router-add", err) == 0)
+		rc = 0;
+out:
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	BIO_free(bio);
+	free(buf);
+	return rc;
+}
+
+static int
+run(struct env *v, struct cm_err *err)
+{
+	int64_t	change = 0, exported = -1;
+	int	n;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	cm_info("running; re-issue checks every %llds", v->conf.tick);
+	while (!quit) {
+		if ((n = ca_eng_tick(v->eng, 1000, err)) == -1) {
+			/* Transient database trouble: log, keep going. */
+			cm_error("%s", err->msg);
+		} else if (n > 0)
+			cm_info("re-issued the objects of %d CAs", n);
+		/*
+		 * Export when anything was written since the last export, by
+		 * this loop or by another process (cairnd apply).
+		 */
+		if (v->conf.export_dir != NULL) {
+			if (last_change(v, &change, err) == -1)
+				cm_error("%s", err->msg);
+			else if (change != exported) {
+				if (export_tree(v, v->conf.export_dir, err) == -1)
+					cm_error("%s", err->msg);
+				else
+					exported = change;
+			}
+		}
+		for (n = 0; n < v->conf.tick && !quit; n++)
+			sleep(1);
+	}
+	cm_info("stopping");
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct env		 v;
+	struct cm_conf_key	 keys[NKEYS];
+	struct cm_err		 err;
+	enum cm_loglevel	 lvl = CM_LOG_INFO;
+	const char		*confpath = NULL;
+	char			*text = NULL, *tal = NULL;
+	size_t			 len, applied;
+	int			 ch, rc = 1;
+
+	memset(&v, 0, sizeof(v));
+	v.conf.pool_size = 64;
+	v.conf.pool_threads = 1;
+	v.conf.tick = 60;
+	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			confpath = optarg;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (confpath == NULL || argc < 1) {
+		usage();
+		return 2;
+	}
+	conf_keys(&v.conf, keys);
+	cm_log_init("cairnd", lvl);
+	if (cm_conf_load(confpath, keys, NKEYS, &err) == -1) {
+		fprintf(stderr, "cairnd: %s\n", err.msg);
+		cm_conf_free_strings(keys, NKEYS);
+		return 2;
+	}
+	if (v.conf.log_level != NULL) {
+		if (cm_log_parse_level(v.conf.log_level, &lvl) == -1) {
+			fprintf(stderr, "cairnd: %s: bad log-level \"%s\"\n",
+			    confpath, v.conf.log_level);
+			goto out;
+		}
+		cm_log_init("cairnd", lvl);
+	}
+	if (strcmp(argv[0], "run") != 0 && strcmp(argv[0], "apply") != 0 &&
+	    strcmp(argv[0], "tal") != 0 && strcmp(argv[0], "export") != 0 &&
+	    strcmp(argv[0], "router-add") != 0 &&
+	    strcmp(argv[0], "transfer") != 0) {
+		usage();
+		rc = 2;
+		goto out;
+	}
+	if (strcmp(argv[0], "router-add") == 0 ? argc != 4 :
+	    strcmp(argv[0], "transfer") == 0 ? argc < 4 || argc > 6 :
+	    strcmp(argv[0], "run") != 0 && argc != 2) {
+		usage();
+		rc = 2;
+		goto out;
+	}
+	if (env_open(&v, &err) == -1) {
+		fprintf(stderr, "cairnd: %s\n", err.msg);
+		goto out;
+	}
+	if (strcmp(argv[0], "run") == 0)
+		rc = run(&v, &err) == 0 ? 0 : 1;
+	else if (strcmp(argv[0], "apply") == 0) {
+		if (cm_file_read(argv[1], 16 * 1024 * 1024, (uint8_t **)&text,
+		    &len, &err) == -1 ||
+		    ca_desc_apply(v.eng, argv[1], text, "cli:apply", &applied,
+		    &err) == -1)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+		else {
+			printf("%zu changes applied\n", applied);
+			rc = 0;
+		}
+	} else if (strcmp(argv[0], "tal") == 0) {
+		if (ca_eng_tal(v.eng, argv[1], &tal, &err) == -1)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+		else {
+			fputs(tal, stdout);
+			rc = 0;
+		}
+	} else if (strcmp(argv[0], "transfer") == 0) {
+		rc = transfer(&v, argv[1], argv[2], argv + 3, argc - 3, &err);
+		if (rc != 0)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+	} else if (strcmp(argv[0], "router-add") == 0) {
+		rc = router_add(&v, argv[1], argv[2], argv[3], &err);
+		if (rc != 0)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+	} else {
+		if (export_tree(&v, argv[1], &err) == -1)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+		else
+			rc = 0;
+	}
+out:
+	free(text);
+	free(tal);
+	env_close(&v, argc > 0 && strcmp(argv[0], "run") == 0);
+	cm_conf_free_strings(keys, NKEYS);
+	return rc;
+}

@@ -1,0 +1,138 @@
+#!/bin/bash
+#
+# End-to-end test of the CA engine: cairnd, with its database in an embedded
+# PostgreSQL and its CA keys in a SoftHSM2 token, applies rp_repo.txt (TA ->
+# RIR CA -> two member CAs, ROAs, ASPAs), transfers a prefix with its ROA
+# between the members, certifies a BGPsec router key, and exports the
+# repository as an rsync tree; rpki-client 8.2 and FORT 1.5.4 fetch it over rsync only, each
+# with a fresh cache.  Both must report exactly the VRPs that mkrepo derives
+# from the same description, and no complaint except rpki-client 8.2's
+# known inability to read ASPA profile version 1 (see rp_positive.sh, which
+# also checks our ASPA eContent byte by byte).
+#
+#   rp_engine.sh path/to/cairnd path/to/mkrepo
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../rp/rp.sh"
+CAIRND=${1:?usage: $0 cairnd mkrepo}
+MKREPO=${2:?usage: $0 cairnd mkrepo}
+failed=0
+fail() { echo "FAIL: $*" >&2; failed=1; }
+# On any failure, show every log of the run (the work directory goes away).
+show_logs() {
+	local f
+	[ "$failed" = 0 ] && [ "${1:-0}" = 0 ] && return
+	for f in "$RP_WORK"/*.log "$RP_WORK"/data/pg/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $f" >&2
+		tail -n 40 "$f" >&2
+	done
+}
+
+rp_init || exit 1
+trap 'rc=$?; show_logs $rc; rp_cleanup' EXIT
+port=$(rp_free_port) || exit 1
+base=rsync://127.0.0.1:$port/repo/
+
+# A SoftHSM2 token of the test's own.
+export SOFTHSM2_CONF=$RP_WORK/softhsm2.conf
+mkdir -p "$RP_WORK/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\n' \
+    "$RP_WORK/tokens" >"$SOFTHSM2_CONF"
+softhsm2-util --init-token --free --label cairn-test --pin 4321 \
+    --so-pin 87654321 >/dev/null || { echo "softhsm2-util failed" >&2; exit 1; }
+printf '4321\n' >"$RP_WORK/pin"
+chmod 600 "$RP_WORK/pin"
+mkdir -p "$RP_WORK/data"
+chmod 755 "$RP_WORK/data"
+cat >"$RP_WORK/cairnd.conf" <<CONF
+data-dir = $RP_WORK/data
+[hsm]
+backend = pkcs11
+module = /usr/lib/softhsm/libsofthsm2.so
+token = cairn-test
+pin-file = $RP_WORK/pin
+ee-threads = 2
+[repository]
+rsync-base = $base
+CONF
+
+cairnd() { "$CAIRND" -c "$RP_WORK/cairnd.conf" "$@"; }
+cairnd apply "$here/rp_repo.txt" >"$RP_WORK/apply.log" 2>&1 ||
+    { cat "$RP_WORK/apply.log" >&2; fail "cairnd apply"; }
+# Applying again changes nothing and is not an error.
+cairnd apply "$here/rp_repo.txt" >"$RP_WORK/apply2.log" 2>&1 ||
+    fail "second cairnd apply"
+grep -q '^0 changes applied$' "$RP_WORK/apply2.log" ||
+    fail "second apply changed something: $(tail -n 1 "$RP_WORK/apply2.log")"
+# Make-before-break transfer of 192.0.2.0/24 from m2 to m1: its ROA
+# configuration (AS64501) moves along, so the VRPs do not change.
+cairnd transfer m2 m1 v4=192.0.2.0/24 >"$RP_WORK/transfer.log" 2>&1 ||
+    { cat "$RP_WORK/transfer.log" >&2; fail "cairnd transfer"; }
+cairnd transfer m2 m1 v4=192.0.2.0/24 >"$RP_WORK/transfer2.log" 2>&1 &&
+    fail "a second transfer of the same prefix succeeded"
+
+# A BGPsec router key of AS64496, certified by m1 (RFC 8209).
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+    -out "$RP_WORK/router.key" 2>/dev/null &&
+    openssl req -new -key "$RP_WORK/router.key" -subj /CN=ROUTER-0000FBF0 \
+    -addext extendedKeyUsage=1.3.6.1.5.5.7.3.30 -outform DER \
+    -out "$RP_WORK/router.csr" || { echo "openssl req failed" >&2; exit 1; }
+cairnd router-add m1 64496 "$RP_WORK/router.csr" >"$RP_WORK/router.log" 2>&1 ||
+    { cat "$RP_WORK/router.log" >&2; fail "cairnd router-add"; }
+cairnd router-add m1 64499 "$RP_WORK/router.csr" >"$RP_WORK/router2.log" 2>&1 &&
+    fail "router-add for an AS that m1 does not hold succeeded"
+grep -q "AS64499 is not within" "$RP_WORK/router2.log" ||
+    fail "router-add error: $(cat "$RP_WORK/router2.log")"
+cairnd export "$RP_WORK/tree" >"$RP_WORK/export.log" 2>&1 ||
+    { cat "$RP_WORK/export.log" >&2; fail "cairnd export"; }
+cairnd tal ta >"$RP_WORK/ta.tal" 2>"$RP_WORK/tal.log" || fail "cairnd tal"
+chmod -R a+rX "$RP_WORK/tree" "$RP_WORK/ta.tal"
+[ "$failed" = 0 ] || exit 1
+
+"$MKREPO" -b "$base" -o "$RP_WORK/mk" -t "$RP_WORK/mk.tal" \
+    "$here/rp_repo.txt" >"$RP_WORK/expected" || { echo "mkrepo failed" >&2; exit 1; }
+[ -s "$RP_WORK/expected" ] || { echo "no expected VRPs" >&2; exit 1; }
+
+rp_rsyncd_start "$RP_WORK/tree/current" "$port" || exit 1
+for v in rpki-client fort; do
+	rp_validate "$v" rsync "$RP_WORK/ta.tal" "$RP_WORK/out-$v" || exit 1
+	echo "=== $v VRPs"
+	cat "$RP_WORK/out-$v/vrps"
+	echo "=== $v complaints"
+	cat "$RP_WORK/out-$v/complaints"
+	rp_expect_vrps "$RP_WORK/out-$v" "$RP_WORK/expected" || fail "$v VRPs"
+done
+rp_expect_clean "$RP_WORK/out-fort" || fail "fort complained"
+
+naspa=$(grep -c '^aspa' "$here/rp_repo.txt")
+out=$RP_WORK/out-rpki-client
+asa_fail='\.asa: ASPA: failed to parse ASProviderAttestation$'
+[ "$(grep -c -E "$asa_fail" "$out/complaints")" = "$naspa" ] ||
+    fail "rpki-client: expected the ASPA profile mismatch for $naspa files"
+grep -v -E "$asa_fail" "$out/complaints" |
+    grep -v -E '^rpki-client: rpki-client:  \.\.\.trace: error:[0-9A-F]+:asn1 encoding routines::(wrong tag|nested asn1 error)$' |
+    grep -v -x "rpki-client: counter failedaspas=$naspa" >"$out/other"
+if [ -s "$out/other" ]; then
+	fail "rpki-client complained about more than the ASPA profile:"
+	cat "$out/other" >&2
+fi
+# Everything the engine made was seen: certificates (4 CAs and the router),
+# manifests and CRLs of the TA and 3 CAs, and one ROA per (CA, origin AS),
+# the engine's default.
+nroa=$(awk '$1 == "roa" { print $2, $3 }' "$here/rp_repo.txt" | sort -u | wc -l)
+# The transfer made m1 an issuer of AS64501's ROA too (m2 keeps the IPv6 part).
+nroa=$((nroa + 1))
+got=$(jq -r '.metadata | "\(.certificates) \(.manifests) \(.crls) \(.roas)"' \
+    "$out/output/json")
+[ "$got" = "5 4 4 $nroa" ] ||
+    fail "rpki-client object counts: $got, not 5 4 4 $nroa (the router cert counts)"
+
+# The router key reached rpki-client's output: one key, for AS64496.
+keys=$(jq -r '[.bgpsec_keys[]? | .asn | tostring | ltrimstr("AS")] | join(" ")' \
+    "$out/output/json")
+echo "=== rpki-client BGPsec router keys: $keys"
+[ "$keys" = 64496 ] || fail "rpki-client router keys: \"$keys\", not 64496"
+
+[ "$failed" = 0 ] && echo PASS
+exit "$failed"

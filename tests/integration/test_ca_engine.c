@@ -1,0 +1,614 @@
+/*
+ * Integration tests of the CA engine on an embedded PostgreSQL: hosted CA
+ * hierarchy, ROA/ASPA changes, resource shrink, the re-issue schedule.  The
+ * repository the engine produces is also written out (CAIRN_ENGINE_REPO_OUT)
+ * for the relying-party test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ca/cert.h"
+#include "ca/engine.h"
+#include "ca/crl.h"
+#include "ca/mft.h"
+#include "ca/roa.h"
+#include "common/cm_enc.h"
+#include "common/cm_file.h"
+#include "db_testutil.h"
+
+#define BASE	"rsync://127.0.0.1:8873/repo/"
+
+struct fx {
+	struct dbt		 t;
+	struct db		*db;
+	struct hsm		*hsm;
+	struct hsm_pool		*pool;
+	struct ca_eng		*e;
+	struct cm_clock		 clock;
+	struct ca_eng_conf	 conf;
+};
+
+static struct ca_res *
+res_of(const char *as, const char *v4, const char *v6)
+{
+	struct ca_res	*r = ca_res_new();
+	struct cm_err	 err;
+
+	assert_int_equal(ca_res_parse(r, CA_RES_AS, as, "as", &err), 0);
+	assert_int_equal(ca_res_parse(r, CA_RES_V4, v4, "v4", &err), 0);
+	assert_int_equal(ca_res_parse(r, CA_RES_V6, v6, "v6", &err), 0);
+	return r;
+}
+
+static int64_t
+count(struct fx *f, const char *sql)
+{
+	struct db_res	*r = NULL;
+	struct cm_err	 err;
+	int64_t		 v = -1;
+
+	if (db_exec(f->db, sql, NULL, &r, &err) == -1)
+		fail_msg("%s: %s", sql, err.msg);
+	assert_int_equal(db_res_int64(r, 0, 0, &v, &err), 0);
+	db_res_free(r);
+	return v;
+}
+
+static struct ca_plan_roa_cfg
+roa(uint32_t asn, const char *pfx)
+{
+	struct ca_plan_roa_cfg	c;
+	struct cm_err		err;
+
+	memset(&c, 0, sizeof(c));
+	c.asn = asn;
+	assert_int_equal(ca_roa_prefix_parse(pfx, &c.prefix, &err), 0);
+	return c;
+}
+
+static void
+ok(int rc, const struct cm_err *err)
+{
+	if (rc != 0)
+		fail_msg("%s", err->msg);
+}
+
+static int
+setup(void **state)
+{
+	struct fx	*f = calloc(1, sizeof(*f));
+	struct cm_err	 err;
+	struct ca_res	*r;
+
+	if (dbt_start(&f->t, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	if ((f->db = db_open(f->t.dsn, 5, &err)) == NULL ||
+	    db_migrate(f->db, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	f->hsm = hsm_open_mem();
+	/* EE keys from the pool, as in the daemon. */
+	if ((f->pool = hsm_pool_new(16, 2, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	cm_clock_set(&f->clock, 1800000000);	/* 2027-01-15 */
+	ca_eng_conf_defaults(&f->conf);
+	f->conf.rsync_base = BASE;
+	/*
+	 * Short lives, so that a few simulated weeks renew every kind of
+	 * object at least once: EE objects live 10 days, CA certificates 12.
+	 */
+	f->conf.sched.ee_validity = 10 * 86400;
+	f->conf.sched.ee_margin = 2 * 86400;
+	f->conf.sched.ee_jitter = 2 * 86400;
+	f->conf.ca_validity = 12 * 86400;
+	if ((f->e = ca_eng_new(&f->conf, f->db, f->hsm, f->pool, &f->clock,
+	    &err)) == NULL) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	r = res_of("0-4294967295", "0.0.0.0/0", "::/0");
+	ok(ca_eng_ta_create(f->e, "ta", r, "test", &err), &err);
+	ca_res_free(r);
+	r = res_of("64496-64511", "10.0.0.0/8,192.0.2.0/24", "2001:db8::/32");
+	ok(ca_eng_ca_create(f->e, "rir", "ta", r, "test", &err), &err);
+	ca_res_free(r);
+	r = res_of("64496", "10.1.0.0/16", "2001:db8:1::/48");
+	ok(ca_eng_ca_create(f->e, "m1", "rir", r, "test", &err), &err);
+	ca_res_free(r);
+	r = res_of("64500-64501", "10.2.0.0/16,192.0.2.0/24", "");
+	ok(ca_eng_ca_create(f->e, "m2", "rir", r, "test", &err), &err);
+	ca_res_free(r);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ca_eng_free(f->e);
+	hsm_pool_free(f->pool);
+	hsm_close(f->hsm);
+	db_close(f->db);
+	dbt_stop(&f->t);
+	free(f);
+	return 0;
+}
+
+/*
+ * Checks every current manifest: it parses strictly and lists exactly the
+ * current files of its publication point, with their hashes.
+ */
+static void
+check_manifests(struct fx *f)
+{
+	struct db_res	*r = NULL, *files = NULL;
+	struct db_params p;
+	struct cm_err	 err;
+	struct ca_mft	*m;
+	const uint8_t	*d, *h;
+	size_t		 dl, hl, i;
+	int		 n, nf, k;
+	char		 dir[512];
+
+	n = db_exec(f->db, "SELECT uri, der FROM issued_object WHERE kind = "
+	    "'mft' AND withdrawn_at IS NULL", NULL, &r, &err);
+	/* One manifest per CA. */
+	assert_int_equal(n, count(f, "SELECT count(*) FROM ca"));
+	for (k = 0; k < n; k++) {
+		assert_int_equal(db_res_bytea(r, k, 1, &d, &dl, &err), 0);
+		if (ca_mft_parse(db_res_text(r, k, 0), d, dl, &m, NULL, &err) != 0)
+			fail_msg("%s", err.msg);
+		snprintf(dir, sizeof(dir), "%s", db_res_text(r, k, 0));
+		*strrchr(dir, '/') = '\0';
+		db_params_init(&p);
+		db_param_text(&p, dir);
+		nf = db_exec(f->db, "SELECT name, hash FROM issued_object WHERE "
+		    "withdrawn_at IS NULL AND kind <> 'mft' AND uri = $1 || '/' "
+		    "|| name ORDER BY name", &p, &files, &err);
+		assert_int_equal((int)m->nfiles, nf);
+		for (i = 0; i < m->nfiles; i++) {
+			assert_string_equal(m->files[i].name,
+			    db_res_text(files, (int)i, 0));
+			assert_int_equal(db_res_bytea(files, (int)i, 1, &h, &hl,
+			    &err), 0);
+			assert_memory_equal(m->files[i].hash, h, 32);
+		}
+		db_res_free(files);
+		ca_mft_free(m);
+	}
+	db_res_free(r);
+}
+
+/*
+ * Manifest and CRL numbers of each key, in issue order, strictly increase
+ * (RFC 9286 §4.2.1, RFC 9829) across everything ever issued.
+ */
+static void
+check_numbers(struct fx *f)
+{
+	struct db_res	*r = NULL;
+	struct cm_err	 err;
+	const uint8_t	*d;
+	size_t		 dl, j;
+	int		 n, k;
+	char		 last_key[2][64] = { "", "" };
+	uint64_t	 last[2] = { 0, 0 }, num;
+
+	n = db_exec(f->db, "SELECT key_id, kind, der FROM issued_object WHERE "
+	    "kind IN ('mft', 'crl') ORDER BY kind, key_id, id", NULL, &r, &err);
+	assert_true(n > 8);
+	for (k = 0; k < n; k++) {
+		int crl = strcmp(db_res_text(r, k, 1), "crl") == 0;
+
+		assert_int_equal(db_res_bytea(r, k, 2, &d, &dl, &err), 0);
+		if (crl) {
+			struct ca_crl *c;
+
+			if (ca_crl_parse("crl", d, dl, &c, &err) != 0)
+				fail_msg("%s", err.msg);
+			num = c->number;
+			ca_crl_free(c);
+		} else {
+			struct ca_mft *m;
+
+			if (ca_mft_parse("mft", d, dl, &m, NULL, &err) != 0)
+				fail_msg("%s", err.msg);
+			for (num = 0, j = 0; j < m->numberlen; j++)
+				num = num << 8 | m->number[j];
+			ca_mft_free(m);
+		}
+		if (strcmp(last_key[crl], db_res_text(r, k, 0)) == 0)
+			assert_true(num > last[crl]);
+		snprintf(last_key[crl], sizeof(last_key[crl]), "%s",
+		    db_res_text(r, k, 0));
+		last[crl] = num;
+	}
+	db_res_free(r);
+}
+
+static void
+test_hierarchy(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	char		*tal = NULL;
+
+	/* TA cert, 4 x (CRL + MFT), 3 child certs. */
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
+	    "withdrawn_at IS NULL"), 1 + 8 + 3);
+	assert_int_equal(count(f, "SELECT count(*) FROM publisher"), 5);
+	check_manifests(f);
+	ok(ca_eng_tal(f->e, "ta", &tal, &err), &err);
+	assert_non_null(strstr(tal, BASE "ta-ta/ta.cer\n"));
+	free(tal);
+	assert_int_equal(ca_eng_tal(f->e, "rir", &tal, &err), -1);
+	assert_int_equal(err.code, CM_ENOTFOUND);
+
+	/* Beyond the parent's resources; a taken handle; a bad handle. */
+	{
+		struct ca_res *r = res_of("64496", "11.0.0.0/8", "");
+
+		assert_int_equal(ca_eng_ca_create(f->e, "m3", "rir", r, "t",
+		    &err), -1);
+		assert_int_equal(err.code, CM_EINVAL);
+		assert_non_null(strstr(err.msg, "not within those of the parent"));
+		ca_res_free(r);
+		r = res_of("64496", "10.1.0.0/16", "");
+		assert_int_equal(ca_eng_ca_create(f->e, "m1", "rir", r, "t",
+		    &err), -1);
+		assert_int_equal(err.code, CM_EEXIST);
+		assert_int_equal(ca_eng_ca_create(f->e, "../x", "rir", r, "t",
+		    &err), -1);
+		assert_int_equal(err.code, CM_EINVAL);
+		ca_res_free(r);
+	}
+	assert_int_equal(count(f, "SELECT count(*) FROM ca"), 4);
+	check_numbers(f);
+}
+
+static void
+test_roas_aspas(void **state)
+{
+	struct fx		*f = *state;
+	struct cm_err		 err;
+	struct ca_plan_roa_cfg	 add[] = {
+		roa(64496, "10.1.0.0/16-24"), roa(64496, "2001:db8:1::/48"),
+		roa(64497, "10.1.128.0/17"),
+	};
+	struct ca_plan_roa_cfg	 bad[] = { roa(64496, "10.3.0.0/16") };
+	uint32_t		 prov[] = { 64501, 64500 };
+	struct ca_plan_aspa_cfg	 aspa = { 64496, prov, 2 };
+	int64_t			 changes;
+
+	ok(ca_eng_roa_update(f->e, "m1", add, 3, NULL, 0, "test", &err), &err);
+	/* Two origin ASes: two ROAs (one per AS). */
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
+	    "kind = 'roa' AND withdrawn_at IS NULL"), 2);
+	assert_int_equal(ca_eng_aspa_set(f->e, "m1", &aspa, "test", &err), 1);
+	/* The same providers again: nothing changes, nothing is signed. */
+	changes = count(f, "SELECT count(*) FROM pub_change");
+	assert_int_equal(ca_eng_aspa_set(f->e, "m1", &aspa, "test", &err), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM pub_change"), changes);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
+	    "kind = 'asa' AND withdrawn_at IS NULL"), 1);
+	check_manifests(f);
+
+	/* All or nothing: one bad configuration, no change at all. */
+	changes = count(f, "SELECT count(*) FROM pub_change");
+	{
+		struct ca_plan_roa_cfg mixed[] = { roa(64496, "10.1.1.0/24"),
+		    bad[0] };
+
+		assert_int_equal(ca_eng_roa_update(f->e, "m1", mixed, 2, NULL, 0,
+		    "test", &err), -1);
+		assert_int_equal(err.code, CM_EINVAL);
+		assert_non_null(strstr(err.msg, "10.3.0.0/16"));
+	}
+	assert_int_equal(ca_eng_roa_update(f->e, "m1", add, 1, NULL, 0, "t",
+	    &err), -1);
+	assert_int_equal(err.code, CM_EEXIST);
+	assert_int_equal(ca_eng_roa_update(f->e, "m1", NULL, 0, bad, 1, "t",
+	    &err), -1);
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	assert_int_equal(ca_eng_roa_update(f->e, "nope", add, 1, NULL, 0, "t",
+	    &err), -1);
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	assert_int_equal(count(f, "SELECT count(*) FROM pub_change"), changes);
+	assert_int_equal(count(f, "SELECT count(*) FROM roa_config"), 3);
+
+	/* Removing the only prefix of AS64497 withdraws its ROA. */
+	ok(ca_eng_roa_update(f->e, "m1", NULL, 0, &add[2], 1, "test", &err),
+	    &err);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
+	    "kind = 'roa' AND withdrawn_at IS NULL"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM pub_change WHERE op = "
+	    "'withdraw' AND uri LIKE '%.roa'"), 1);
+	/* Its EE certificate is on the new CRL. */
+	assert_true(count(f, "SELECT count(*) FROM revoked_cert") >= 1);
+	assert_true(count(f, "SELECT count(*) FROM audit_log WHERE action = "
+	    "'roa.remove' AND actor = 'test'") == 1);
+	check_manifests(f);
+}
+
+/* A PKCS#10 request for a new P-256 router key, DER (OPENSSL_free it). */
+static uint8_t *
+router_csr(size_t *len, EVP_PKEY **keyp)
+{
+	EVP_PKEY			*key = EVP_EC_gen("P-256");
+	X509_REQ			*req = X509_REQ_new();
+	STACK_OF(X509_EXTENSION)	*exts = sk_X509_EXTENSION_new_null();
+	X509V3_CTX			 ctx;
+	uint8_t				*der = NULL;
+	int				 n;
+
+	assert_non_null(key);
+	X509_REQ_set_version(req, X509_REQ_VERSION_1);
+	X509_REQ_set_pubkey(req, key);
+	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
+	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, &ctx,
+	    NID_ext_key_usage, "1.3.6.1.5.5.7.3.30"));
+	X509_REQ_add_extensions(req, exts);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	n = i2d_X509_REQ(req, &der);
+	assert_true(n > 0);
+	*len = (size_t)n;
+	X509_REQ_free(req);
+	*keyp = key;
+	return der;
+}
+
+static void
+test_router(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct db_res	*r = NULL;
+	struct ca_cert	*c;
+	EVP_PKEY	*key;
+	uint8_t		*csr;
+	const uint8_t	*d;
+	size_t		 len, dl;
+	uint32_t	 asn = 64496, other = 65000;
+	char		 id[HSM_KEY_ID_LEN + 1];
+
+	csr = router_csr(&len, &key);
+	assert_int_equal(hsm_pubkey_id(key, id, &err), 0);
+	assert_int_equal(ca_eng_router_add(f->e, "m1", csr, len, &other, 1, "t",
+	    &err), -1);
+	assert_int_equal(err.code, CM_EINVAL);
+	assert_non_null(strstr(err.msg, "AS65000 is not within"));
+	if (ca_eng_router_add(f->e, "m1", csr, len, &asn, 1, "t", &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ca_eng_router_add(f->e, "m1", csr, len, &asn, 1, "t",
+	    &err), -1);
+	assert_int_equal(err.code, CM_EEXIST);
+	/* A CA request is not a router request. */
+	assert_int_equal(ca_eng_router_add(f->e, "m1", csr, len - 1, &asn, 1,
+	    "t", &err), -1);
+	assert_int_equal(db_exec(f->db, "SELECT der FROM issued_object WHERE "
+	    "subject LIKE 'router %' AND withdrawn_at IS NULL", NULL, &r, &err),
+	    1);
+	assert_int_equal(db_res_bytea(r, 0, 0, &d, &dl, &err), 0);
+	if (ca_cert_parse("router.cer", d, dl, &c, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(c->kind, CA_CERT_ROUTER);
+	assert_true(ca_res_has_as(c->res, 64496));
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(c->x509), key), 1);
+	ca_cert_free(c);
+	db_res_free(r);
+	check_manifests(f);
+	assert_int_equal(ca_eng_router_remove(f->e, "m1", id, "t", &err), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
+	    "subject LIKE 'router %' AND withdrawn_at IS NULL"), 0);
+	assert_int_equal(ca_eng_router_remove(f->e, "m1", id, "t", &err), -1);
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	/* Certified again, to be renewed by the schedule test. */
+	assert_int_equal(ca_eng_router_add(f->e, "m1", csr, len, &asn, 1, "t",
+	    &err), 0);
+	OPENSSL_free(csr);
+	EVP_PKEY_free(key);
+}
+
+static const char *
+ipv4_of(struct fx *f, const char *handle, char *buf, size_t len)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct cm_err		 err;
+
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	assert_int_equal(db_exec(f->db, "SELECT r.ipv4 FROM ca_resources r JOIN "
+	    "ca c ON c.id = r.ca_id WHERE c.handle = $1", &p, &r, &err), 1);
+	snprintf(buf, len, "%s", db_res_text(r, 0, 0));
+	db_res_free(r);
+	return buf;
+}
+
+static void
+test_transfer(void **state)
+{
+	struct fx		*f = *state;
+	struct cm_err		 err;
+	struct ca_plan_roa_cfg	 c = roa(64500, "10.2.128.0/17-24");
+	struct ca_res		*r;
+	char			 buf[256], sql[256];
+	int64_t			 before;
+
+	ok(ca_eng_roa_update(f->e, "m2", &c, 1, NULL, 0, "t", &err), &err);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object o JOIN ca "
+	    "x ON x.id = o.ca_id WHERE x.handle = 'm2' AND o.subject = "
+	    "'roa AS64500' AND o.withdrawn_at IS NULL"), 1);
+
+	/* Between members of one RIR: m2 -> m1, with the ROA configuration. */
+	before = count(f, "SELECT coalesce(max(id), 0) FROM pub_change");
+	r = res_of("", "10.2.128.0/17", "");
+	ok(ca_eng_transfer(f->e, "m2", "m1", r, "t", &err), &err);
+	ca_res_free(r);
+	assert_string_equal(ipv4_of(f, "m1", buf, sizeof(buf)),
+	    "10.1.0.0/16,10.2.128.0/17");
+	assert_string_equal(ipv4_of(f, "m2", buf, sizeof(buf)),
+	    "10.2.0.0/17,192.0.2.0/24");
+	assert_int_equal(count(f, "SELECT count(*) FROM roa_config r JOIN ca x "
+	    "ON x.id = r.ca_id WHERE x.handle = 'm1' AND r.asn = 64500"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object o JOIN ca "
+	    "x ON x.id = o.ca_id WHERE x.handle = 'm2' AND o.subject = "
+	    "'roa AS64500' AND o.withdrawn_at IS NULL"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object o JOIN ca "
+	    "x ON x.id = o.ca_id WHERE x.handle = 'm1' AND o.subject = "
+	    "'roa AS64500' AND o.withdrawn_at IS NULL"), 1);
+	/* Make and break in one transaction: one publication batch. */
+	snprintf(sql, sizeof(sql), "SELECT count(DISTINCT xmin::text) FROM "
+	    "pub_change WHERE id > %lld", (long long)before);
+	assert_int_equal(count(f, sql), 1);
+	check_manifests(f);
+
+	/* Between RIRs: a second RIR under the TA receives 192.0.2.0/25. */
+	r = res_of("65000", "172.16.0.0/12", "");
+	ok(ca_eng_ca_create(f->e, "rir2", "ta", r, "t", &err), &err);
+	ca_res_free(r);
+	r = res_of("", "192.0.2.0/25", "");
+	ok(ca_eng_transfer(f->e, "m2", "rir2", r, "t", &err), &err);
+	assert_string_equal(ipv4_of(f, "rir2", buf, sizeof(buf)),
+	    "172.16.0.0/12,192.0.2.0/25");
+	assert_string_equal(ipv4_of(f, "rir", buf, sizeof(buf)),
+	    "10.0.0.0/8,192.0.2.128/25");
+	assert_string_equal(ipv4_of(f, "m2", buf, sizeof(buf)),
+	    "10.2.0.0/17,192.0.2.128/25");
+	/* Refusals: not held any more, one line of descent, unknown CA. */
+	assert_int_equal(ca_eng_transfer(f->e, "m2", "m1", r, "t", &err), -1);
+	assert_int_equal(err.code, CM_EINVAL);
+	assert_non_null(strstr(err.msg, "does not hold"));
+	ca_res_free(r);
+	r = res_of("", "10.1.0.0/24", "");
+	assert_int_equal(ca_eng_transfer(f->e, "m1", "rir", r, "t", &err), -1);
+	assert_non_null(strstr(err.msg, "one line of descent"));
+	assert_int_equal(ca_eng_transfer(f->e, "m1", "nope", r, "t", &err), -1);
+	assert_int_equal(err.code, CM_ENOTFOUND);
+	ca_res_free(r);
+	check_manifests(f);
+}
+
+static void
+test_shrink(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct ca_res	*r;
+	int64_t		 before;
+
+	/* rir loses 10.1.0.0/16: m1 is shrunk, its IPv4 ROA goes. */
+	before = count(f, "SELECT coalesce(max(id), 0) FROM pub_change");
+	r = res_of("64496-64511", "10.2.0.0/15,192.0.2.0/24", "2001:db8::/32");
+	assert_int_equal(ca_eng_ca_set_resources(f->e, "rir", r, "test", &err), 1);
+	/* Equal resources: a no-op. */
+	assert_int_equal(ca_eng_ca_set_resources(f->e, "rir", r, "test", &err), 0);
+	ca_res_free(r);
+	/* m1 keeps only what it got by transfer (still within rir). */
+	assert_int_equal(count(f, "SELECT count(*) FROM ca_resources r JOIN ca c "
+	    "ON c.id = r.ca_id WHERE c.handle = 'm1' AND r.ipv4 = "
+	    "'10.2.128.0/17'"), 1);
+	/*
+	 * The ROA of AS64496 still has its IPv6 prefix: re-issued, not gone;
+	 * the transferred ROA of AS64500 stays.
+	 */
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object o JOIN ca c "
+	    "ON c.id = o.ca_id WHERE c.handle = 'm1' AND o.kind = 'roa' AND "
+	    "o.withdrawn_at IS NULL"), 2);
+	/*
+	 * One transaction wrote the new objects of the TA (rir's certificate),
+	 * rir (m1's certificate) and m1 (its ROA): one publication batch.
+	 */
+	{
+		char sql[256];
+
+		snprintf(sql, sizeof(sql), "SELECT count(DISTINCT pb.handle) "
+		    "FROM pub_change ch JOIN publisher pb ON pb.id = "
+		    "ch.publisher_id WHERE ch.id > %lld AND pb.handle IN "
+		    "('ta', 'rir', 'm1')", (long long)before);
+		assert_int_equal(count(f, sql), 3);
+		snprintf(sql, sizeof(sql), "SELECT count(DISTINCT xmin::text) "
+		    "FROM pub_change WHERE id > %lld", (long long)before);
+		assert_int_equal(count(f, sql), 1);
+	}
+	check_manifests(f);
+}
+
+static void
+test_tick(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	int		 n, day;
+	int64_t		 roas, cers;
+
+	/* Nothing is due right after issuing. */
+	assert_int_equal(ca_eng_tick(f->e, 100, &err), 0);
+	roas = count(f, "SELECT count(*) FROM issued_object WHERE kind = 'roa'");
+	cers = count(f, "SELECT count(*) FROM issued_object WHERE kind = 'cer'");
+	/* Three weeks, half a day at a time: nothing ever expires. */
+	for (day = 0; day < 42; day++) {
+		cm_clock_advance(&f->clock, 43200);
+		n = ca_eng_tick(f->e, 1000, &err);
+		if (n < 0)
+			fail_msg("%s", err.msg);
+		{
+			char sql[256];
+
+			/* Nothing current expires within the next day. */
+			snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+			    "issued_object WHERE withdrawn_at IS NULL AND "
+			    "not_after <= to_timestamp(%lld)", (long long)
+			    (cm_clock_now(&f->clock) + 43200));
+			assert_int_equal(count(f, sql), 0);
+		}
+	}
+	/* ROAs and CA certificates were renewed, manifests re-issued. */
+	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE kind = "
+	    "'roa'") > roas);
+	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE kind = "
+	    "'cer'") >= cers + 3);
+	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE kind = "
+	    "'mft'") > 4 * 10);
+	/* The router certificate was renewed too, and one is current. */
+	assert_true(count(f, "SELECT count(*) FROM issued_object WHERE subject "
+	    "LIKE 'router %'") >= 3);
+	assert_int_equal(count(f, "SELECT count(*) FROM issued_object WHERE "
+	    "subject LIKE 'router %' AND withdrawn_at IS NULL"), 1);
+	check_manifests(f);
+	check_numbers(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hierarchy),
+		cmocka_unit_test(test_roas_aspas),
+		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_transfer),
+		cmocka_unit_test(test_shrink),
+		cmocka_unit_test(test_tick),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
