@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -425,8 +424,7 @@ main(int argc, char *argv[])
 	struct db		*db = NULL;
 	const char		*conf = NULL, *dsn, *cmd;
 	enum cm_loglevel	 lvl = CM_LOG_INFO;
-	char			 pidfile[PATH_MAX];
-	int			 ch, debug = 0, rc = 1, was_running = 0;
+	int			 ch, debug = 0, rc = 1;
 
 	while ((ch = getopt(argc, argv, "c:d")) != -1) {
 		switch (ch) {
@@ -464,9 +462,6 @@ main(int argc, char *argv[])
 	if (C.dsn == NULL || C.dsn[0] == '\0') {
 		memset(&opt, 0, sizeof(opt));
 		opt.data_dir = C.data_dir;
-		snprintf(pidfile, sizeof(pidfile), "%s/pg/data/postmaster.pid",
-		    C.data_dir);
-		was_running = access(pidfile, F_OK) == 0;
 		if (db_embedded_start(&opt, &emb, &err) == -1) {
 			cm_error("embedded PostgreSQL: %s", err.msg);
 			goto out;
@@ -488,11 +483,14 @@ main(int argc, char *argv[])
 		rc = pub_admin_run(&C, db, argc, argv);
 out:
 	db_close(db);
-	/* Stop the embedded cluster only if this process started it. */
-	if (emb != NULL && !was_running &&
-	    db_embedded_stop(emb, &err) == -1)
-		cm_error("embedded PostgreSQL stop: %s", err.msg);
-	else if (emb != NULL && was_running)
+	/*
+	 * Stop the embedded cluster only if this process started it: another
+	 * process of the data directory (cairnd, a command) may be using it.
+	 */
+	if (emb != NULL && db_embedded_started(emb)) {
+		if (db_embedded_stop(emb, &err) == -1)
+			cm_error("embedded PostgreSQL stop: %s", err.msg);
+	} else
 		db_embedded_free(emb);
 	cm_conf_free_strings(keys, NKEYS);
 	return rc;

@@ -14,6 +14,7 @@
 #
 #   rp_pubd.sh path/to/mkrepo path/to/cairn-pubd
 . "$(dirname "$0")/rp_lib.sh" "$@"
+. "$(dirname "$0")/pubd_lib.sh"
 PUBD=${2:?usage: $0 mkrepo cairn-pubd}
 PUBD_PID=
 
@@ -41,33 +42,13 @@ rp_init || exit 1
 W=$RP_WORK
 
 # The rsync module is cairn-pubd's tree (<dir>/current, a symlink that
-# cairn-pubd swaps); it points at an empty placeholder until the first tree.
-mkdir -p "$W/pubrsync/trees/1" && ln -s trees/1 "$W/pubrsync/current"
-chmod -R a+rX "$W/pubrsync"
+# cairn-pubd swaps).
+pubd_rsync_root "$W/pubrsync" || exit 1
 rp_rsyncd_start "$W/pubrsync/current" || exit 1
-
-# A free port for HTTPS.
-for _ in $(seq 20); do
-	HP=$((20000 + RANDOM % 12000))	# below the ephemeral range
-	rp_port_free "$HP" && break
-done
+pubd_port HP || { echo "FAIL: no free port" >&2; exit 1; }
 HTTPS=https://127.0.0.1:$HP/
-
-# Test CA and a server certificate for IP 127.0.0.1.
 tls=$W/tls
-mkdir -p "$tls"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" \
-    -out "$tls/ca.pem" -subj /CN=cairn-test-ca -days 2 \
-    -addext basicConstraints=critical,CA:TRUE \
-    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
-openssl req -newkey rsa:2048 -nodes -keyout "$tls/srv.key" \
-    -out "$tls/srv.csr" -subj /CN=127.0.0.1 2>/dev/null &&
-printf '%s\n' 'subjectAltName=IP:127.0.0.1' 'basicConstraints=CA:FALSE' \
-    'keyUsage=critical,digitalSignature,keyEncipherment' \
-    'extendedKeyUsage=serverAuth' >"$tls/srv.ext" &&
-openssl x509 -req -in "$tls/srv.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
-    -CAcreateserial -out "$tls/srv.pem" -days 2 -extfile "$tls/srv.ext" \
-    2>/dev/null || { echo "FAIL: test CA" >&2; exit 1; }
+pubd_tls "$tls" || { echo "FAIL: test CA" >&2; exit 1; }
 RP_HTTPS_CA=$tls/ca.pem
 RP_HTTPS_BASE=$HTTPS
 RP_HTTPS_PORT=$HP
@@ -105,22 +86,9 @@ EOF
 "$PUBD" -c "$W/pubd.conf" >"$W/pubd.log" 2>&1 &
 PUBD_PID=$!
 
-# Waits until cairn-pubd serves serial $1 over HTTPS and in the rsync tree.
 wait_serial() {
-	local n
-	for _ in $(seq 300); do
-		n=$(curl -s --cacert "$tls/ca.pem" "${HTTPS}rrdp/notification.xml" |
-		    sed -n 's/.* serial="\([0-9]*\)">$/\1/p')
-		if [ "$n" = "$1" ] && grep -q "rsync: tree .* (RRDP serial $1)" \
-		    "$W/pubd.log"; then
-			return 0
-		fi
-		kill -0 "$PUBD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "FAIL: cairn-pubd did not publish serial $1" >&2
-	cat "$W/pubd.log" >&2
-	exit 1
+	pubd_wait_serial "$W/pubd.log" "${HTTPS}rrdp/notification.xml" \
+	    "$tls/ca.pem" "$1" "$PUBD_PID"
 }
 wait_serial 1
 
