@@ -32,6 +32,7 @@ struct eng_ca {
 	char		 handle[ENG_HANDLE_MAX + 1];
 	char		 repo[ENG_URI_MAX];	/* caRepository */
 	char		 key_id[HSM_KEY_ID_LEN + 1];
+	char		 key_state[16];		/* pending, active, old */
 	char		 cert_uri[ENG_URI_MAX];
 	char		 crl_name[32], mft_name[32];
 	int64_t		 next_crl, next_mft;
@@ -68,6 +69,9 @@ int	eng_serial(uint8_t serial[20], size_t *len, char dec[64],
 
 int	eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
 	    struct eng_ca *c, struct cm_err *err);
+/* The same with key key_id of the CA (any state) instead of the active one. */
+int	eng_load_ca_key(struct ca_eng *e, struct db *db, const char *handle,
+	    const char *key_id, struct eng_ca *c, struct cm_err *err);
 void	eng_ctx_clear(struct eng_ca *c);
 
 /*
