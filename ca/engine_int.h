@@ -87,6 +87,13 @@ int	eng_withdraw(struct db *db, const struct eng_ca *c, const char *uri,
 /* Re-issues the CRL and the manifest of c's key over its current files. */
 int	eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	    struct cm_err *err);
+/*
+ * The internal validator (engine_check.c): checks what this transaction
+ * wrote with c's key like a relying party would.  Returns 0, or -1
+ * (CM_ESTATE, logged as an alert) so that the transaction rolls back.
+ */
+int	eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
+	    struct cm_err *err);
 int	eng_audit(struct db *db, const char *actor, const char *action,
 	    int64_t ca_id, const char *object, struct cm_err *err);
 

@@ -478,9 +478,9 @@ eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	o.der = mftder;
 	o.len = mftlen;
 	o.subject = "mft";
-	if (eng_put(db, c, &o, err) == -1)
+	if (eng_put(db, c, &o, err) == -1 ||
+	    eng_check_pp(e, db, c, err) == -1)
 		goto out;
-
 	rc = 0;
 out:
 	if (rc == -1)

@@ -20,6 +20,7 @@
 
 #include "ca/cert.h"
 #include "ca/engine.h"
+#include "ca/engine_int.h"	/* the internal validator, white-box */
 #include "ca/crl.h"
 #include "ca/mft.h"
 #include "ca/roa.h"
@@ -602,6 +603,66 @@ test_keyroll(void **state)
 	check_numbers(f);
 }
 
+/* Tampers with m1's stored objects in a transaction, runs the validator. */
+struct tamper {
+	struct fx	*f;
+	const char	*sql;
+};
+
+static int
+tamper_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct tamper		*t = arg;
+	struct eng_ca		 c;
+	struct db_params	 p;
+	int			 rc;
+
+	if (eng_load_ca(t->f->e, db, "m1", &c, err) == -1)
+		return -1;
+	db_params_init(&p);
+	db_param_text(&p, c.key_id);
+	if (db_exec(db, t->sql, &p, NULL, err) < 1) {
+		eng_ctx_clear(&c);
+		return cm_err_set(err, CM_EINVAL, "test", "tampering changed "
+		    "nothing");
+	}
+	rc = eng_check_pp(t->f->e, db, &c, err);
+	eng_ctx_clear(&c);
+	/* Never commit the tampering. */
+	return rc == 0 ? cm_err_set(err, CM_EINVAL, "test", "the validator "
+	    "accepted it") : -1;
+}
+
+static void
+test_validator(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct tamper	 t = { f, NULL };
+
+	/* A file whose hash no longer matches the manifest. */
+	t.sql = "WITH m AS (UPDATE issued_object SET issued_at = now() WHERE "
+	    "key_id = $1 AND kind = 'mft' AND withdrawn_at IS NULL RETURNING 1) "
+	    "UPDATE issued_object SET hash = sha256('x'::bytea) WHERE key_id = "
+	    "$1 AND kind = 'crl' AND withdrawn_at IS NULL";
+	assert_int_equal(db_tx(f->db, NULL, tamper_tx, &t, &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	assert_non_null(strstr(err.msg, "manifest entry does not match"));
+	/*
+	 * A certificate signed by another CA's key (rir's certificate of m2) in
+	 * place of m1's router certificate, as if this transaction wrote it.
+	 */
+	t.sql = "UPDATE issued_object SET issued_at = now(), der = (SELECT der "
+	    "FROM issued_object WHERE subject = 'cer m2' AND withdrawn_at IS "
+	    "NULL LIMIT 1) WHERE key_id = $1 AND subject LIKE 'router %' AND "
+	    "withdrawn_at IS NULL";
+	assert_int_equal(db_tx(f->db, NULL, tamper_tx, &t, &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	assert_non_null(strstr(err.msg, "not signed by the CA's key"));
+	/* Nothing of it was committed: the publication points still check. */
+	check_manifests(f);
+}
+
 static void
 test_shrink(void **state)
 {
@@ -702,6 +763,7 @@ main(void)
 		cmocka_unit_test(test_router),
 		cmocka_unit_test(test_transfer),
 		cmocka_unit_test(test_keyroll),
+		cmocka_unit_test(test_validator),
 		cmocka_unit_test(test_shrink),
 		cmocka_unit_test(test_tick),
 	};
