@@ -457,6 +457,14 @@ main(int argc, char *argv[])
 		rc = 2;
 		goto out;
 	}
+	/*
+	 * As root the embedded PostgreSQL still runs as "cairn" (db/), but the
+	 * daemon itself should not: say so, once, where the operator looks.
+	 */
+	if (getuid() == 0 && strcmp(argv[0], "run") == 0)
+		cm_warn("running as root: run cairnd as the user cairn (see "
+		    "deploy/systemd/cairnd.service); the embedded PostgreSQL "
+		    "runs as cairn either way");
 	if (env_open(&v, &err) == -1) {
 		fprintf(stderr, "cairnd: %s\n", err.msg);
 		goto out;
