@@ -29,6 +29,7 @@ ca_eng_conf_defaults(struct ca_eng_conf *conf)
 	ca_sched_defaults(&conf->sched);
 	conf->ca_validity = 365LL * 86400;
 	conf->ta_validity = 10LL * 365 * 86400;
+	conf->keyroll_staging = 24 * 3600;
 }
 
 struct ca_eng *
@@ -1484,6 +1485,330 @@ out:
 	return rc;
 }
 
+
+/* ---- key rollover (RFC 6489) ------------------------------------------ */
+
+struct roll_arg {
+	struct ca_eng	*e;
+	const char	*handle, *actor;
+	struct hsm_key	*key;			/* start: the new key */
+	char		 old_id[HSM_KEY_ID_LEN + 1];	/* finish: to destroy */
+	int		 force;
+};
+
+static int
+parent_handle(struct db *db, const struct eng_ca *c, char out[ENG_HANDLE_MAX + 1],
+    struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+
+	if (c->is_ta || c->parent_id == 0)
+		return cm_err_set(err, CM_ESTATE, c->handle, "a trust anchor's key "
+		    "roll needs RFC 9691 (TAK), which Cairn does not do yet");
+	db_params_init(&p);
+	db_param_int(&p, c->parent_id);
+	if (db_exec(db, "SELECT handle FROM ca WHERE id = $1", &p, &r, err) == -1)
+		return -1;
+	snprintf(out, ENG_HANDLE_MAX + 1, "%s", db_res_text(r, 0, 0));
+	db_res_free(r);
+	return 0;
+}
+
+/* The id of c's key in state (pending/old) into id; 0 found, 1 none, -1. */
+static int
+key_in_state(struct db *db, const struct eng_ca *c, const char *state,
+    char id[HSM_KEY_ID_LEN + 1], int64_t *created, struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	int			 n, rc = 1;
+
+	db_params_init(&p);
+	db_param_int(&p, c->id);
+	db_param_text(&p, state);
+	if ((n = db_exec(db, "SELECT id, extract(epoch FROM created_at)::bigint "
+	    "FROM ca_key WHERE ca_id = $1 AND state = $2", &p, &r, err)) == -1)
+		return -1;
+	if (n > 0) {
+		snprintf(id, HSM_KEY_ID_LEN + 1, "%s", db_res_text(r, 0, 0));
+		rc = created != NULL && db_res_int64(r, 0, 1, created, err) == -1 ?
+		    -1 : 0;
+	}
+	db_res_free(r);
+	return rc;
+}
+
+static int
+roll_start_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct roll_arg		*a = arg;
+	struct eng_ca		 c, p, c2;
+	struct db_params	 q;
+	uint8_t			*der = NULL;
+	size_t			 len;
+	char			 parent[ENG_HANDLE_MAX + 1], uri[ENG_URI_MAX],
+				 id[HSM_KEY_ID_LEN + 1];
+	int			 rc = -1, st;
+
+	memset(&p, 0, sizeof(p));
+	memset(&c2, 0, sizeof(c2));
+	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
+		return -1;
+	if (parent_handle(db, &c, parent, err) == -1 ||
+	    (st = key_in_state(db, &c, "pending", id, NULL, err)) == -1)
+		goto out;
+	if (st == 0) {
+		cm_err_set(err, CM_EEXIST, a->handle, "a key roll is already "
+		    "under way (pending key %s)", id);
+		goto out;
+	}
+	if ((st = key_in_state(db, &c, "old", id, NULL, err)) == -1)
+		goto out;
+	if (st == 0) {
+		cm_err_set(err, CM_ESTATE, a->handle, "the previous key roll is "
+		    "not finished (old key %s)", id);
+		goto out;
+	}
+	/* Parent first, then the CA: the usual lock order. */
+	eng_ctx_clear(&c);
+	if (eng_load_ca(a->e, db, parent, &p, err) == -1 ||
+	    eng_load_ca(a->e, db, a->handle, &c, err) == -1 ||
+	    issue_child_cert(a->e, db, &p, a->handle, c.repo,
+	    hsm_key_pubkey(a->key), hsm_key_id(a->key), c.res, &der, &len, uri,
+	    err) == -1)
+		goto out;
+	db_params_init(&q);
+	db_param_text(&q, hsm_key_id(a->key));
+	db_param_int(&q, c.id);
+	db_param_bytea(&q, der, len);
+	db_param_text(&q, uri);
+	db_param_int(&q, eng_now(a->e));
+	if (db_exec(db, "INSERT INTO ca_key (id, ca_id, state, cert, cert_uri, "
+	    "created_at) VALUES ($1, $2, 'pending', $3, $4, "
+	    "to_timestamp($5::bigint))", &q, NULL, err) == -1 ||
+	    eng_load_ca_key(a->e, db, a->handle, hsm_key_id(a->key), &c2,
+	    err) == -1 ||
+	    eng_publish_pp(a->e, db, &c2, err) == -1 ||
+	    eng_publish_pp(a->e, db, &p, err) == -1 ||
+	    eng_audit(db, a->actor, "keyroll.start", c.id, hsm_key_id(a->key),
+	    err) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(der);
+	eng_ctx_clear(&c2);
+	eng_ctx_clear(&c);
+	eng_ctx_clear(&p);
+	return rc;
+}
+
+int
+ca_eng_keyroll_start(struct ca_eng *e, const char *handle, const char *actor,
+    struct cm_err *err)
+{
+	struct roll_arg	 a;
+	struct cm_err	 e2;
+	char		 label[HSM_LABEL_MAX];
+
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	a.handle = handle;
+	a.actor = actor;
+	snprintf(label, sizeof(label), "cairn ca %.64s (rolled)", handle);
+	if (hsm_key_create(e->hsm, label, &a.key, err) == -1)
+		return -1;
+	if (db_tx(e->db, NULL, roll_start_tx, &a, err) == -1) {
+		if (hsm_key_destroy(a.key, &e2) == -1)
+			cm_warn("%s: a key was left in the signer: %s", handle,
+			    e2.msg);
+		return -1;
+	}
+	hsm_key_free(a.key);
+	return 0;
+}
+
+static int
+roll_activate_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct roll_arg		*a = arg;
+	struct eng_ca		 c, c2, old;
+	struct db_params	 q;
+	struct db_res		*r = NULL;
+	struct ca_cert		*rc_ = NULL;
+	char			 k2[HSM_KEY_ID_LEN + 1];
+	const uint8_t		*d;
+	size_t			 dl;
+	int64_t			 created;
+	int			 i, n, st, rc = -1;
+
+	memset(&c2, 0, sizeof(c2));
+	memset(&old, 0, sizeof(old));
+	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
+		return -1;
+	if ((st = key_in_state(db, &c, "pending", k2, &created, err)) == -1)
+		goto out;
+	if (st == 1) {
+		cm_err_set(err, CM_ESTATE, a->handle, "no key roll under way "
+		    "(start one first)");
+		goto out;
+	}
+	/* RFC 6489 §2: relying parties must have seen the new key first. */
+	if (!a->force && eng_now(a->e) - created < a->e->conf.keyroll_staging) {
+		cm_err_set(err, CM_ESTATE, a->handle, "the new key is in its "
+		    "staging period for another %lld s (RFC 6489)", (long long)
+		    (a->e->conf.keyroll_staging - (eng_now(a->e) - created)));
+		goto out;
+	}
+	db_params_init(&q);
+	db_param_text(&q, c.key_id);
+	db_param_int(&q, eng_now(a->e));
+	if (db_exec(db, "UPDATE ca_key SET state = 'old', retired_at = "
+	    "to_timestamp($2::bigint) WHERE id = $1", &q, NULL, err) == -1)
+		goto out;
+	db_params_init(&q);
+	db_param_text(&q, k2);
+	db_param_int(&q, eng_now(a->e));
+	if (db_exec(db, "UPDATE ca_key SET state = 'active', activated_at = "
+	    "to_timestamp($2::bigint) WHERE id = $1", &q, NULL, err) == -1 ||
+	    eng_load_ca(a->e, db, a->handle, &c2, err) == -1)
+		goto out;
+	/* Everything the old key signed is signed again by the new one. */
+	if (sync_objects(a->e, db, &c2, err) == -1)
+		goto out;
+	db_params_init(&q);
+	db_param_int(&q, c.id);
+	if ((n = db_exec(db, "SELECT handle FROM ca WHERE parent_id = $1 AND "
+	    "deleted_at IS NULL ORDER BY handle", &q, &r, err)) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct eng_ca ch;
+
+		if (eng_load_ca(a->e, db, db_res_text(r, i, 0), &ch, err) == -1)
+			goto out;
+		st = set_resources(a->e, db, ch.handle, ch.res, 1, err);
+		eng_ctx_clear(&ch);
+		if (st == -1)
+			goto out;
+	}
+	db_res_free(r);
+	r = NULL;
+	db_params_init(&q);
+	db_param_int(&q, c.id);
+	db_param_text(&q, c.key_id);
+	if ((n = db_exec(db, "SELECT der FROM issued_object WHERE ca_id = $1 AND "
+	    "key_id = $2 AND subject LIKE 'router %' AND withdrawn_at IS NULL",
+	    &q, &r, err)) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (db_res_bytea(r, i, 0, &d, &dl, err) == -1 ||
+		    ca_cert_parse("router certificate", d, dl, &rc_, err) == -1 ||
+		    issue_router(a->e, db, &c2, X509_get0_pubkey(rc_->x509),
+		    rc_->res, err) == -1)
+			goto out;
+		ca_cert_free(rc_);
+		rc_ = NULL;
+	}
+	if (eng_publish_pp(a->e, db, &c2, err) == -1 ||
+	    eng_load_ca_key(a->e, db, a->handle, c.key_id, &old, err) == -1 ||
+	    eng_publish_pp(a->e, db, &old, err) == -1 ||
+	    eng_audit(db, a->actor, "keyroll.activate", c.id, k2, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	ca_cert_free(rc_);
+	db_res_free(r);
+	eng_ctx_clear(&old);
+	eng_ctx_clear(&c2);
+	eng_ctx_clear(&c);
+	return rc;
+}
+
+int
+ca_eng_keyroll_activate(struct ca_eng *e, const char *handle, int force,
+    const char *actor, struct cm_err *err)
+{
+	struct roll_arg a;
+
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	a.handle = handle;
+	a.actor = actor;
+	a.force = force;
+	return db_tx(e->db, NULL, roll_activate_tx, &a, err);
+}
+
+static int
+roll_finish_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct roll_arg		*a = arg;
+	struct eng_ca		 c, p, old;
+	struct db_params	 q;
+	char			 parent[ENG_HANDLE_MAX + 1], uri[ENG_URI_MAX];
+	int			 st, rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	memset(&old, 0, sizeof(old));
+	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
+		return -1;
+	if (parent_handle(db, &c, parent, err) == -1 ||
+	    (st = key_in_state(db, &c, "old", a->old_id, NULL, err)) == -1)
+		goto out;
+	if (st == 1) {
+		cm_err_set(err, CM_ESTATE, a->handle, "no old key to revoke "
+		    "(activate the new key first)");
+		goto out;
+	}
+	eng_ctx_clear(&c);
+	if (eng_load_ca(a->e, db, parent, &p, err) == -1 ||
+	    eng_load_ca(a->e, db, a->handle, &c, err) == -1 ||
+	    eng_load_ca_key(a->e, db, a->handle, a->old_id, &old, err) == -1 ||
+	    eng_withdraw(db, &p, old.cert_uri, err) == -1)
+		goto out;
+	snprintf(uri, sizeof(uri), "%s%s", old.repo, old.crl_name);
+	if (eng_withdraw(db, &old, uri, err) == -1)
+		goto out;
+	snprintf(uri, sizeof(uri), "%s%s", old.repo, old.mft_name);
+	if (eng_withdraw(db, &old, uri, err) == -1)
+		goto out;
+	db_params_init(&q);
+	db_param_text(&q, a->old_id);
+	db_param_int(&q, eng_now(a->e));
+	if (db_exec(db, "UPDATE ca_key SET state = 'revoked', revoked_at = "
+	    "to_timestamp($2::bigint) WHERE id = $1", &q, NULL, err) == -1 ||
+	    eng_publish_pp(a->e, db, &p, err) == -1 ||
+	    eng_audit(db, a->actor, "keyroll.finish", c.id, a->old_id, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	eng_ctx_clear(&old);
+	eng_ctx_clear(&c);
+	eng_ctx_clear(&p);
+	return rc;
+}
+
+int
+ca_eng_keyroll_finish(struct ca_eng *e, const char *handle, const char *actor,
+    struct cm_err *err)
+{
+	struct roll_arg	 a;
+	struct hsm_key	*k = NULL;
+	struct cm_err	 e2;
+
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	a.handle = handle;
+	a.actor = actor;
+	if (db_tx(e->db, NULL, roll_finish_tx, &a, err) == -1)
+		return -1;
+	/* Committed: the key is revoked for good; delete it from the signer. */
+	if (hsm_key_find(e->hsm, a.old_id, &k, &e2) == -1 ||
+	    hsm_key_destroy(k, &e2) == -1)
+		cm_warn("%s: retired key %s stays in the signer: %s", handle,
+		    a.old_id, e2.msg);
+	return 0;
+}
+
 /* ---- the schedule ----------------------------------------------------- */
 
 struct tick_arg {
@@ -1526,6 +1851,26 @@ tick_tx(struct db *db, void *arg, struct cm_err *err)
 	    sync_objects(a->e, db, &c, err) == -1 ||
 	    eng_publish_pp(a->e, db, &c, err) == -1)
 		goto out;
+	/* A key roll's pending or old key keeps a current CRL and manifest. */
+	db_res_free(r);
+	r = NULL;
+	db_params_init(&p);
+	db_param_int(&p, c.id);
+	if ((n = db_exec(db, "SELECT id FROM ca_key WHERE ca_id = $1 AND state "
+	    "IN ('pending', 'old')", &p, &r, err)) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct eng_ca k;
+
+		if (eng_load_ca_key(a->e, db, a->handle, db_res_text(r, i, 0), &k,
+		    err) == -1)
+			goto out;
+		rc = eng_publish_pp(a->e, db, &k, err);
+		eng_ctx_clear(&k);
+		if (rc == -1)
+			goto out;
+		rc = -1;
+	}
 	rc = 0;
 out:
 	db_res_free(r);

@@ -41,6 +41,7 @@ struct ca_eng_conf {
 	struct ca_sched_policy	 sched;
 	int64_t			 ca_validity;	/* child CA certificates */
 	int64_t			 ta_validity;	/* the self-signed TA certificate */
+	int64_t			 keyroll_staging; /* RFC 6489 wait before activating */
 };
 
 /* Fills conf with the defaults (strings NULL; set rsync_base at least). */
@@ -139,6 +140,28 @@ int	ca_eng_router_add(struct ca_eng *e, const char *handle,
 /* Withdraws and revokes the router certificate of key key_id (hex SKI). */
 int	ca_eng_router_remove(struct ca_eng *e, const char *handle,
 	    const char *key_id, const char *actor, struct cm_err *err);
+
+/*
+ * Key rollover of a hosted CA (RFC 6489), in three steps, each one
+ * transaction:
+ *   start     a new key in the signer; the parent certifies it; it gets its
+ *             own (empty) CRL and manifest in the CA's publication point.
+ *             CM_EEXIST when a roll is under way.
+ *   activate  after the staging period (conf keyroll_staging, default 24 h;
+ *             force skips the wait, for a compromised key): the new key
+ *             becomes active and re-signs every ROA, ASPA, router and child
+ *             certificate at the same URIs; the old key's objects are
+ *             revoked on its CRL.  CM_ESTATE before the staging period ends.
+ *   finish    the parent revokes the old key's certificate, its CRL and
+ *             manifest are withdrawn, and the key is deleted from the signer.
+ * A trust anchor's key roll (RFC 9691) is refused with CM_ESTATE.
+ */
+int	ca_eng_keyroll_start(struct ca_eng *e, const char *handle,
+	    const char *actor, struct cm_err *err);
+int	ca_eng_keyroll_activate(struct ca_eng *e, const char *handle, int force,
+	    const char *actor, struct cm_err *err);
+int	ca_eng_keyroll_finish(struct ca_eng *e, const char *handle,
+	    const char *actor, struct cm_err *err);
 
 /*
  * Re-issues what the schedule says is due (manifests and CRLs before their

@@ -32,6 +32,7 @@ struct eng_ca {
 	char		 handle[ENG_HANDLE_MAX + 1];
 	char		 repo[ENG_URI_MAX];	/* caRepository */
 	char		 key_id[HSM_KEY_ID_LEN + 1];
+	char		 key_state[16];		/* pending, active, old */
 	char		 cert_uri[ENG_URI_MAX];
 	char		 crl_name[32], mft_name[32];
 	int64_t		 next_crl, next_mft;
@@ -68,6 +69,9 @@ int	eng_serial(uint8_t serial[20], size_t *len, char dec[64],
 
 int	eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
 	    struct eng_ca *c, struct cm_err *err);
+/* The same with key key_id of the CA (any state) instead of the active one. */
+int	eng_load_ca_key(struct ca_eng *e, struct db *db, const char *handle,
+	    const char *key_id, struct eng_ca *c, struct cm_err *err);
 void	eng_ctx_clear(struct eng_ca *c);
 
 /*
@@ -82,6 +86,13 @@ int	eng_withdraw(struct db *db, const struct eng_ca *c, const char *uri,
 	    struct cm_err *err);
 /* Re-issues the CRL and the manifest of c's key over its current files. */
 int	eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
+	    struct cm_err *err);
+/*
+ * The internal validator (engine_check.c): checks what this transaction
+ * wrote with c's key like a relying party would.  Returns 0, or -1
+ * (CM_ESTATE, logged as an alert) so that the transaction rolls back.
+ */
+int	eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	    struct cm_err *err);
 int	eng_audit(struct db *db, const char *actor, const char *action,
 	    int64_t ca_id, const char *object, struct cm_err *err);

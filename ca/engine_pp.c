@@ -97,6 +97,13 @@ int
 eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
     struct eng_ca *c, struct cm_err *err)
 {
+	return eng_load_ca_key(e, db, handle, NULL, c, err);
+}
+
+int
+eng_load_ca_key(struct ca_eng *e, struct db *db, const char *handle,
+    const char *key_id, struct eng_ca *c, struct cm_err *err)
+{
 	struct db_params	 p;
 	struct db_res		*r = NULL;
 	const uint8_t		*der, *q;
@@ -106,11 +113,13 @@ eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
 	memset(c, 0, sizeof(*c));
 	db_params_init(&p);
 	db_param_text(&p, handle);
+	db_param_text(&p, key_id);
 	/* FOR UPDATE: changes to one CA are serialised. */
 	if (db_exec(db,
 	    "SELECT c.id, c.kind, coalesce(c.parent_id, 0), c.repo_uri, k.id, "
-	    "k.cert, k.cert_uri, k.next_crl_number, k.next_mft_number, pb.id "
-	    "FROM ca c JOIN ca_key k ON k.ca_id = c.id AND k.state = 'active' "
+	    "k.cert, k.cert_uri, k.next_crl_number, k.next_mft_number, pb.id, "
+	    "k.state FROM ca c JOIN ca_key k ON k.ca_id = c.id AND "
+	    "(($2::text IS NULL AND k.state = 'active') OR k.id = $2) "
 	    "JOIN publisher pb ON pb.handle = c.handle "
 	    "WHERE c.handle = $1 AND c.deleted_at IS NULL FOR UPDATE OF c, k",
 	    &p, &r, err) == -1)
@@ -124,6 +133,7 @@ eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
 	snprintf(c->repo, sizeof(c->repo), "%s", db_res_text(r, 0, 3));
 	snprintf(c->key_id, sizeof(c->key_id), "%s", db_res_text(r, 0, 4));
 	snprintf(c->cert_uri, sizeof(c->cert_uri), "%s", db_res_text(r, 0, 6));
+	snprintf(c->key_state, sizeof(c->key_state), "%s", db_res_text(r, 0, 10));
 	if (db_res_int64(r, 0, 0, &c->id, err) == -1 ||
 	    db_res_int64(r, 0, 2, &c->parent_id, err) == -1 ||
 	    db_res_int64(r, 0, 7, &c->next_crl, err) == -1 ||
@@ -214,8 +224,8 @@ retire(struct db *db, const char *key_id, const char *uri, uint8_t old[32],
 	db_param_text(&p, uri);
 	if (db_exec(db, "UPDATE issued_object SET withdrawn_at = now() "
 	    "WHERE uri = $1 AND withdrawn_at IS NULL RETURNING hash, "
-	    "serial::text, extract(epoch FROM not_after)::bigint::text, kind",
-	    &p, &r, err) == -1)
+	    "serial::text, extract(epoch FROM not_after)::bigint::text, kind, "
+	    "key_id", &p, &r, err) == -1)
 		return -1;
 	if (db_res_rows(r) == 0) {
 		rc = 0;
@@ -224,9 +234,14 @@ retire(struct db *db, const char *key_id, const char *uri, uint8_t old[32],
 	if (db_res_bytea(r, 0, 0, &h, &hl, err) == -1 || hl != 32)
 		goto out;
 	memcpy(old, h, 32);
+	/*
+	 * Revoked on the CRL of the key that issued it, which after a key
+	 * roll is not necessarily the key now writing at this URI.
+	 */
+	(void)key_id;
 	if (!db_res_isnull(r, 0, 1) && strcmp(db_res_text(r, 0, 3), "crl") != 0 &&
-	    revoke(db, key_id, db_res_text(r, 0, 1), db_res_text(r, 0, 2),
-	    err) == -1)
+	    revoke(db, db_res_text(r, 0, 4), db_res_text(r, 0, 1),
+	    db_res_text(r, 0, 2), err) == -1)
 		goto out;
 	rc = 1;
 out:
@@ -463,9 +478,9 @@ eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	o.der = mftder;
 	o.len = mftlen;
 	o.subject = "mft";
-	if (eng_put(db, c, &o, err) == -1)
+	if (eng_put(db, c, &o, err) == -1 ||
+	    eng_check_pp(e, db, c, err) == -1)
 		goto out;
-
 	rc = 0;
 out:
 	if (rc == -1)

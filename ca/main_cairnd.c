@@ -7,6 +7,8 @@
  *   cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]
  *                                   move resources (and their ROA/ASPA
  *                                   configuration) make-before-break
+ *   cairnd -c CONF keyroll HANDLE start|activate|activate-now|finish
+ *                                   RFC 6489 key rollover, step by step
  *   cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR
  *                                   certify a BGPsec router key (RFC 8209)
  *                                   from a DER or PEM PKCS#10 request
@@ -109,6 +111,7 @@ usage(void)
 	    "       cairnd -c CONF tal HANDLE\n"
 	    "       cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR-FILE\n"
 	    "       cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]\n"
+	    "       cairnd -c CONF keyroll HANDLE start|activate|activate-now|finish\n"
 	    "       cairnd -c CONF export DIR\n");
 }
 
@@ -440,18 +443,28 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "run") != 0 && strcmp(argv[0], "apply") != 0 &&
 	    strcmp(argv[0], "tal") != 0 && strcmp(argv[0], "export") != 0 &&
 	    strcmp(argv[0], "router-add") != 0 &&
-	    strcmp(argv[0], "transfer") != 0) {
+	    strcmp(argv[0], "transfer") != 0 &&
+	    strcmp(argv[0], "keyroll") != 0) {
 		usage();
 		rc = 2;
 		goto out;
 	}
 	if (strcmp(argv[0], "router-add") == 0 ? argc != 4 :
 	    strcmp(argv[0], "transfer") == 0 ? argc < 4 || argc > 6 :
+	    strcmp(argv[0], "keyroll") == 0 ? argc != 3 :
 	    strcmp(argv[0], "run") != 0 && argc != 2) {
 		usage();
 		rc = 2;
 		goto out;
 	}
+	/*
+	 * As root the embedded PostgreSQL still runs as "cairn" (db/), but the
+	 * daemon itself should not: say so, once, where the operator looks.
+	 */
+	if (getuid() == 0 && strcmp(argv[0], "run") == 0)
+		cm_warn("running as root: run cairnd as the user cairn (see "
+		    "deploy/systemd/cairnd.service); the embedded PostgreSQL "
+		    "runs as cairn either way");
 	if (env_open(&v, &err) == -1) {
 		fprintf(stderr, "cairnd: %s\n", err.msg);
 		goto out;
@@ -475,6 +488,28 @@ main(int argc, char *argv[])
 			fputs(tal, stdout);
 			rc = 0;
 		}
+	} else if (strcmp(argv[0], "keyroll") == 0) {
+		if (strcmp(argv[2], "start") == 0)
+			rc = ca_eng_keyroll_start(v.eng, argv[1], "cli:keyroll",
+			    &err);
+		else if (strcmp(argv[2], "activate") == 0 ||
+		    strcmp(argv[2], "activate-now") == 0)
+			rc = ca_eng_keyroll_activate(v.eng, argv[1],
+			    strcmp(argv[2], "activate-now") == 0, "cli:keyroll",
+			    &err);
+		else if (strcmp(argv[2], "finish") == 0)
+			rc = ca_eng_keyroll_finish(v.eng, argv[1], "cli:keyroll",
+			    &err);
+		else {
+			usage();
+			rc = 2;
+			goto out;
+		}
+		if (rc == -1) {
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+			rc = 1;
+		} else
+			printf("%s: key roll %s done\n", argv[1], argv[2]);
 	} else if (strcmp(argv[0], "transfer") == 0) {
 		rc = transfer(&v, argv[1], argv[2], argv + 3, argc - 3, &err);
 		if (rc != 0)

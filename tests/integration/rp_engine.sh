@@ -3,7 +3,8 @@
 # End-to-end test of the CA engine: cairnd, with its database in an embedded
 # PostgreSQL and its CA keys in a SoftHSM2 token, applies rp_repo.txt (TA ->
 # RIR CA -> two member CAs, ROAs, ASPAs), transfers a prefix with its ROA
-# between the members, certifies a BGPsec router key, and exports the
+# between the members, rolls the RIR CA's key, certifies a BGPsec router
+# key, and exports the
 # repository as an rsync tree; rpki-client 8.2 and FORT 1.5.4 fetch it over rsync only, each
 # with a fresh cache.  Both must report exactly the VRPs that mkrepo derives
 # from the same description, and no complaint except rpki-client 8.2's
@@ -71,6 +72,15 @@ cairnd transfer m2 m1 v4=192.0.2.0/24 >"$RP_WORK/transfer.log" 2>&1 ||
     { cat "$RP_WORK/transfer.log" >&2; fail "cairnd transfer"; }
 cairnd transfer m2 m1 v4=192.0.2.0/24 >"$RP_WORK/transfer2.log" 2>&1 &&
     fail "a second transfer of the same prefix succeeded"
+
+# A key roll of the RIR CA (RFC 6489): the new key re-certifies both
+# members; activating before the staging period is refused.
+cairnd keyroll rir start >"$RP_WORK/roll.log" 2>&1 || fail "keyroll start"
+cairnd keyroll rir activate >>"$RP_WORK/roll.log" 2>&1 &&
+    fail "keyroll activate succeeded within the staging period"
+cairnd keyroll rir activate-now >>"$RP_WORK/roll.log" 2>&1 ||
+    fail "keyroll activate-now"
+cairnd keyroll rir finish >>"$RP_WORK/roll.log" 2>&1 || fail "keyroll finish"
 
 # A BGPsec router key of AS64496, certified by m1 (RFC 8209).
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \

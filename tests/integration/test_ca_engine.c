@@ -20,6 +20,7 @@
 
 #include "ca/cert.h"
 #include "ca/engine.h"
+#include "ca/engine_int.h"	/* the internal validator, white-box */
 #include "ca/crl.h"
 #include "ca/mft.h"
 #include "ca/roa.h"
@@ -168,10 +169,11 @@ check_manifests(struct fx *f)
 	int		 n, nf, k;
 	char		 dir[512];
 
-	n = db_exec(f->db, "SELECT uri, der FROM issued_object WHERE kind = "
-	    "'mft' AND withdrawn_at IS NULL", NULL, &r, &err);
-	/* One manifest per CA. */
-	assert_int_equal(n, count(f, "SELECT count(*) FROM ca"));
+	n = db_exec(f->db, "SELECT uri, der, key_id FROM issued_object WHERE "
+	    "kind = 'mft' AND withdrawn_at IS NULL", NULL, &r, &err);
+	/* One manifest per live key (two during a key roll). */
+	assert_int_equal(n, count(f, "SELECT count(*) FROM ca_key WHERE state "
+	    "<> 'revoked'"));
 	for (k = 0; k < n; k++) {
 		assert_int_equal(db_res_bytea(r, k, 1, &d, &dl, &err), 0);
 		if (ca_mft_parse(db_res_text(r, k, 0), d, dl, &m, NULL, &err) != 0)
@@ -180,9 +182,11 @@ check_manifests(struct fx *f)
 		*strrchr(dir, '/') = '\0';
 		db_params_init(&p);
 		db_param_text(&p, dir);
+		db_param_text(&p, db_res_text(r, k, 2));
+		/* A manifest lists the files of its own key (RFC 9286). */
 		nf = db_exec(f->db, "SELECT name, hash FROM issued_object WHERE "
 		    "withdrawn_at IS NULL AND kind <> 'mft' AND uri = $1 || '/' "
-		    "|| name ORDER BY name", &p, &files, &err);
+		    "|| name AND key_id = $2 ORDER BY name", &p, &files, &err);
 		assert_int_equal((int)m->nfiles, nf);
 		for (i = 0; i < m->nfiles; i++) {
 			assert_string_equal(m->files[i].name,
@@ -509,6 +513,157 @@ test_transfer(void **state)
 }
 
 static void
+key_ids(struct fx *f, const char *handle, char *active, char *other)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct cm_err		 err;
+	int			 i, n;
+
+	active[0] = other[0] = '\0';
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	n = db_exec(f->db, "SELECT k.id, k.state FROM ca_key k JOIN ca c ON "
+	    "c.id = k.ca_id WHERE c.handle = $1 AND k.state <> 'revoked'", &p, &r,
+	    &err);
+	for (i = 0; i < n; i++)
+		strcpy(strcmp(db_res_text(r, i, 1), "active") == 0 ? active : other,
+		    db_res_text(r, i, 0));
+	db_res_free(r);
+}
+
+static void
+test_keyroll(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct hsm_key	*k = NULL;
+	char		 a1[64], o1[64], a2[64], o2[64], sql[512];
+	int64_t		 objs;
+
+	key_ids(f, "m1", a1, o1);
+	assert_string_equal(o1, "");
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM issued_object WHERE "
+	    "key_id = '%s' AND withdrawn_at IS NULL AND kind IN ('roa', 'asa', "
+	    "'cer')", a1);
+	objs = count(f, sql);
+	assert_true(objs >= 3);		/* ROAs, the ASPA, the router cert */
+
+	ok(ca_eng_keyroll_start(f->e, "m1", "t", &err), &err);
+	key_ids(f, "m1", a2, o2);
+	assert_string_equal(a2, a1);	/* still the old key */
+	assert_true(o2[0] != '\0');
+	assert_int_equal(ca_eng_keyroll_start(f->e, "m1", "t", &err), -1);
+	assert_int_equal(err.code, CM_EEXIST);
+	check_manifests(f);		/* the pending key has its own pair */
+	assert_int_equal(ca_eng_keyroll_activate(f->e, "m1", 0, "t", &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	assert_non_null(strstr(err.msg, "staging period"));
+
+	cm_clock_advance(&f->clock, 25 * 3600);
+	ok(ca_eng_keyroll_activate(f->e, "m1", 0, "t", &err), &err);
+	key_ids(f, "m1", a2, o2);
+	assert_string_equal(o2, a1);	/* old */
+	/* The new key re-signed everything, at the same URIs. */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM issued_object WHERE "
+	    "key_id = '%s' AND withdrawn_at IS NULL AND kind IN ('roa', 'asa', "
+	    "'cer')", a2);
+	assert_int_equal(count(f, sql), objs);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM issued_object WHERE "
+	    "key_id = '%s' AND withdrawn_at IS NULL AND kind IN ('roa', 'asa', "
+	    "'cer')", a1);
+	assert_int_equal(count(f, sql), 0);
+	check_manifests(f);
+
+	ok(ca_eng_keyroll_finish(f->e, "m1", "t", &err), &err);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM issued_object WHERE "
+	    "(key_id = '%s' OR subject = 'cer m1' AND der IS NOT NULL AND uri "
+	    "LIKE '%%%.16s.cer') AND withdrawn_at IS NULL", a1, a1);
+	assert_int_equal(count(f, sql), 0);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM ca_key WHERE id = '%s' "
+	    "AND state = 'revoked'", a1);
+	assert_int_equal(count(f, sql), 1);
+	assert_int_equal(hsm_key_find(f->hsm, a1, &k, &err), -1);
+	assert_int_equal(ca_eng_keyroll_finish(f->e, "m1", "t", &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	check_manifests(f);
+
+	/* A parent's roll re-certifies its children under the new key. */
+	ok(ca_eng_keyroll_start(f->e, "rir", "t", &err), &err);
+	ok(ca_eng_keyroll_activate(f->e, "rir", 1, "t", &err), &err);
+	ok(ca_eng_keyroll_finish(f->e, "rir", "t", &err), &err);
+	key_ids(f, "rir", a2, o2);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM issued_object o JOIN ca c "
+	    "ON c.id = o.ca_id WHERE c.handle = 'rir' AND o.kind = 'cer' AND "
+	    "o.withdrawn_at IS NULL AND o.key_id <> '%s'", a2);
+	assert_int_equal(count(f, sql), 0);
+	assert_int_equal(ca_eng_keyroll_start(f->e, "ta", "t", &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	check_manifests(f);
+	check_numbers(f);
+}
+
+/* Tampers with m1's stored objects in a transaction, runs the validator. */
+struct tamper {
+	struct fx	*f;
+	const char	*sql;
+};
+
+static int
+tamper_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct tamper		*t = arg;
+	struct eng_ca		 c;
+	struct db_params	 p;
+	int			 rc;
+
+	if (eng_load_ca(t->f->e, db, "m1", &c, err) == -1)
+		return -1;
+	db_params_init(&p);
+	db_param_text(&p, c.key_id);
+	if (db_exec(db, t->sql, &p, NULL, err) < 1) {
+		eng_ctx_clear(&c);
+		return cm_err_set(err, CM_EINVAL, "test", "tampering changed "
+		    "nothing");
+	}
+	rc = eng_check_pp(t->f->e, db, &c, err);
+	eng_ctx_clear(&c);
+	/* Never commit the tampering. */
+	return rc == 0 ? cm_err_set(err, CM_EINVAL, "test", "the validator "
+	    "accepted it") : -1;
+}
+
+static void
+test_validator(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct tamper	 t = { f, NULL };
+
+	/* A file whose hash no longer matches the manifest. */
+	t.sql = "WITH m AS (UPDATE issued_object SET issued_at = now() WHERE "
+	    "key_id = $1 AND kind = 'mft' AND withdrawn_at IS NULL RETURNING 1) "
+	    "UPDATE issued_object SET hash = sha256('x'::bytea) WHERE key_id = "
+	    "$1 AND kind = 'crl' AND withdrawn_at IS NULL";
+	assert_int_equal(db_tx(f->db, NULL, tamper_tx, &t, &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	assert_non_null(strstr(err.msg, "manifest entry does not match"));
+	/*
+	 * A certificate signed by another CA's key (rir's certificate of m2) in
+	 * place of m1's router certificate, as if this transaction wrote it.
+	 */
+	t.sql = "UPDATE issued_object SET issued_at = now(), der = (SELECT der "
+	    "FROM issued_object WHERE subject = 'cer m2' AND withdrawn_at IS "
+	    "NULL LIMIT 1) WHERE key_id = $1 AND subject LIKE 'router %' AND "
+	    "withdrawn_at IS NULL";
+	assert_int_equal(db_tx(f->db, NULL, tamper_tx, &t, &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	assert_non_null(strstr(err.msg, "not signed by the CA's key"));
+	/* Nothing of it was committed: the publication points still check. */
+	check_manifests(f);
+}
+
+static void
 test_shrink(void **state)
 {
 	struct fx	*f = *state;
@@ -561,7 +716,8 @@ test_tick(void **state)
 	int		 n, day;
 	int64_t		 roas, cers;
 
-	/* Nothing is due right after issuing. */
+	/* What the key roll test's day left due, then nothing is due. */
+	assert_true(ca_eng_tick(f->e, 100, &err) >= 0);
 	assert_int_equal(ca_eng_tick(f->e, 100, &err), 0);
 	roas = count(f, "SELECT count(*) FROM issued_object WHERE kind = 'roa'");
 	cers = count(f, "SELECT count(*) FROM issued_object WHERE kind = 'cer'");
@@ -606,6 +762,8 @@ main(void)
 		cmocka_unit_test(test_roas_aspas),
 		cmocka_unit_test(test_router),
 		cmocka_unit_test(test_transfer),
+		cmocka_unit_test(test_keyroll),
+		cmocka_unit_test(test_validator),
 		cmocka_unit_test(test_shrink),
 		cmocka_unit_test(test_tick),
 	};
