@@ -477,8 +477,13 @@ main(int argc, char *argv[])
 		cm_error("database schema: %s", err.msg);
 		goto out;
 	}
-	if (strcmp(cmd, "run") == 0 && argc <= 1)
+	if (strcmp(cmd, "run") == 0 && argc <= 1) {
+		/* It serves the Internet: it should not hold root's rights. */
+		if (geteuid() == 0)
+			cm_warn("running as root; run cairn-pubd as an "
+			    "unprivileged user (deploy/systemd/cairn-pubd.service)");
 		rc = run_daemon(dsn, db);
+	}
 	else
 		rc = pub_admin_run(&C, db, argc, argv);
 out:
