@@ -354,6 +354,25 @@ out:
 }
 
 /*
+ * Marks the released hold used by this step as done, also when its batch
+ * published nothing: otherwise later steps would stay limited to it.
+ */
+static int
+release_done(struct db *db, struct step_arg *a, uint64_t serial,
+    struct cm_err *err)
+{
+	struct db_params	pa;
+
+	if (a->release == 0)
+		return 0;
+	db_params_init(&pa);
+	db_param_int(&pa, (int64_t)serial);
+	db_param_int(&pa, a->release);
+	return db_exec(db, "UPDATE pub_hold SET serial = $1 WHERE id = $2",
+	    &pa, NULL, err) == -1 ? -1 : 0;
+}
+
+/*
  * Retention: the bytes of files that left the notification a retention
  * ago, rows left without any file, and consumed changes (the outbox keeps
  * every version of every object otherwise).
@@ -439,14 +458,8 @@ store(struct db *db, struct step_arg *a, struct cm_err *err)
 	}
 	if (mark_changes(db, a, a->serial, err) == -1)
 		return -1;
-	if (a->release != 0) {
-		db_params_init(&pa);
-		db_param_int(&pa, (int64_t)a->serial);
-		db_param_int(&pa, a->release);
-		if (db_exec(db, "UPDATE pub_hold SET serial = $1 WHERE id = $2",
-		    &pa, NULL, err) == -1)
-			return -1;
-	}
+	if (release_done(db, a, a->serial, err) == -1)
+		return -1;
 	if (prune(db, b->conf.retention, err) == -1)
 		return -1;
 	snprintf(payload, sizeof(payload), "%s %" PRIu64, b->session,
@@ -465,7 +478,7 @@ step_fn(struct db *db, void *v, struct cm_err *err)
 	if (read_pending(db, a, err) == -1)
 		return -1;
 	if (a->nchg == 0 && b->serial > 0)
-		return 0;
+		return release_done(db, a, b->serial, err);
 	if (make_nets(a, err) == -1)
 		return -1;
 	if (b->serial > 0 && a->release == 0 && a->nnet > 0 &&
@@ -477,7 +490,9 @@ step_fn(struct db *db, void *v, struct cm_err *err)
 		return -1;
 	if (a->nnet == 0 && b->serial > 0) {
 		/* Changes that change nothing: consumed, no new serial. */
-		return mark_changes(db, a, b->serial, err);
+		if (mark_changes(db, a, b->serial, err) == -1)
+			return -1;
+		return release_done(db, a, b->serial, err);
 	}
 	a->serial = b->serial + 1;
 	if (build_files(a, err) == -1)

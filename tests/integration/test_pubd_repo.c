@@ -555,6 +555,22 @@ test_guard(void **state)
 	assert_int_equal(res.held, 35);
 	assert_int_equal(count(db, "SELECT count(*) FROM pub_hold WHERE "
 	    "released_at IS NULL AND reason LIKE '%empty%'"), 1);
+	assert_int_equal(pub_build_release(db, "test", &n, &err), 0);
+	assert_int_equal(pub_build_step(b, db, &res, &err), 1);
+	assert_int_equal(count(db, "SELECT count(*) FROM pub_object"), 0);
+
+	/* A released hold with nothing left to publish does not block. */
+	assert_int_not_equal(db_exec(db, "INSERT INTO pub_hold (last_change, "
+	    "reason, released_at, released_by) VALUES (0, 'test', now(), "
+	    "'test')", NULL, NULL, &err), -1);
+	q = pub_msg_new(0);
+	add_publish(q, "late.roa", 1, NULL);
+	assert_int_equal(apply(db, &p, q, NULL), -1);
+	assert_int_equal(pub_build_step(b, db, &res, &err), 0);
+	assert_int_equal(pub_build_step(b, db, &res, &err), 1);
+	assert_int_equal(count(db, "SELECT count(*) FROM pub_hold WHERE "
+	    "serial IS NULL AND released_at IS NOT NULL"), 0);
+	assert_int_equal(count(db, "SELECT count(*) FROM pub_object"), 1);
 	pub_build_free(b);
 	pub_publisher_clear(&p);
 	db_close(db);
