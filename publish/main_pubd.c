@@ -66,6 +66,8 @@ static struct cm_conf_key keys[] = {
 	    "PEM certificate chain; none: plain HTTP" },
 	{ "http", "tls-key", CM_CONF_STR, &C.http_key, 0, 0, 0,
 	    "PEM private key" },
+	{ "http", "access-log", CM_CONF_STR, &C.access_log, 0, 0, 0,
+	    "\"log\" (default: the daemon's log), \"off\", or a file path" },
 	{ "http", "static-dir", CM_CONF_STR, &C.static_dir, 0, 0, 0,
 	    "files served at /<name> (TA certificates)" },
 	{ "rsync", "base-uri", CM_CONF_STR, &C.rsync_base, 0, 0, 1,
@@ -310,6 +312,12 @@ start_servers(struct daemon *d, struct cm_err *err)
 	hc.server_name = "cairn-pubd";
 	hc.handler = pub_serve_handle;
 	hc.handler_arg = d->serve;
+	if (C.access_log != NULL && strcmp(C.access_log, "off") == 0)
+		hc.access_log = CM_HTTP_ALOG_OFF;
+	else if (C.access_log != NULL && strcmp(C.access_log, "log") != 0) {
+		hc.access_log = CM_HTTP_ALOG_FILE;
+		hc.access_log_path = C.access_log;
+	}
 	hc.handler_flags = CM_HTTP_NO_QUERY;
 	hc.max_body = 1;
 	if ((d->http = cm_http_server_new(&d->loop, &hc, err)) == NULL)

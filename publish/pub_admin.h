@@ -23,6 +23,7 @@ struct pub_conf {
 	long long	 http_port;
 	char		*http_cert, *http_key;
 	char		*static_dir;
+	char		*access_log;
 	char		*rsync_base;
 	char		*rsync_dir;
 	char		*r_host;

@@ -87,6 +87,9 @@ conf "$W/leader.conf" "$W/d1" "$P1"
 conf "$W/replica.conf" "$W/d2" "$P2" "leader = no"
 conf "$W/standby.conf" "$W/d3" "$P3"
 # The others reach the leader's embedded cluster through its socket.
+# Access logs: the leader's to a file, none for the replica.
+sed -i "s|^\[http\]$|[http]\naccess-log = $W/leader-access.log|" "$W/leader.conf"
+sed -i "s|^\[http\]$|[http]\naccess-log = off|" "$W/replica.conf"
 for f in replica standby; do
 	sed -i "1a [db]\ndsn = host=$W/d1/pg/run port=5432 user=cairn dbname=cairn" \
 	    "$W/$f.conf"
@@ -175,6 +178,11 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
     fail "405"
 [ "$(code "http://127.0.0.1:$P1/rrdp/notification.xml?x=1")" = 400 ] ||
     fail "query string not refused"
+
+grep -q '"GET /rrdp/notification.xml HTTP/1.1" 200' "$W/leader-access.log" ||
+    fail "no access log file"
+grep -q '\] "GET ' "$W/leader.log" "$W/replica.log" &&
+    fail "requests logged in the daemon log"
 
 # Guard: 20 of 30 objects withdrawn is held, loudly, until released.
 rm "$W"/objs/obj1*.roa "$W"/objs/obj2*.roa
