@@ -165,6 +165,17 @@ int	ca_eng_keyroll_finish(struct ca_eng *e, const char *handle,
 	    const char *actor, struct cm_err *err);
 
 /*
+ * One step of a key roll for every hosted CA, parents before children, each
+ * CA its own transaction; progress (may be NULL) is called after each CA
+ * with its handle, its position, the total, and its error (NULL on
+ * success).  A CA that fails does not stop the others.  Returns the number
+ * of CAs, or -1 (CM_ESTATE naming how many failed).
+ */
+int	ca_eng_keyroll_all(struct ca_eng *e, const char *step, int force,
+	    const char *actor, void (*progress)(void *, const char *, int, int,
+	    const struct cm_err *), void *arg, struct cm_err *err);
+
+/*
  * Delegated children (RFC 6492 parent side).  ca_eng_child_add registers
  * child under hosted CA parent with its entitlement (within the parent's
  * resources) and its BPKI trust anchor (DER, from the RFC 8183
