@@ -9,6 +9,8 @@
  *                                   configuration) make-before-break
  *   cairnd -c CONF keyroll HANDLE start|activate|activate-now|finish
  *                                   RFC 6489 key rollover, step by step
+ *   cairnd -c CONF keyroll-all start|activate|activate-now|finish
+ *                                   the same for every hosted CA
  *   cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR
  *                                   certify a BGPsec router key (RFC 8209)
  *                                   from a DER or PEM PKCS#10 request
@@ -112,6 +114,7 @@ usage(void)
 	    "       cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR-FILE\n"
 	    "       cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]\n"
 	    "       cairnd -c CONF keyroll HANDLE start|activate|activate-now|finish\n"
+	    "       cairnd -c CONF keyroll-all start|activate|activate-now|finish\n"
 	    "       cairnd -c CONF export DIR\n");
 }
 
@@ -259,6 +262,16 @@ last_change(struct env *v, int64_t *id, struct cm_err *err)
 	rc = db_res_int64(r, 0, 0, id, err);
 	db_res_free(r);
 	return rc;
+}
+
+/* One line per CA of a bulk key roll, on stderr: "[n/total] handle ok". */
+static void
+roll_progress(void *arg, const char *handle, int i, int n,
+    const struct cm_err *e)
+{
+	(void)arg;
+	fprintf(stderr, "[%d/%d] %s %s%s\n", i, n, handle, e == NULL ? "ok" :
+	    "FAILED: ", e == NULL ? "" : e->msg);
 }
 
 /* transfer FROM TO as=... v4=... v6=... */
@@ -444,7 +457,8 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "tal") != 0 && strcmp(argv[0], "export") != 0 &&
 	    strcmp(argv[0], "router-add") != 0 &&
 	    strcmp(argv[0], "transfer") != 0 &&
-	    strcmp(argv[0], "keyroll") != 0) {
+	    strcmp(argv[0], "keyroll") != 0 &&
+	    strcmp(argv[0], "keyroll-all") != 0) {
 		usage();
 		rc = 2;
 		goto out;
@@ -452,6 +466,7 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "router-add") == 0 ? argc != 4 :
 	    strcmp(argv[0], "transfer") == 0 ? argc < 4 || argc > 6 :
 	    strcmp(argv[0], "keyroll") == 0 ? argc != 3 :
+	    strcmp(argv[0], "keyroll-all") == 0 ? argc != 2 :
 	    strcmp(argv[0], "run") != 0 && argc != 2) {
 		usage();
 		rc = 2;
@@ -486,6 +501,18 @@ main(int argc, char *argv[])
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 		else {
 			fputs(tal, stdout);
+			rc = 0;
+		}
+	} else if (strcmp(argv[0], "keyroll-all") == 0) {
+		int force = strcmp(argv[1], "activate-now") == 0;
+
+		rc = ca_eng_keyroll_all(v.eng, force ? "activate" : argv[1], force,
+		    "cli:keyroll", roll_progress, NULL, &err);
+		if (rc == -1) {
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+			rc = 1;
+		} else {
+			printf("key roll %s done for %d CAs\n", argv[1], rc);
 			rc = 0;
 		}
 	} else if (strcmp(argv[0], "keyroll") == 0) {
