@@ -220,13 +220,23 @@ test_kill9(void **state)
 			child(f, first, fd[1]);
 		}
 		close(fd[1]);
-		/* Somewhere in the middle of a change (each takes ~0.1-1 s). */
-		usleep(50000 + (useconds_t)(rand() % 900000));
+		last = -1;
+		acked = 0;
+		/*
+		 * Even runs: at a random moment from the start (often before
+		 * the first commit, or in the middle of one).  Odd runs: a
+		 * random moment after the first acknowledged change, so that
+		 * work is always done however slow the machine is.
+		 */
+		if (run % 2 == 1 && read(fd[0], &k, sizeof(k)) == sizeof(k)) {
+			last = k;
+			acked++;
+			usleep((useconds_t)(rand() % 400000));
+		} else
+			usleep(50000 + (useconds_t)(rand() % 900000));
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		assert_true(WIFSIGNALED(status));
-		last = -1;
-		acked = 0;
 		while (read(fd[0], &k, sizeof(k)) == sizeof(k)) {
 			last = k;
 			acked++;
