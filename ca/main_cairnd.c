@@ -453,6 +453,21 @@ main(int argc, char *argv[])
 		}
 		cm_log_init("cairnd", lvl);
 	}
+	/* Configuration mistakes are caught before anything is started. */
+	if (v.conf.roa_mode != NULL && strcmp(v.conf.roa_mode, "per-asn") != 0 &&
+	    strcmp(v.conf.roa_mode, "per-prefix") != 0) {
+		fprintf(stderr, "cairnd: %s: engine.roa-mode must be per-asn or "
+		    "per-prefix, not \"%s\"\n", confpath, v.conf.roa_mode);
+		rc = 2;
+		goto out;
+	}
+	if (strcmp(v.conf.hsm_backend, "pkcs11") != 0 &&
+	    strcmp(v.conf.hsm_backend, "file") != 0) {
+		fprintf(stderr, "cairnd: %s: hsm.backend must be pkcs11 or file, "
+		    "not \"%s\"\n", confpath, v.conf.hsm_backend);
+		rc = 2;
+		goto out;
+	}
 	if (strcmp(argv[0], "run") != 0 && strcmp(argv[0], "apply") != 0 &&
 	    strcmp(argv[0], "tal") != 0 && strcmp(argv[0], "export") != 0 &&
 	    strcmp(argv[0], "router-add") != 0 &&
