@@ -25,8 +25,11 @@ port=${DEMO_RSYNC_PORT:-8873}
 hport=${DEMO_HTTPS_PORT:-8443}
 base=rsync://127.0.0.1:$port/repo/
 https=https://127.0.0.1:$hport/
-cairnd=$top/build/ca/cairnd
-pubd=$top/build/publish/cairn-pubd
+# DEMO_BUILD_DIR and DEMO_SKIP_BUILD=1 let the tests run the demo on the
+# binaries they built.
+bdir=${DEMO_BUILD_DIR:-$top/build}
+cairnd=$bdir/ca/cairnd
+pubd=$bdir/publish/cairn-pubd
 export SOFTHSM2_CONF=$DEMO_DIR/softhsm2.conf
 
 die() { echo "demo: $*" >&2; exit 1; }
@@ -162,6 +165,41 @@ cairnd_start() {
 	die "cairnd did not start; see $DEMO_DIR/cairnd.log"
 }
 
+# expected-vrps.csv and expected-aspa.txt from the configuration that was
+# applied (deploy/demo-repo.txt and every "demo.sh apply" file since), not
+# from a validator: what a validator should output.
+expected() {
+	cat "$top/deploy/demo-repo.txt" "$DEMO_DIR/applied.txt" 2>/dev/null |
+	    sed 's/#.*//' | awk '
+	$1 == "roa" {
+		for (i = 4; i <= NF; i++) {
+			p = $i; m = ""
+			if (match(p, /-[0-9]+$/)) {
+				m = substr(p, RSTART + 1); p = substr(p, 1, RSTART - 1)
+			} else {
+				m = substr(p, index(p, "/") + 1)
+			}
+			print "AS" $3 "," p "," m
+		}
+	}' | LC_ALL=C sort -u >"$DEMO_DIR/expected-vrps.csv"
+	cat "$top/deploy/demo-repo.txt" "$DEMO_DIR/applied.txt" 2>/dev/null |
+	    sed 's/#.*//' | awk '
+	$1 == "aspa" { last[$3] = $4 }
+	END {
+		for (c in last) {
+			n = split(last[c], p, ",")
+			line = "AS" c ":"
+			# providers ascending, as in the ASPA object
+			for (i = 1; i <= n; i++)
+				for (j = i + 1; j <= n; j++)
+					if (p[j] + 0 < p[i] + 0) { t = p[i]; p[i] = p[j]; p[j] = t }
+			for (i = 1; i <= n; i++)
+				line = line " AS" p[i]
+			print line
+		}
+	}' | LC_ALL=C sort >"$DEMO_DIR/expected-aspa.txt"
+}
+
 validate() {
 	local rp t ok=0 out
 	# shellcheck source=../tests/rp/rp.sh
@@ -170,7 +208,10 @@ validate() {
 	RP_HTTPS_CA=$DEMO_DIR/tls/ca.pem
 	"$cairnd" -c "$DEMO_DIR/cairnd.conf" tal ta >"$DEMO_DIR/cairn-demo.tal" \
 	    2>>"$DEMO_DIR/cairnd.log" || die "no TAL; see $DEMO_DIR/cairnd.log"
-	chmod 644 "$DEMO_DIR/cairn-demo.tal"
+	cp "$DEMO_DIR/cairn-demo.tal" "$DEMO_DIR/ta.tal"
+	cp "$DEMO_DIR/tls/ca.pem" "$DEMO_DIR/tls-ca.pem"
+	chmod 644 "$DEMO_DIR/cairn-demo.tal" "$DEMO_DIR/ta.tal" "$DEMO_DIR/tls-ca.pem"
+	expected
 	for t in rrdp rsync; do
 		for rp in rpki-client fort; do
 			out=$DEMO_DIR/validate-$rp-$t
@@ -188,6 +229,15 @@ validate() {
 			else
 				echo "no complaints about our objects"
 			fi
+			tr ' ' ',' <"$out/vrps" | sed 's/,\([0-9]*\)$/,\1/' |
+			    LC_ALL=C sort -u >"$out/vrps.csv"
+			if ! diff -q "$DEMO_DIR/expected-vrps.csv" "$out/vrps.csv" \
+			    >/dev/null; then
+				echo "  VRPs differ from expected-vrps.csv:"
+				diff "$DEMO_DIR/expected-vrps.csv" "$out/vrps.csv" |
+				    sed 's/^/    /'
+				ok=1
+			fi
 		done
 	done
 	echo "VRPs:"
@@ -200,11 +250,14 @@ up() {
 	if [ "${DEMO_SKIP_DEPS:-0}" != 1 ]; then
 		"$top/deploy/install-deps.sh" demo || die "installing packages failed"
 	fi
-	echo "demo: building (build/)"
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >build.cmake.log 2>&1 &&
-	    cmake --build build -j"$(nproc)" --target cairnd cairn-pubd \
-	    >build.build.log 2>&1 ||
-	    { tail -n 30 build.cmake.log build.build.log; die "build failed"; }
+	if [ "${DEMO_SKIP_BUILD:-0}" != 1 ]; then
+		echo "demo: building (build/)"
+		cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		    >build.cmake.log 2>&1 &&
+		    cmake --build build -j"$(nproc)" --target cairnd cairn-pubd \
+		    >build.build.log 2>&1 ||
+		    { tail -n 30 build.cmake.log build.build.log; die "build failed"; }
+	fi
 	mkdir -p "$DEMO_DIR/data" "$DEMO_DIR/static"
 	chmod 755 "$DEMO_DIR" "$DEMO_DIR/data"
 	setup_token
@@ -228,12 +281,16 @@ up() {
 	local rc=$?
 	cat <<MSG
 
-TAL: $DEMO_DIR/cairn-demo.tal   (HTTPS CA of the demo: $DEMO_DIR/tls/ca.pem)
-Try: curl --cacert $DEMO_DIR/tls/ca.pem ${https}rrdp/notification.xml
-     rsync -r $base
-     deploy/demo.sh apply FILE   (same syntax as deploy/demo-repo.txt)
-     deploy/demo.sh status       deploy/demo.sh down
+TAL: $DEMO_DIR/ta.tal   (HTTPS CA of the demo: $DEMO_DIR/tls-ca.pem)
+Expected: $DEMO_DIR/expected-vrps.csv, $DEMO_DIR/expected-aspa.txt
+Validate: mkdir -p /tmp/rc-cache /tmp/rc-out && SSL_CERT_FILE=$DEMO_DIR/tls-ca.pem \\
+            rpki-client -t $DEMO_DIR/ta.tal -d /tmp/rc-cache /tmp/rc-out
+Try:      curl --cacert $DEMO_DIR/tls-ca.pem ${https}rrdp/notification.xml
+          rsync -r $base
+          deploy/demo.sh apply FILE   (same syntax as deploy/demo-repo.txt)
+          deploy/demo.sh status       deploy/demo.sh down
 MSG
+	echo "demo-dir: $DEMO_DIR"
 	return $rc
 }
 
@@ -259,6 +316,9 @@ status)
 	validate ;;
 apply)
 	[ $# = 2 ] || die "usage: $0 apply FILE"
-	"$cairnd" -c "$DEMO_DIR/cairnd.conf" apply "$2" ;;
+	"$cairnd" -c "$DEMO_DIR/cairnd.conf" apply "$2" || exit 1
+	# What a validator should now see.
+	cat "$2" >>"$DEMO_DIR/applied.txt"
+	expected ;;
 *) echo "usage: $0 up|status|apply FILE|down" >&2; exit 2 ;;
 esac
