@@ -2013,18 +2013,35 @@ out:
 int
 ca_eng_tick(struct ca_eng *e, int max, struct cm_err *err)
 {
+	return ca_eng_tick_shard(e, max, 0, 1, err);
+}
+
+int
+ca_eng_tick_shard(struct ca_eng *e, int max, int shard, int nshards,
+    struct cm_err *err)
+{
 	struct db_params	 p;
 	struct db_res		*r = NULL;
 	struct tick_arg		 a = { e, NULL };
 	int			 i, n, done = 0;
 
+	if (nshards < 1 || shard < 0 || shard >= nshards)
+		return cm_err_set(err, CM_EINVAL, "re-issue", "shard %d of %d",
+		    shard, nshards);
 	db_params_init(&p);
 	db_param_int(&p, eng_now(e));
 	db_param_int(&p, max);
+	db_param_int(&p, nshards);
+	db_param_int(&p, shard);
+	/*
+	 * Each CA belongs to one shard, so parallel workers never work on the
+	 * same CA (per-CA ordering); the row locks would serialise them anyway.
+	 */
 	if ((n = db_exec(e->db, "SELECT c.handle, min(o.reissue_at) AS due "
 	    "FROM issued_object o JOIN ca c ON c.id = o.ca_id "
 	    "WHERE o.withdrawn_at IS NULL AND o.reissue_at <= "
-	    "to_timestamp($1::bigint) AND c.deleted_at IS NULL "
+	    "to_timestamp($1::bigint) AND c.deleted_at IS NULL AND "
+	    "c.id % $3::bigint = $4::bigint "
 	    "GROUP BY c.handle ORDER BY due LIMIT $2", &p, &r, err)) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {

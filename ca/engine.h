@@ -202,5 +202,12 @@ int	ca_eng_updown(struct ca_eng *e, const char *parent,
  * or -1.
  */
 int	ca_eng_tick(struct ca_eng *e, int max, struct cm_err *err);
+/*
+ * The same for the CAs of shard shard of nshards (CA id modulo nshards), so
+ * that nshards workers, each with its own engine and database connection,
+ * re-issue in parallel and never touch the same CA.
+ */
+int	ca_eng_tick_shard(struct ca_eng *e, int max, int shard, int nshards,
+	    struct cm_err *err);
 
 #endif

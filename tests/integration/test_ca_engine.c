@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -863,6 +864,68 @@ test_shrink(void **state)
 	check_manifests(f);
 }
 
+struct worker {
+	struct fx	*f;
+	int		 shard, done;
+	char		 err[256];
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	struct cm_err	 err;
+	struct db	*db;
+	struct ca_eng	*e;
+
+	w->done = -1;
+	if ((db = db_open(w->f->t.dsn, 5, &err)) == NULL ||
+	    (e = ca_eng_new(&w->f->conf, db, w->f->hsm, w->f->pool, &w->f->clock,
+	    &err)) == NULL) {
+		snprintf(w->err, sizeof(w->err), "%s", err.msg);
+		db_close(db);
+		return NULL;
+	}
+	if ((w->done = ca_eng_tick_shard(e, 1000, w->shard, 2, &err)) == -1)
+		snprintf(w->err, sizeof(w->err), "%s", err.msg);
+	ca_eng_free(e);
+	db_close(db);
+	return NULL;
+}
+
+/* Two workers re-issue disjoint halves of the CAs at the same time. */
+static void
+test_parallel_tick(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct worker	 w[2];
+	pthread_t	 t[2];
+	int		 i, total = 0;
+
+	assert_true(ca_eng_tick(f->e, 1000, &err) >= 0);
+	/* Two days on: every manifest is due. */
+	cm_clock_advance(&f->clock, 2 * 86400);
+	for (i = 0; i < 2; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].f = f;
+		w[i].shard = i;
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].done < 0)
+			fail_msg("worker %d: %s", i, w[i].err);
+		total += w[i].done;
+	}
+	/* Every CA once, none twice; nothing left. */
+	assert_int_equal(total, count(f, "SELECT count(*) FROM ca"));
+	assert_int_equal(ca_eng_tick(f->e, 1000, &err), 0);
+	assert_int_equal(ca_eng_tick_shard(f->e, 10, 2, 2, &err), -1);
+	check_manifests(f);
+	check_numbers(f);
+}
+
 static void
 test_tick(void **state)
 {
@@ -921,6 +984,7 @@ main(void)
 		cmocka_unit_test(test_validator),
 		cmocka_unit_test(test_updown),
 		cmocka_unit_test(test_shrink),
+		cmocka_unit_test(test_parallel_tick),
 		cmocka_unit_test(test_tick),
 	};
 
