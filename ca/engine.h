@@ -196,6 +196,26 @@ int	ca_eng_updown(struct ca_eng *e, const char *parent,
 	    struct cm_err *err);
 
 /*
+ * The BPKI identity of CA handle (RFC 8183 *_bpki_ta): its self-signed
+ * certificate (DER, *der malloc'd) and the signer id of its key, made on
+ * first use.  Returns 0 or -1.
+ */
+int	ca_eng_bpki(struct ca_eng *e, const char *handle, uint8_t **der,
+	    size_t *len, char key_id[HSM_KEY_ID_LEN + 1], struct cm_err *err);
+
+/*
+ * RFC 6492 over CMS (§3.1): der is a signed message from a child of parent;
+ * it is verified against the BPKI trust anchor registered for that child
+ * (CM_EPERM when it does not verify or the sender is not a child), answered
+ * with ca_eng_updown(), and the reply is signed with the parent's BPKI
+ * identity into *out (malloc'd).  Replay protection by signing time is not
+ * done yet.  Returns 0 or -1.
+ */
+int	ca_eng_updown_cms(struct ca_eng *e, const char *parent,
+	    const uint8_t *der, size_t len, uint8_t **out, size_t *outlen,
+	    struct cm_err *err);
+
+/*
  * Re-issues what the schedule says is due (manifests and CRLs before their
  * nextUpdate, EE-based objects before they expire), at most max CAs per
  * call, each in its own transaction.  Returns the number of CAs re-issued,

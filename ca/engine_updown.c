@@ -12,7 +12,9 @@
 
 #include <openssl/x509.h>
 
+#include "ca/bpki.h"
 #include "ca/cert.h"
+#include "ca/cms_msg.h"
 #include "ca/csr.h"
 #include "ca/engine_int.h"
 #include "ca/updown.h"
@@ -472,4 +474,223 @@ ca_eng_updown(struct ca_eng *e, const char *parent, const struct ca_ud_msg *req,
 	}
 	*resp = a.resp;
 	return 0;
+}
+
+/* ---- BPKI identity and the CMS transport ------------------------------ */
+
+struct ident_arg {
+	struct ca_eng	*e;
+	const char	*handle;
+	struct hsm_key	*newkey;	/* created outside, used if none yet */
+	int		 need_key;	/* out: none yet and newkey NULL */
+	char		 key_id[HSM_KEY_ID_LEN + 1];
+	uint8_t		*der;
+	size_t		 len;
+};
+
+static int
+ident_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct ident_arg	*a = arg;
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	const uint8_t		*d;
+	size_t			 dl;
+	X509			*ta = NULL;
+	unsigned char		*buf = NULL;
+	int			 n, rc = -1;
+
+	free(a->der);
+	a->der = NULL;
+	a->need_key = 0;
+	db_params_init(&p);
+	db_param_text(&p, a->handle);
+	if (db_exec(db, "SELECT id_key, id_cert FROM ca WHERE handle = $1 AND "
+	    "deleted_at IS NULL FOR UPDATE", &p, &r, err) == -1)
+		return -1;
+	if (db_res_rows(r) != 1) {
+		cm_err_set(err, CM_ENOTFOUND, a->handle, "no such CA");
+		goto out;
+	}
+	if (!db_res_isnull(r, 0, 1)) {
+		snprintf(a->key_id, sizeof(a->key_id), "%s", db_res_text(r, 0, 0));
+		if (db_res_bytea(r, 0, 1, &d, &dl, err) == -1 ||
+		    (a->der = malloc(dl)) == NULL)
+			goto out;
+		memcpy(a->der, d, dl);
+		a->len = dl;
+		rc = 0;
+		goto out;
+	}
+	if (a->newkey == NULL) {
+		a->need_key = 1;	/* the caller makes a key and comes back */
+		rc = 0;
+		goto out;
+	}
+	if (ca_bpki_ta(a->newkey, a->handle, (time_t)eng_now(a->e), 20, &ta,
+	    err) == -1)
+		goto out;
+	if ((n = i2d_X509(ta, &buf)) <= 0 || (a->der = malloc((size_t)n)) ==
+	    NULL) {
+		cm_err_set(err, CM_ENOMEM, a->handle, "out of memory");
+		goto out;
+	}
+	memcpy(a->der, buf, (size_t)n);
+	a->len = (size_t)n;
+	snprintf(a->key_id, sizeof(a->key_id), "%s", hsm_key_id(a->newkey));
+	db_params_init(&p);
+	db_param_text(&p, a->handle);
+	db_param_text(&p, a->key_id);
+	db_param_bytea(&p, a->der, a->len);
+	if (db_exec(db, "UPDATE ca SET id_key = $2, id_cert = $3 WHERE handle = $1",
+	    &p, NULL, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_free(buf);
+	X509_free(ta);
+	db_res_free(r);
+	return rc;
+}
+
+int
+ca_eng_bpki(struct ca_eng *e, const char *handle, uint8_t **der, size_t *len,
+    char key_id[HSM_KEY_ID_LEN + 1], struct cm_err *err)
+{
+	struct ident_arg	 a;
+	struct cm_err		 e2;
+	char			 label[HSM_LABEL_MAX];
+	int			 rc;
+
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	a.handle = handle;
+	rc = db_tx(e->db, NULL, ident_tx, &a, err);
+	if (rc == 0 && a.need_key) {
+		/* First use: an identity key in the signer. */
+		snprintf(label, sizeof(label), "cairn bpki %.64s", handle);
+		if (hsm_key_create(e->hsm, label, &a.newkey, err) == -1)
+			return -1;
+		rc = db_tx(e->db, NULL, ident_tx, &a, err);
+		if (rc != 0 || strcmp(a.key_id, hsm_key_id(a.newkey)) != 0) {
+			/* Failed, or another process made one first. */
+			if (hsm_key_destroy(a.newkey, &e2) == -1)
+				cm_warn("%s: a BPKI key was left in the signer",
+				    handle);
+		} else
+			hsm_key_free(a.newkey);
+	}
+	if (rc != 0) {
+		free(a.der);
+		return -1;
+	}
+	*der = a.der;
+	*len = a.len;
+	if (key_id != NULL)
+		snprintf(key_id, HSM_KEY_ID_LEN + 1, "%s", a.key_id);
+	return 0;
+}
+
+/* The BPKI trust anchor (DER) the parent registered for child. */
+static int
+child_ta(struct ca_eng *e, const char *parent, const char *child, X509 **out,
+    struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	const uint8_t		*d, *q;
+	size_t			 dl;
+	int			 rc = -1;
+
+	db_params_init(&p);
+	db_param_text(&p, parent);
+	db_param_text(&p, child);
+	if (db_exec(e->db, "SELECT k.id_cert FROM ca_child k JOIN ca c ON c.id = "
+	    "k.ca_id WHERE c.handle = $1 AND k.handle = $2 AND k.deleted_at IS "
+	    "NULL", &p, &r, err) == -1)
+		return -1;
+	if (db_res_rows(r) != 1) {
+		cm_err_set(err, CM_EPERM, child, "not a child of %s", parent);
+		goto out;
+	}
+	if (db_res_bytea(r, 0, 0, &d, &dl, err) == -1)
+		goto out;
+	q = d;
+	if ((*out = d2i_X509(NULL, &q, (long)dl)) == NULL) {
+		cm_err_set(err, CM_ESTATE, child, "its BPKI certificate is corrupt");
+		goto out;
+	}
+	rc = 0;
+out:
+	db_res_free(r);
+	return rc;
+}
+
+int
+ca_eng_updown_cms(struct ca_eng *e, const char *parent, const uint8_t *der,
+    size_t len, uint8_t **out, size_t *outlen, struct cm_err *err)
+{
+	struct ca_ud_msg	*q = NULL, *resp = NULL;
+	struct ca_ud_error	 ue;
+	struct ca_cms_msg	 m;
+	struct cm_buf		 xml = CM_BUF_INIT;
+	struct hsm_key		*idkey = NULL;
+	X509			*cta = NULL, *pta = NULL;
+	EVP_PKEY		*ee = NULL;
+	uint8_t			*peek = NULL, *tader = NULL;
+	const uint8_t		*tp;
+	size_t			 plen, talen;
+	char			 idk[HSM_KEY_ID_LEN + 1], sender[ENG_HANDLE_MAX + 1];
+	int			 rc = -1;
+
+	*out = NULL;
+	memset(&m, 0, sizeof(m));
+	/* Who says they sent it (unverified), to pick the trust anchor. */
+	if (ca_bpki_peek(der, len, &peek, &plen, err) == -1)
+		return -1;
+	if (ca_ud_parse("up-down", peek, plen, &q, &ue) == -1) {
+		*err = ue.err;
+		goto out;
+	}
+	snprintf(sender, sizeof(sender), "%s", q->sender);
+	ca_ud_free(q);
+	q = NULL;
+	if (child_ta(e, parent, sender, &cta, err) == -1 ||
+	    ca_cms_msg_verify(sender, der, len, cta, (time_t)eng_now(e), &m,
+	    err) == -1)
+		goto out;
+	if (ca_ud_parse(sender, m.xml, m.xml_len, &q, &ue) == -1) {
+		*err = ue.err;
+		goto out;
+	}
+	if (strcmp(q->sender, sender) != 0) {
+		cm_err_set(err, CM_EPERM, sender, "signed message names another "
+		    "sender");
+		goto out;
+	}
+	if (ca_eng_updown(e, parent, q, &resp, err) == -1 ||
+	    ca_ud_write(resp, &xml, err) == -1 ||
+	    ca_eng_bpki(e, parent, &tader, &talen, idk, err) == -1 ||
+	    hsm_key_find(e->hsm, idk, &idkey, err) == -1 ||
+	    eng_ee_key(e, &ee, err) == -1)
+		goto out;
+	tp = tader;
+	if ((pta = d2i_X509(NULL, &tp, (long)talen)) == NULL) {
+		cm_err_set(err, CM_ESTATE, parent, "BPKI certificate is corrupt");
+		goto out;
+	}
+	rc = ca_bpki_sign(pta, idkey, ee, xml.data, xml.len, (time_t)eng_now(e),
+	    out, outlen, err);
+out:
+	free(peek);
+	free(tader);
+	ca_cms_msg_free(&m);
+	ca_ud_free(q);
+	ca_ud_free(resp);
+	cm_buf_free(&xml);
+	hsm_key_free(idkey);
+	X509_free(cta);
+	X509_free(pta);
+	EVP_PKEY_free(ee);
+	return rc;
 }

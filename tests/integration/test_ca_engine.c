@@ -16,12 +16,15 @@
 #include <pthread.h>
 
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "ca/cert.h"
 #include "ca/engine.h"
 #include "ca/engine_int.h"	/* the internal validator, white-box */
+#include "ca/bpki.h"
+#include "ca/cms_msg.h"
 #include "ca/crl.h"
 #include "ca/csr.h"
 #include "ca/mft.h"
@@ -819,6 +822,91 @@ test_updown(void **state)
 	check_manifests(f);
 }
 
+/* RFC 6492 over CMS with BPKI identities, both ways. */
+static void
+test_updown_cms(void **state)
+{
+	struct fx		*f = *state;
+	struct cm_err		 err;
+	struct hsm_key		*ck, *xk;
+	X509			*cta, *xta, *pta;
+	EVP_PKEY		*ee = EVP_RSA_gen(2048);
+	struct ca_res		*ent = res_of("", "10.2.64.0/18", "");
+	struct ca_ud_msg	 q, *r = NULL;
+	struct ca_ud_error	 ue;
+	struct ca_cms_msg	 m;
+	struct cm_buf		 xml = CM_BUF_INIT;
+	uint8_t			*der = NULL, *tader = NULL, *out = NULL, *cder = NULL;
+	const uint8_t		*tp;
+	size_t			 len, talen, outlen;
+	int			 n;
+
+	assert_int_equal(hsm_key_create(f->hsm, "krill2 bpki", &ck, &err), 0);
+	assert_int_equal(hsm_key_create(f->hsm, "intruder", &xk, &err), 0);
+	assert_int_equal(ca_bpki_ta(ck, "krill2", (time_t)cm_clock_now(&f->clock),
+	    10, &cta, &err), 0);
+	assert_int_equal(ca_bpki_ta(xk, "krill2", (time_t)cm_clock_now(&f->clock),
+	    10, &xta, &err), 0);
+	assert_true((n = i2d_X509(cta, &cder)) > 0);
+	ok(ca_eng_child_add(f->e, "m2", "krill2", ent, cder, (size_t)n, "t",
+	    &err), &err);
+
+	memset(&q, 0, sizeof(q));
+	q.type = CA_UD_LIST;
+	q.sender = "krill2";
+	q.recipient = "m2";
+	assert_int_equal(ca_ud_write(&q, &xml, &err), 0);
+	assert_int_equal(ca_bpki_sign(cta, ck, ee, xml.data, xml.len,
+	    (time_t)cm_clock_now(&f->clock), &der, &len, &err), 0);
+	if (ca_eng_updown_cms(f->e, "m2", der, len, &out, &outlen, &err) != 0)
+		fail_msg("%s", err.msg);
+	/* The child checks the reply against the parent's BPKI identity. */
+	ok(ca_eng_bpki(f->e, "m2", &tader, &talen, NULL, &err), &err);
+	tp = tader;
+	assert_non_null(pta = d2i_X509(NULL, &tp, (long)talen));
+	if (ca_cms_msg_verify("m2", out, outlen, pta,
+	    (time_t)cm_clock_now(&f->clock), &m, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ca_ud_parse("m2", m.xml, m.xml_len, &r, &ue), 0);
+	assert_int_equal(r->type, CA_UD_LIST_RESPONSE);
+	assert_string_equal(r->classes[0].res_v4, "10.2.64.0/18");
+	ca_ud_free(r);
+	ca_cms_msg_free(&m);
+	free(out);
+	free(der);
+
+	/* Signed by someone else in krill2's name: refused. */
+	assert_int_equal(ca_bpki_sign(xta, xk, ee, xml.data, xml.len,
+	    (time_t)cm_clock_now(&f->clock), &der, &len, &err), 0);
+	assert_int_equal(ca_eng_updown_cms(f->e, "m2", der, len, &out, &outlen,
+	    &err), -1);
+	assert_int_equal(err.code, CM_EPERM);
+	free(der);
+	/* Garbage. */
+	assert_int_equal(ca_eng_updown_cms(f->e, "m2", (const uint8_t *)"xyz", 3,
+	    &out, &outlen, &err), -1);
+	/* The identity is stable. */
+	{
+		uint8_t	*t2;
+		size_t	 l2;
+
+		ok(ca_eng_bpki(f->e, "m2", &t2, &l2, NULL, &err), &err);
+		assert_int_equal(l2, talen);
+		assert_memory_equal(t2, tader, talen);
+		free(t2);
+	}
+	free(tader);
+	OPENSSL_free(cder);
+	cm_buf_free(&xml);
+	ca_res_free(ent);
+	X509_free(cta);
+	X509_free(xta);
+	X509_free(pta);
+	EVP_PKEY_free(ee);
+	hsm_key_free(ck);
+	hsm_key_free(xk);
+}
+
 static void
 test_shrink(void **state)
 {
@@ -983,6 +1071,7 @@ main(void)
 		cmocka_unit_test(test_keyroll),
 		cmocka_unit_test(test_validator),
 		cmocka_unit_test(test_updown),
+		cmocka_unit_test(test_updown_cms),
 		cmocka_unit_test(test_shrink),
 		cmocka_unit_test(test_parallel_tick),
 		cmocka_unit_test(test_tick),
