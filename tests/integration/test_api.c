@@ -556,6 +556,19 @@ test_transfer_history(void **state)
 	    "2100-01-01T00%3A00%3A00Z&limit=2", NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "history")), 2);
 	json_decref(j);
+	/* Resource changes and transfers appear on both sides. */
+	assert_int_equal(req(F->admin, "GET", "/api/v1/cas/m2/history?actor=ops",
+	    NULL, &j), 200);
+	h = json_object_get(j, "history");
+	assert_int_equal(json_array_size(h), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(h,
+	    0), "action")), "transfer");
+	json_decref(j);
+	assert_int_equal(req(F->admin, "GET", "/api/v1/cas/m3/history?actor=ops",
+	    NULL, &j), 200);
+	h = json_object_get(j, "history");
+	assert_int_equal(json_array_size(h), 3);	/* create, resources, transfer */
+	json_decref(j);
 	expect(F->m1, "GET", "/api/v1/cas/m1/history?since=yesterday-ish", NULL,
 	    422, "invalid", "since");
 }
