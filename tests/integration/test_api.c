@@ -618,7 +618,7 @@ test_scope(void **state)
 	int64_t	before[6], after[6];
 	json_t	*j;
 	size_t	 i;
-	char	 nf[512], got[512];
+	char	 nf[512], got[512], *dump;
 
 	(void)state;
 	snapshot(before);
@@ -644,7 +644,9 @@ test_scope(void **state)
 	json_decref(j);
 	/* Unknown and foreign CAs are indistinguishable. */
 	assert_int_equal(req(F->m2, "GET", "/api/v1/cas/zz", NULL, &j), 404);
-	snprintf(nf, sizeof(nf), "%s", json_dumps(j, 0));
+	dump = json_dumps(j, 0);
+	snprintf(nf, sizeof(nf), "%s", dump);
+	free(dump);
 	json_decref(j);
 	assert_non_null(strstr(nf, "zz: no such CA"));
 	/* member-1 reaches its child. */
