@@ -1,8 +1,13 @@
 /*
- * A blocking HTTP/1.1 client: connect, send one request with
- * "Connection: close", read the response with llhttp until it is complete.
+ * A blocking HTTP/1.1 client: connect (TLS over it for https), send one
+ * request with "Connection: close", read the response with llhttp until it
+ * is complete.  The socket is blocking after the connect, with send and
+ * receive timeouts, so that OpenSSL needs no retry loops.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -10,9 +15,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <llhttp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "api/api_client.h"
 #include "common/cm_buf.h"
@@ -104,18 +113,23 @@ on_done(llhttp_t *p)
 	return HPE_PAUSED;
 }
 
-/* Splits "http://host:port/" into host and port. */
+/* Splits "http[s]://host:port/" into host and port; *tls for https. */
 static int
 parse_url(const char *url, char *host, size_t hl, char *port, size_t pl,
-    struct cm_err *err)
+    int *tls, struct cm_err *err)
 {
 	const char	*h, *e, *c;
 	size_t		 n;
 
-	if (strncmp(url, "http://", 7) != 0)
+	if (strncmp(url, "http://", 7) == 0) {
+		*tls = 0;
+		h = url + 7;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		*tls = 1;
+		h = url + 8;
+	} else
 		return cm_err_set(err, CM_EINVAL, url, "the server URL must be "
-		    "http://host:port (this client speaks plain HTTP)");
-	h = url + 7;
+		    "http://host:port or https://host:port");
 	e = h + strcspn(h, "/");
 	if (*h == '[') {
 		if ((c = memchr(h, ']', (size_t)(e - h))) == NULL)
@@ -143,7 +157,7 @@ parse_url(const char *url, char *host, size_t hl, char *port, size_t pl,
 		memcpy(port, c + 1, n);
 		port[n] = '\0';
 	} else
-		snprintf(port, pl, "80");
+		snprintf(port, pl, *tls ? "443" : "80");
 	if (*e != '\0' && strcmp(e, "/") != 0)
 		return cm_err_set(err, CM_EINVAL, url, "the server URL takes no "
 		    "path");
@@ -191,47 +205,109 @@ dial(const char *host, const char *port, int timeout_ms, struct cm_err *err)
 	return fd;
 }
 
-static int
-io_wait(int fd, short ev, int timeout_ms, struct cm_err *err)
-{
-	struct pollfd	pfd = { fd, ev, 0 };
-	int		n;
+/* The connection: plain or TLS. */
+struct conn {
+	int	 fd;
+	SSL_CTX	*ctx;
+	SSL	*ssl;
+};
 
-	while ((n = poll(&pfd, 1, timeout_ms)) == -1 && errno == EINTR)
-		;
-	if (n == 1)
-		return 0;
-	return cm_err_set(err, CM_EIO, "server", "timed out");
+static int
+tls_start(struct conn *c, const char *host, const char *cafile,
+    struct cm_err *err)
+{
+	unsigned char	 a[16];
+	X509_VERIFY_PARAM *vp;
+	int		 ip;
+
+	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1)
+		return cm_err_ssl(err, host, "TLS set-up");
+	if ((cafile != NULL ? SSL_CTX_load_verify_locations(c->ctx, cafile,
+	    NULL) : SSL_CTX_set_default_verify_paths(c->ctx)) != 1)
+		return cm_err_ssl(err, cafile != NULL ? cafile : host,
+		    "cannot load trusted certificates");
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	if ((c->ssl = SSL_new(c->ctx)) == NULL)
+		return cm_err_ssl(err, host, "TLS set-up");
+	vp = SSL_get0_param(c->ssl);
+	ip = inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host,
+	    a) == 1;
+	if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host) :
+	    X509_VERIFY_PARAM_set1_host(vp, host, 0)) != 1 ||
+	    (!ip && SSL_set_tlsext_host_name(c->ssl, host) != 1))
+		return cm_err_ssl(err, host, "TLS set-up");
+	SSL_set_fd(c->ssl, c->fd);
+	if (SSL_connect(c->ssl) != 1) {
+		long v = SSL_get_verify_result(c->ssl);
+
+		if (v != X509_V_OK)
+			return cm_err_set(err, CM_EIO, host, "TLS: the server's "
+			    "certificate is not trusted: %s",
+			    X509_verify_cert_error_string(v));
+		return cm_err_ssl(err, host, "TLS handshake failed");
+	}
+	return 0;
+}
+
+static ssize_t
+conn_send(struct conn *c, const void *p, size_t n)
+{
+	int r;
+
+	if (c->ssl == NULL)
+		return send(c->fd, p, n, MSG_NOSIGNAL);
+	r = SSL_write(c->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
+	return r > 0 ? r : -1;
+}
+
+static ssize_t
+conn_recv(struct conn *c, void *p, size_t n)
+{
+	int r;
+
+	if (c->ssl == NULL)
+		return recv(c->fd, p, n, 0);
+	r = SSL_read(c->ssl, p, (int)n);
+	if (r > 0)
+		return r;
+	/* A close without close_notify is a truncation; llhttp judges. */
+	return SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN ||
+	    SSL_get_error(c->ssl, r) == SSL_ERROR_SYSCALL ? 0 : -1;
 }
 
 int
-api_http_request(const char *url, const char *method, const char *path,
-    const char *token, const char *idem_key, const char *body,
-    int timeout_ms, struct api_http_resp *out, struct cm_err *err)
+api_http_do(const char *url, const char *method, const char *path,
+    const char *body, const struct api_http_opts *opts,
+    struct api_http_resp *out, struct cm_err *err)
 {
 	llhttp_settings_t	 s;
 	llhttp_t		 p;
 	struct rd		 r;
+	struct conn		 c = { -1, NULL, NULL };
 	struct cm_buf		 req = CM_BUF_INIT;
+	struct timeval		 tv;
 	char			 host[256], port[16], buf[16384];
 	size_t			 off = 0;
 	ssize_t			 n;
-	int			 fd, rc = -1;
+	int			 rc = -1, tls, tmo, fl;
 	llhttp_errno_t		 e;
 
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
 	r.out = out;
-	if (parse_url(url, host, sizeof(host), port, sizeof(port), err) == -1)
+	tmo = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
+	if (parse_url(url, host, sizeof(host), port, sizeof(port), &tls,
+	    err) == -1)
 		return -1;
 	if (cm_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: %s%s%s:%s\r\n"
 	    "User-Agent: cairn\r\nAccept: application/json\r\n"
 	    "Connection: close\r\n", method, path, strchr(host, ':') ? "[" : "",
 	    host, strchr(host, ':') ? "]" : "", port) == -1 ||
-	    (token != NULL && cm_buf_printf(&req, "Authorization: Bearer "
-	    "%s\r\n", token) == -1) ||
-	    (idem_key != NULL && cm_buf_printf(&req, "Idempotency-Key: %s\r\n",
-	    idem_key) == -1) ||
+	    (opts->token != NULL && cm_buf_printf(&req, "Authorization: "
+	    "Bearer %s\r\n", opts->token) == -1) ||
+	    (opts->idem_key != NULL && cm_buf_printf(&req, "Idempotency-Key: "
+	    "%s\r\n", opts->idem_key) == -1) ||
 	    (body != NULL && cm_buf_printf(&req, "Content-Type: "
 	    "application/json\r\n") == -1) ||
 	    cm_buf_printf(&req, "Content-Length: %zu\r\n\r\n", body != NULL ?
@@ -240,20 +316,32 @@ api_http_request(const char *url, const char *method, const char *path,
 		cm_buf_free(&req);
 		return cm_err_set(err, CM_ENOMEM, "request", "out of memory");
 	}
-	if ((fd = dial(host, port, timeout_ms, err)) == -1) {
+	if ((c.fd = dial(host, port, tmo, err)) == -1) {
 		cm_buf_free(&req);
 		return -1;
 	}
+	/* Blocking from here, each call bounded by the timeout. */
+	tv.tv_sec = tmo / 1000;
+	tv.tv_usec = (tmo % 1000) * 1000;
+	if ((fl = fcntl(c.fd, F_GETFL)) == -1 ||
+	    fcntl(c.fd, F_SETFL, fl & ~O_NONBLOCK) == -1 ||
+	    setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
+		cm_err_set(err, CM_EIO, host, "socket: %s", strerror(errno));
+		goto out;
+	}
+	if (tls && tls_start(&c, host, opts->cafile, err) == -1)
+		goto out;
 	while (off < req.len) {
-		if (io_wait(fd, POLLOUT, timeout_ms, err) == -1)
-			goto out;
-		n = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
-		if (n == -1 && errno != EAGAIN && errno != EINTR) {
-			cm_err_set(err, CM_EIO, host, "send: %s", strerror(errno));
+		n = conn_send(&c, req.data + off, req.len - off);
+		if (n == -1 && errno == EINTR && c.ssl == NULL)
+			continue;
+		if (n <= 0) {
+			cm_err_set(err, CM_EIO, host, "send: %s", errno ==
+			    EAGAIN ? "timed out" : strerror(errno));
 			goto out;
 		}
-		if (n > 0)
-			off += (size_t)n;
+		off += (size_t)n;
 	}
 	llhttp_settings_init(&s);
 	s.on_header_field = on_hfield;
@@ -265,13 +353,12 @@ api_http_request(const char *url, const char *method, const char *path,
 	llhttp_init(&p, HTTP_RESPONSE, &s);
 	p.data = &r;
 	while (!r.done) {
-		if (io_wait(fd, POLLIN, timeout_ms, err) == -1)
-			goto out;
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		n = conn_recv(&c, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR && c.ssl == NULL)
 			continue;
 		if (n == -1) {
-			cm_err_set(err, CM_EIO, host, "recv: %s", strerror(errno));
+			cm_err_set(err, CM_EIO, host, "recv: %s", errno ==
+			    EAGAIN ? "timed out" : strerror(errno));
 			goto out;
 		}
 		e = n == 0 ? llhttp_finish(&p) : llhttp_execute(&p, buf,
@@ -294,10 +381,23 @@ api_http_request(const char *url, const char *method, const char *path,
 	out->len--;
 	rc = 0;
 out:
-	close(fd);
+	SSL_free(c.ssl);
+	SSL_CTX_free(c.ctx);
+	ERR_clear_error();
+	close(c.fd);
 	cm_buf_free(&req);
 	cm_buf_free(&r.body);
 	return rc;
+}
+
+int
+api_http_request(const char *url, const char *method, const char *path,
+    const char *token, const char *idem_key, const char *body,
+    int timeout_ms, struct api_http_resp *out, struct cm_err *err)
+{
+	struct api_http_opts	o = { token, idem_key, NULL, timeout_ms };
+
+	return api_http_do(url, method, path, body, &o, out, err);
 }
 
 void

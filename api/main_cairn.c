@@ -5,7 +5,7 @@
  *
  * The server and the token come from the flags, else CAIRN_URL and
  * CAIRN_TOKEN, else the configuration file (--config, CAIRN_CONFIG or
- * ~/.config/cairn/cairn.conf: "url = ..." and "token = ...").
+ * ~/.config/cairn/cairn.conf: "url = ...", "token = ...", "cacert = ...").
  * Exit codes: 0 done, 1 the server refused (4xx), 2 usage, 3 the server
  * cannot be reached or failed (5xx).
  */
@@ -32,7 +32,7 @@
 #define EX_UNREACHABLE	3
 
 struct opts {
-	const char	*url, *token, *config, *idem;
+	const char	*url, *token, *config, *idem, *cacert;
 	int		 json, help;
 	/* Command options. */
 	const char	*parent, *asn, *ipv4, *ipv6, *limit, *after, *actor,
@@ -64,14 +64,17 @@ static void
 usage_all(FILE *f)
 {
 	fprintf(f, "usage: cairn [--url URL] [--token TOKEN] [--json] "
-	    "[--config FILE] [--idempotency-key KEY] COMMAND ...\n\n"
+	    "[--config FILE] [--cacert PEM] [--idempotency-key KEY]\n"
+	    "             COMMAND ...\n\n"
 	    "commands:\n");
 	for (const struct cmd *c = cmds; c->name != NULL; c++)
 		fprintf(f, "  %s%s%s %s\n", c->name, c->sub != NULL ? " " : "",
 		    c->sub != NULL ? c->sub : "", c->usage);
 	fprintf(f, "\nThe server URL and token also come from CAIRN_URL and "
 	    "CAIRN_TOKEN, or from\nthe file CAIRN_CONFIG or "
-	    "~/.config/cairn/cairn.conf (url = ..., token = ...).\n"
+	    "~/.config/cairn/cairn.conf (url = ..., token = ...,\ncacert = "
+	    "...); https URLs are verified against --cacert, CAIRN_CACERT or "
+	    "the system's CAs.\n"
 	    "Exit codes: 0 done, 1 refused by the server, 2 usage, 3 server "
 	    "unreachable or failing.\n");
 }
@@ -82,6 +85,7 @@ static int
 call(struct opts *o, const char *method, const char *path, json_t *body,
     json_t **out)
 {
+	struct api_http_opts	 ho;
 	struct api_http_resp	 r;
 	struct cm_err		 err;
 	char			*b = NULL;
@@ -93,8 +97,11 @@ call(struct opts *o, const char *method, const char *path, json_t *body,
 		fprintf(stderr, "cairn: out of memory\n");
 		return EX_UNREACHABLE;
 	}
-	rc = api_http_request(o->url, method, path, o->token,
-	    strcmp(method, "POST") == 0 ? o->idem : NULL, b, 30000, &r, &err);
+	ho.token = o->token;
+	ho.idem_key = strcmp(method, "POST") == 0 ? o->idem : NULL;
+	ho.cafile = o->cacert;
+	ho.timeout_ms = 30000;
+	rc = api_http_do(o->url, method, path, b, &ho, &r, &err);
 	free(b);
 	if (rc == -1) {
 		fprintf(stderr, "cairn: %s: %s\n", o->url, err.msg);
@@ -666,7 +673,8 @@ opt_slot(struct opts *o, const char *name)
 	static const struct { const char *n; size_t off; } t[] = {
 #define S(n, f) { n, offsetof(struct opts, f) }
 		S("--url", url), S("--token", token), S("--config", config),
-		S("--idempotency-key", idem), S("--parent", parent),
+		S("--idempotency-key", idem), S("--cacert", cacert),
+		S("--parent", parent),
 		S("--asn", asn), S("--ipv4", ipv4), S("--ipv6", ipv6),
 		S("--limit", limit), S("--after", after), S("--actor", actor),
 		S("--since", since), S("--until", until),
@@ -681,11 +689,13 @@ opt_slot(struct opts *o, const char *name)
 }
 
 static int
-load_config(struct opts *o, char **curl, char **ctoken)
+load_config(struct opts *o, char **curl, char **ctoken, char **ccacert)
 {
-	struct cm_conf_key	 keys[2] = {
+	struct cm_conf_key	 keys[3] = {
 	    { "", "url", CM_CONF_STR, curl, 0, 0, 0, "server URL" },
 	    { "", "token", CM_CONF_STR, ctoken, 0, 0, 0, "bearer token" },
+	    { "", "cacert", CM_CONF_STR, ccacert, 0, 0, 0,
+		"PEM file of the CAs trusted for https" },
 	};
 	struct cm_err		 err;
 	const char		*path = o->config, *home;
@@ -701,7 +711,7 @@ load_config(struct opts *o, char **curl, char **ctoken)
 	}
 	if (path == NULL)
 		return 0;
-	if (cm_conf_load(path, keys, 2, &err) == -1) {
+	if (cm_conf_load(path, keys, 3, &err) == -1) {
 		fprintf(stderr, "cairn: %s\n", err.msg);
 		return -1;
 	}
@@ -714,7 +724,7 @@ main(int argc, char *argv[])
 	struct opts		 o;
 	const struct cmd	*c, *found = NULL;
 	const char		*words[2] = { NULL, NULL }, **slot;
-	char			*curl = NULL, *ctoken = NULL;
+	char			*curl = NULL, *ctoken = NULL, *ccacert = NULL;
 	int			 i, nw = 0, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -788,8 +798,12 @@ main(int argc, char *argv[])
 	}
 	if (o.npos < found->minpos || o.npos > found->maxpos)
 		return usage_of(found, stderr);
-	if (load_config(&o, &curl, &ctoken) == -1)
+	if (load_config(&o, &curl, &ctoken, &ccacert) == -1)
 		return EX_USAGE;
+	if (o.cacert == NULL)
+		o.cacert = getenv("CAIRN_CACERT");
+	if (o.cacert == NULL)
+		o.cacert = ccacert;
 	if (o.url == NULL)
 		o.url = getenv("CAIRN_URL");
 	if (o.url == NULL)
@@ -804,10 +818,12 @@ main(int argc, char *argv[])
 		fprintf(stderr, "cairn: no token (--token, CAIRN_TOKEN or the "
 		    "configuration file)\n");
 		free(curl);
+		free(ccacert);
 		return EX_USAGE;
 	}
 	rc = found->fn(&o);
 	free(curl);
 	free(ctoken);
+	free(ccacert);
 	return rc;
 }

@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -701,6 +703,97 @@ test_idempotency(void **state)
 	api_http_resp_free(&r1);
 }
 
+/* A self-signed P-256 certificate for 127.0.0.1 and its key, as PEM files. */
+static void
+make_cert(const char *dir, char *cert, char *key, size_t n)
+{
+	EVP_PKEY	*pk = EVP_EC_gen("P-256");
+	X509		*x = X509_new();
+	X509_NAME	*nm;
+	X509_EXTENSION	*ext;
+	X509V3_CTX	 v3;
+	FILE		*f;
+
+	snprintf(cert, n, "%s/api-cert.pem", dir);
+	snprintf(key, n, "%s/api-key.pem", dir);
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	nm = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"localhost", -1, -1, 0);
+	X509_set_issuer_name(x, nm);
+	X509_set_pubkey(x, pk);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name,
+	    "IP:127.0.0.1,DNS:localhost");
+	assert_non_null(ext);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+	assert_non_null(f = fopen(cert, "w"));
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	fclose(f);
+	assert_non_null(f = fopen(key, "w"));
+	assert_int_equal(PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+}
+
+/* The API over HTTPS, and the client's certificate check. */
+static void
+test_tls(void **state)
+{
+	struct api_conf		 ac;
+	struct api_http_opts	 o;
+	struct api_http_resp	 r;
+	struct cm_err		 err;
+	struct api		*a;
+	char			 cert[128], key[128], url[64];
+	int			 rc;
+
+	(void)state;
+	make_cert(F->t.dir, cert, key, sizeof(cert));
+	memset(&ac, 0, sizeof(ac));
+	ac.dsn = F->t.dsn;
+	ac.hsm = F->hsm;
+	ac.pool = F->pool;
+	ac.eng_conf = &F->conf;
+	ac.tls_cert = cert;
+	ac.tls_key = key;
+	if ((a = api_start(&ac, &err)) == NULL)
+		fail_msg("api_start: %s", err.msg);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u/", api_port(a));
+	memset(&o, 0, sizeof(o));
+	o.token = F->admin;
+	o.cafile = cert;
+	if (api_http_do(url, "GET", "/api/v1/cas/m1", NULL, &o, &r, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"handle\":\"m1\""));
+	api_http_resp_free(&r);
+	/* Not signed by a trusted CA: refused before anything is sent. */
+	o.cafile = NULL;
+	assert_int_equal(api_http_do(url, "GET", "/api/v1/cas", NULL, &o, &r,
+	    &err), -1);
+	assert_non_null(strstr(err.msg, "not trusted"));
+	/* Plain HTTP to the TLS port is no answer. */
+	url[4] = ':';
+	memmove(url + 5, url + 6, strlen(url + 6) + 1);
+	memcpy(url, "http", 4);
+	rc = api_http_request(url, "GET", "/api/v1/health", NULL, NULL, NULL,
+	    5000, &r, &err);
+	assert_true(rc == -1 || r.status != 200);
+	if (rc == 0)
+		api_http_resp_free(&r);
+	api_stop(a);
+	unlink(cert);
+	unlink(key);
+}
+
 /* The (method, path) pairs of the OpenAPI document equal the router's. */
 static void
 test_openapi(void **state)
@@ -767,6 +860,7 @@ main(void)
 		cmocka_unit_test(test_transfer_history),
 		cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_idempotency),
+		cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
