@@ -290,7 +290,7 @@ api_http_do(const char *url, const char *method, const char *path,
 	char			 host[256], port[16], buf[16384];
 	size_t			 off = 0;
 	ssize_t			 n;
-	int			 rc = -1, tls, tmo, fl;
+	int			 rc = -1, tls = 0, tmo, fl;
 	llhttp_errno_t		 e;
 
 	memset(out, 0, sizeof(*out));
