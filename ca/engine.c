@@ -1628,6 +1628,76 @@ ca_eng_keyroll_start(struct ca_eng *e, const char *handle, const char *actor,
 	return 0;
 }
 
+
+/*
+ * Issues old (a CA certificate of c's previous key) again with c's active
+ * key: same subject key, SIA and resources, same file name and subject;
+ * a hosted child's key row gets the new certificate.
+ */
+static int
+reissue_ca_cert(struct ca_eng *e, struct db *db, struct eng_ca *c,
+    const struct ca_cert *old, const char *subject, const char *name,
+    struct cm_err *err)
+{
+	struct ca_cert_spec	 s;
+	struct eng_obj		 o;
+	struct db_params	 q;
+	X509			*x = NULL;
+	uint8_t			*der = NULL;
+	char			 crldp[ENG_URI_MAX], id[HSM_KEY_ID_LEN + 1];
+	int64_t			 now = eng_now(e);
+	int			 n, rc = -1;
+
+	snprintf(crldp, sizeof(crldp), "%s%s", c->repo, c->crl_name);
+	memset(&s, 0, sizeof(s));
+	memset(&o, 0, sizeof(o));
+	s.kind = CA_CERT_CA;
+	s.subject_key = X509_get0_pubkey(old->x509);
+	s.issuer = c->cert;
+	s.issuer_key = c->key;
+	s.not_before = (time_t)(now - BACKDATE);
+	s.not_after = (time_t)eng_min(eng_min((int64_t)old->not_after,
+	    now + e->conf.ca_validity), c->not_after);
+	s.crldp = crldp;
+	s.aia = c->cert_uri;
+	s.sia_repo = old->sia_repo;
+	s.sia_mft = old->sia_mft;
+	s.sia_notify = old->sia_notify;
+	s.res = old->res;
+	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
+	    ca_cert_issue(&s, &x, err) == -1)
+		goto out;
+	if ((n = i2d_X509(x, &der)) <= 0) {
+		cm_err_ssl(err, c->handle, "cannot encode the certificate");
+		goto out;
+	}
+	o.kind = "cer";
+	o.name = name;
+	o.der = der;
+	o.len = (size_t)n;
+	o.not_before = now - BACKDATE;
+	o.not_after = (int64_t)s.not_after;
+	if (strncmp(subject, "cer ", 4) == 0)
+		o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
+		    ca_sched_seed(subject, strlen(subject), (uint64_t)now),
+		    o.not_after);
+	o.subject = subject;
+	if (eng_put(db, c, &o, err) == -1 ||
+	    hsm_pubkey_id(X509_get0_pubkey(old->x509), id, err) == -1)
+		goto out;
+	db_params_init(&q);
+	db_param_text(&q, id);
+	db_param_bytea(&q, der, (size_t)n);
+	if (db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &q, NULL,
+	    err) == -1)
+		goto out;
+	rc = 0;
+out:
+	X509_free(x);
+	OPENSSL_free(der);
+	return rc;
+}
+
 static int
 roll_activate_tx(struct db *db, void *arg, struct cm_err *err)
 {
@@ -1676,20 +1746,26 @@ roll_activate_tx(struct db *db, void *arg, struct cm_err *err)
 	/* Everything the old key signed is signed again by the new one. */
 	if (sync_objects(a->e, db, &c2, err) == -1)
 		goto out;
+	/*
+	 * Every certificate the old key issued to a CA (hosted children with
+	 * any of their keys, delegated children) is issued again by the new
+	 * key, same subject key, SIA and resources, at the same URI.
+	 */
 	db_params_init(&q);
-	db_param_int(&q, c.id);
-	if ((n = db_exec(db, "SELECT handle FROM ca WHERE parent_id = $1 AND "
-	    "deleted_at IS NULL ORDER BY handle", &q, &r, err)) == -1)
+	db_param_text(&q, c.key_id);
+	if ((n = db_exec(db, "SELECT der, subject, name FROM issued_object WHERE "
+	    "key_id = $1 AND kind = 'cer' AND withdrawn_at IS NULL AND "
+	    "(subject LIKE 'cer %' OR subject LIKE 'child %')", &q, &r,
+	    err)) == -1)
 		goto out;
 	for (i = 0; i < n; i++) {
-		struct eng_ca ch;
-
-		if (eng_load_ca(a->e, db, db_res_text(r, i, 0), &ch, err) == -1)
+		if (db_res_bytea(r, i, 0, &d, &dl, err) == -1 ||
+		    ca_cert_parse("child certificate", d, dl, &rc_, err) == -1 ||
+		    reissue_ca_cert(a->e, db, &c2, rc_, db_res_text(r, i, 1),
+		    db_res_text(r, i, 2), err) == -1)
 			goto out;
-		st = set_resources(a->e, db, ch.handle, ch.res, 1, err);
-		eng_ctx_clear(&ch);
-		if (st == -1)
-			goto out;
+		ca_cert_free(rc_);
+		rc_ = NULL;
 	}
 	db_res_free(r);
 	r = NULL;
@@ -1762,8 +1838,21 @@ roll_finish_tx(struct db *db, void *arg, struct cm_err *err)
 	eng_ctx_clear(&c);
 	if (eng_load_ca(a->e, db, parent, &p, err) == -1 ||
 	    eng_load_ca(a->e, db, a->handle, &c, err) == -1 ||
-	    eng_load_ca_key(a->e, db, a->handle, a->old_id, &old, err) == -1 ||
-	    eng_withdraw(db, &p, old.cert_uri, err) == -1)
+	    eng_load_ca_key(a->e, db, a->handle, a->old_id, &old, err) == -1)
+		goto out;
+	/* Nothing but the old key's CRL and manifest may depend on it now. */
+	db_params_init(&q);
+	db_param_text(&q, a->old_id);
+	if ((st = db_exec(db, "SELECT 1 FROM issued_object WHERE key_id = $1 AND "
+	    "withdrawn_at IS NULL AND kind NOT IN ('crl', 'mft')", &q, NULL,
+	    err)) == -1)
+		goto out;
+	if (st > 0) {
+		cm_err_set(err, CM_ESTATE, a->handle, "%d objects still depend on "
+		    "the old key; activate the new key again first", st);
+		goto out;
+	}
+	if (eng_withdraw(db, &p, old.cert_uri, err) == -1)
 		goto out;
 	snprintf(uri, sizeof(uri), "%s%s", old.repo, old.crl_name);
 	if (eng_withdraw(db, &old, uri, err) == -1)
@@ -1807,6 +1896,49 @@ ca_eng_keyroll_finish(struct ca_eng *e, const char *handle, const char *actor,
 		cm_warn("%s: retired key %s stays in the signer: %s", handle,
 		    a.old_id, e2.msg);
 	return 0;
+}
+
+int
+ca_eng_keyroll_all(struct ca_eng *e, const char *step, int force,
+    const char *actor, void (*progress)(void *, const char *, int, int,
+    const struct cm_err *), void *arg, struct cm_err *err)
+{
+	struct db_res	*r = NULL;
+	struct cm_err	 one;
+	int		 i, n, rc, failed = 0;
+
+	if (strcmp(step, "start") != 0 && strcmp(step, "activate") != 0 &&
+	    strcmp(step, "finish") != 0)
+		return cm_err_set(err, CM_EINVAL, step, "step must be start, "
+		    "activate or finish");
+	/* Parents before children: a child's new certificate needs its
+	 * parent's active key, which is the new one after its activation. */
+	if ((n = db_exec(e->db, "WITH RECURSIVE t(id, handle, d) AS (SELECT id, "
+	    "handle, 0 FROM ca WHERE parent_id IS NULL AND deleted_at IS NULL "
+	    "UNION ALL SELECT c.id, c.handle, t.d + 1 FROM ca c JOIN t ON "
+	    "c.parent_id = t.id WHERE c.deleted_at IS NULL) SELECT handle FROM t "
+	    "WHERE d > 0 ORDER BY d, handle", NULL, &r, err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *h = db_res_text(r, i, 0);
+
+		cm_err_clear(&one);
+		if (strcmp(step, "start") == 0)
+			rc = ca_eng_keyroll_start(e, h, actor, &one);
+		else if (strcmp(step, "activate") == 0)
+			rc = ca_eng_keyroll_activate(e, h, force, actor, &one);
+		else
+			rc = ca_eng_keyroll_finish(e, h, actor, &one);
+		if (rc == -1)
+			failed++;
+		if (progress != NULL)
+			progress(arg, h, i + 1, n, rc == -1 ? &one : NULL);
+	}
+	db_res_free(r);
+	if (failed > 0)
+		return cm_err_set(err, CM_ESTATE, step, "%d of %d CAs failed",
+		    failed, n);
+	return n;
 }
 
 /* ---- the schedule ----------------------------------------------------- */
@@ -1881,18 +2013,35 @@ out:
 int
 ca_eng_tick(struct ca_eng *e, int max, struct cm_err *err)
 {
+	return ca_eng_tick_shard(e, max, 0, 1, err);
+}
+
+int
+ca_eng_tick_shard(struct ca_eng *e, int max, int shard, int nshards,
+    struct cm_err *err)
+{
 	struct db_params	 p;
 	struct db_res		*r = NULL;
 	struct tick_arg		 a = { e, NULL };
 	int			 i, n, done = 0;
 
+	if (nshards < 1 || shard < 0 || shard >= nshards)
+		return cm_err_set(err, CM_EINVAL, "re-issue", "shard %d of %d",
+		    shard, nshards);
 	db_params_init(&p);
 	db_param_int(&p, eng_now(e));
 	db_param_int(&p, max);
+	db_param_int(&p, nshards);
+	db_param_int(&p, shard);
+	/*
+	 * Each CA belongs to one shard, so parallel workers never work on the
+	 * same CA (per-CA ordering); the row locks would serialise them anyway.
+	 */
 	if ((n = db_exec(e->db, "SELECT c.handle, min(o.reissue_at) AS due "
 	    "FROM issued_object o JOIN ca c ON c.id = o.ca_id "
 	    "WHERE o.withdrawn_at IS NULL AND o.reissue_at <= "
-	    "to_timestamp($1::bigint) AND c.deleted_at IS NULL "
+	    "to_timestamp($1::bigint) AND c.deleted_at IS NULL AND "
+	    "c.id % $3::bigint = $4::bigint "
 	    "GROUP BY c.handle ORDER BY due LIMIT $2", &p, &r, err)) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {

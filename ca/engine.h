@@ -27,6 +27,7 @@
 #include "ca/plan.h"
 #include "ca/resources.h"
 #include "ca/sched.h"
+#include "ca/updown.h"
 #include "common/cm_clock.h"
 #include "common/cm_err.h"
 #include "db/db.h"
@@ -164,11 +165,49 @@ int	ca_eng_keyroll_finish(struct ca_eng *e, const char *handle,
 	    const char *actor, struct cm_err *err);
 
 /*
+ * One step of a key roll for every hosted CA, parents before children, each
+ * CA its own transaction; progress (may be NULL) is called after each CA
+ * with its handle, its position, the total, and its error (NULL on
+ * success).  A CA that fails does not stop the others.  Returns the number
+ * of CAs, or -1 (CM_ESTATE naming how many failed).
+ */
+int	ca_eng_keyroll_all(struct ca_eng *e, const char *step, int force,
+	    const char *actor, void (*progress)(void *, const char *, int, int,
+	    const struct cm_err *), void *arg, struct cm_err *err);
+
+/*
+ * Delegated children (RFC 6492 parent side).  ca_eng_child_add registers
+ * child under hosted CA parent with its entitlement (within the parent's
+ * resources) and its BPKI trust anchor (DER, from the RFC 8183
+ * child_request).  ca_eng_updown answers one up-down request from a child
+ * (req->sender) to parent: list, issue (PKCS#10, within the entitlement,
+ * optionally narrowed by req_resource_set_*) and revoke, in one
+ * transaction each; refusals are error_response messages with the RFC 6492
+ * status (1201 class, 1202 no resources, 1203 bad request, 1204 key used,
+ * 1301/1302 revoke), and a failure of ours is 2001.  *resp is new (free
+ * with ca_ud_free()).  Returns 0 (with a response), or -1 when req is not
+ * addressed to parent (CM_EPERM) or memory ran out.
+ */
+int	ca_eng_child_add(struct ca_eng *e, const char *parent, const char *child,
+	    const struct ca_res *entitlement, const uint8_t *bpki_ta, size_t len,
+	    const char *actor, struct cm_err *err);
+int	ca_eng_updown(struct ca_eng *e, const char *parent,
+	    const struct ca_ud_msg *req, struct ca_ud_msg **resp,
+	    struct cm_err *err);
+
+/*
  * Re-issues what the schedule says is due (manifests and CRLs before their
  * nextUpdate, EE-based objects before they expire), at most max CAs per
  * call, each in its own transaction.  Returns the number of CAs re-issued,
  * or -1.
  */
 int	ca_eng_tick(struct ca_eng *e, int max, struct cm_err *err);
+/*
+ * The same for the CAs of shard shard of nshards (CA id modulo nshards), so
+ * that nshards workers, each with its own engine and database connection,
+ * re-issue in parallel and never touch the same CA.
+ */
+int	ca_eng_tick_shard(struct ca_eng *e, int max, int shard, int nshards,
+	    struct cm_err *err);
 
 #endif

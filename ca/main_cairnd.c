@@ -9,6 +9,8 @@
  *                                   configuration) make-before-break
  *   cairnd -c CONF keyroll HANDLE start|activate|activate-now|finish
  *                                   RFC 6489 key rollover, step by step
+ *   cairnd -c CONF keyroll-all start|activate|activate-now|finish
+ *                                   the same for every hosted CA
  *   cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR
  *                                   certify a BGPsec router key (RFC 8209)
  *                                   from a DER or PEM PKCS#10 request
@@ -130,6 +132,7 @@ usage(void)
 	    "       cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR-FILE\n"
 	    "       cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]\n"
 	    "       cairnd -c CONF keyroll HANDLE start|activate|activate-now|finish\n"
+	    "       cairnd -c CONF keyroll-all start|activate|activate-now|finish\n"
 	    "       cairnd -c CONF export DIR\n"
 	    "       cairnd -c CONF token create --admin NAME\n"
 	    "       cairnd -c CONF token create --ca HANDLE NAME\n"
@@ -283,6 +286,16 @@ last_change(struct env *v, int64_t *id, struct cm_err *err)
 	rc = db_res_int64(r, 0, 0, id, err);
 	db_res_free(r);
 	return rc;
+}
+
+/* One line per CA of a bulk key roll, on stderr: "[n/total] handle ok". */
+static void
+roll_progress(void *arg, const char *handle, int i, int n,
+    const struct cm_err *e)
+{
+	(void)arg;
+	fprintf(stderr, "[%d/%d] %s %s%s\n", i, n, handle, e == NULL ? "ok" :
+	    "FAILED: ", e == NULL ? "" : e->msg);
 }
 
 /* transfer FROM TO as=... v4=... v6=... */
@@ -518,11 +531,27 @@ main(int argc, char *argv[])
 		}
 		cm_log_init("cairnd", lvl);
 	}
+	/* Configuration mistakes are caught before anything is started. */
+	if (v.conf.roa_mode != NULL && strcmp(v.conf.roa_mode, "per-asn") != 0 &&
+	    strcmp(v.conf.roa_mode, "per-prefix") != 0) {
+		fprintf(stderr, "cairnd: %s: engine.roa-mode must be per-asn or "
+		    "per-prefix, not \"%s\"\n", confpath, v.conf.roa_mode);
+		rc = 2;
+		goto out;
+	}
+	if (strcmp(v.conf.hsm_backend, "pkcs11") != 0 &&
+	    strcmp(v.conf.hsm_backend, "file") != 0) {
+		fprintf(stderr, "cairnd: %s: hsm.backend must be pkcs11 or file, "
+		    "not \"%s\"\n", confpath, v.conf.hsm_backend);
+		rc = 2;
+		goto out;
+	}
 	if (strcmp(argv[0], "run") != 0 && strcmp(argv[0], "apply") != 0 &&
 	    strcmp(argv[0], "tal") != 0 && strcmp(argv[0], "export") != 0 &&
 	    strcmp(argv[0], "router-add") != 0 &&
 	    strcmp(argv[0], "transfer") != 0 &&
-	    strcmp(argv[0], "keyroll") != 0 && strcmp(argv[0], "token") != 0) {
+	    strcmp(argv[0], "keyroll") != 0 &&
+	    strcmp(argv[0], "keyroll-all") != 0 && strcmp(argv[0], "token") != 0) {
 		usage();
 		rc = 2;
 		goto out;
@@ -530,12 +559,21 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "router-add") == 0 ? argc != 4 :
 	    strcmp(argv[0], "transfer") == 0 ? argc < 4 || argc > 6 :
 	    strcmp(argv[0], "keyroll") == 0 ? argc != 3 :
+	    strcmp(argv[0], "keyroll-all") == 0 ? argc != 2 :
 	    strcmp(argv[0], "token") == 0 ? argc < 2 || argc > 5 :
 	    strcmp(argv[0], "run") != 0 && argc != 2) {
 		usage();
 		rc = 2;
 		goto out;
 	}
+	/*
+	 * As root the embedded PostgreSQL still runs as "cairn" (db/), but the
+	 * daemon itself should not: say so, once, where the operator looks.
+	 */
+	if (getuid() == 0 && strcmp(argv[0], "run") == 0)
+		cm_warn("running as root: run cairnd as the user cairn (see "
+		    "deploy/systemd/cairnd.service); the embedded PostgreSQL "
+		    "runs as cairn either way");
 	if (env_open(&v, &err) == -1) {
 		fprintf(stderr, "cairnd: %s\n", err.msg);
 		goto out;
@@ -561,6 +599,18 @@ main(int argc, char *argv[])
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 		else {
 			fputs(tal, stdout);
+			rc = 0;
+		}
+	} else if (strcmp(argv[0], "keyroll-all") == 0) {
+		int force = strcmp(argv[1], "activate-now") == 0;
+
+		rc = ca_eng_keyroll_all(v.eng, force ? "activate" : argv[1], force,
+		    "cli:keyroll", roll_progress, NULL, &err);
+		if (rc == -1) {
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+			rc = 1;
+		} else {
+			printf("key roll %s done for %d CAs\n", argv[1], rc);
 			rc = 0;
 		}
 	} else if (strcmp(argv[0], "keyroll") == 0) {

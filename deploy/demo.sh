@@ -3,24 +3,33 @@
 #
 #   deploy/demo.sh up       install packages, build, start cairnd (CA engine
 #                           on an embedded PostgreSQL, CA keys in a SoftHSM2
-#                           token), issue the RPKI of deploy/demo-repo.txt,
-#                           serve it over rsync, validate it with rpki-client
-#                           and FORT
+#                           token) and cairn-pubd (RRDP over HTTPS, rsync
+#                           tree for rsyncd) on the same database, issue the
+#                           RPKI of deploy/demo-repo.txt, and validate it with
+#                           rpki-client and FORT over RRDP and over rsync
 #   deploy/demo.sh status   validate again and show the VRPs
 #   deploy/demo.sh apply F  apply another description file (more CAs, ROAs)
 #   deploy/demo.sh down     stop everything "up" started
 #
 # State lives in $DEMO_DIR (default /var/lib/cairn-demo: the embedded
 # PostgreSQL runs as the system user cairn and must reach its directory).
-# rsyncd listens on 127.0.0.1:$DEMO_RSYNC_PORT (default 8873).
+# rsyncd listens on 127.0.0.1:$DEMO_RSYNC_PORT (default 8873), RRDP on
+# https://127.0.0.1:$DEMO_HTTPS_PORT/ (default 8443) with a demo CA's
+# certificate ($DEMO_DIR/tls/ca.pem).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 DEMO_DIR=${DEMO_DIR:-/var/lib/cairn-demo}
 port=${DEMO_RSYNC_PORT:-8873}
+hport=${DEMO_HTTPS_PORT:-8443}
 base=rsync://127.0.0.1:$port/repo/
-cairnd=$top/build/ca/cairnd
+https=https://127.0.0.1:$hport/
+# DEMO_BUILD_DIR and DEMO_SKIP_BUILD=1 let the tests run the demo on the
+# binaries they built.
+bdir=${DEMO_BUILD_DIR:-$top/build}
+cairnd=$bdir/ca/cairnd
+pubd=$bdir/publish/cairn-pubd
 export SOFTHSM2_CONF=$DEMO_DIR/softhsm2.conf
 
 die() { echo "demo: $*" >&2; exit 1; }
@@ -54,10 +63,69 @@ pin-file = $DEMO_DIR/pin
 ee-threads = 1
 [repository]
 rsync-base = $base
-export-dir = $DEMO_DIR/rsync
+https-base = $https
+notify-uri = ${https}rrdp/notification.xml
 [engine]
 tick = 5s
 CONF
+	# The same data directory: cairn-pubd uses the cluster cairnd runs.
+	cat >"$DEMO_DIR/pubd.conf" <<CONF
+# cairn-pubd configuration of the demo (see docs/pubd.md).
+data-dir = $DEMO_DIR/data
+[rrdp]
+base-uri = ${https}rrdp/
+interval = 5s
+[http]
+listen = 127.0.0.1
+port = $hport
+tls-cert = $DEMO_DIR/tls/srv.pem
+tls-key = $DEMO_DIR/tls/srv.key
+static-dir = $DEMO_DIR/static
+[rsync]
+base-uri = $base
+dir = $DEMO_DIR/rsync
+CONF
+}
+
+# A demo CA and a certificate for 127.0.0.1 signed by it (RRDP over HTTPS).
+setup_tls() {
+	local d=$DEMO_DIR/tls
+	[ -s "$d/srv.pem" ] && return 0
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" \
+	    -out "$d/ca.pem" -subj /CN=cairn-demo-ca -days 365 \
+	    -addext basicConstraints=critical,CA:TRUE \
+	    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -keyout "$d/srv.key" \
+	    -out "$d/srv.csr" -subj /CN=127.0.0.1 2>/dev/null &&
+	printf '%s\n' 'subjectAltName=IP:127.0.0.1' 'basicConstraints=CA:FALSE' \
+	    'keyUsage=critical,digitalSignature,keyEncipherment' \
+	    'extendedKeyUsage=serverAuth' >"$d/srv.ext" &&
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+	    -CAcreateserial -out "$d/srv.pem" -days 365 -extfile "$d/srv.ext" \
+	    2>/dev/null || die "cannot make the demo TLS certificates"
+	chmod 644 "$d/ca.pem" "$d/srv.pem"
+}
+
+pubd_start() {
+	running "$DEMO_DIR/pubd.pid" && return 0
+	if [ ! -e "$DEMO_DIR/rsync/current" ]; then
+		mkdir -p "$DEMO_DIR/rsync/trees/1"
+		ln -s trees/1 "$DEMO_DIR/rsync/current"
+		chmod -R a+rX "$DEMO_DIR/rsync"
+	fi
+	nohup "$pubd" -c "$DEMO_DIR/pubd.conf" >>"$DEMO_DIR/pubd.log" 2>&1 &
+	echo $! >"$DEMO_DIR/pubd.pid"
+	# Wait for the first RRDP serial.
+	for _ in $(seq 150); do
+		curl -s --cacert "$DEMO_DIR/tls/ca.pem" \
+		    "${https}rrdp/notification.xml" 2>/dev/null |
+		    grep -q 'serial="[1-9]' && return 0
+		running "$DEMO_DIR/pubd.pid" ||
+		    die "cairn-pubd stopped; see $DEMO_DIR/pubd.log"
+		sleep 0.2
+	done
+	die "cairn-pubd published nothing; see $DEMO_DIR/pubd.log"
 }
 
 rsyncd_start() {
@@ -88,42 +156,92 @@ cairnd_start() {
 	nohup "$cairnd" -c "$DEMO_DIR/cairnd.conf" run \
 	    >>"$DEMO_DIR/cairnd.log" 2>&1 &
 	echo $! >"$DEMO_DIR/cairnd.pid"
-	# Wait for the first export of the repository.
-	for _ in $(seq 100); do
-		[ -e "$DEMO_DIR/rsync/current" ] && return 0
+	for _ in $(seq 150); do
+		grep -q 'running; re-issue checks' "$DEMO_DIR/cairnd.log" && return 0
 		running "$DEMO_DIR/cairnd.pid" ||
 		    die "cairnd stopped; see $DEMO_DIR/cairnd.log"
 		sleep 0.2
 	done
-	die "cairnd exported nothing; see $DEMO_DIR/cairnd.log"
+	die "cairnd did not start; see $DEMO_DIR/cairnd.log"
+}
+
+# expected-vrps.csv and expected-aspa.txt from the configuration that was
+# applied (deploy/demo-repo.txt and every "demo.sh apply" file since), not
+# from a validator: what a validator should output.
+expected() {
+	cat "$top/deploy/demo-repo.txt" "$DEMO_DIR/applied.txt" 2>/dev/null |
+	    sed 's/#.*//' | awk '
+	$1 == "roa" {
+		for (i = 4; i <= NF; i++) {
+			p = $i; m = ""
+			if (match(p, /-[0-9]+$/)) {
+				m = substr(p, RSTART + 1); p = substr(p, 1, RSTART - 1)
+			} else {
+				m = substr(p, index(p, "/") + 1)
+			}
+			print "AS" $3 "," p "," m
+		}
+	}' | LC_ALL=C sort -u >"$DEMO_DIR/expected-vrps.csv"
+	cat "$top/deploy/demo-repo.txt" "$DEMO_DIR/applied.txt" 2>/dev/null |
+	    sed 's/#.*//' | awk '
+	$1 == "aspa" { last[$3] = $4 }
+	END {
+		for (c in last) {
+			n = split(last[c], p, ",")
+			line = "AS" c ":"
+			# providers ascending, as in the ASPA object
+			for (i = 1; i <= n; i++)
+				for (j = i + 1; j <= n; j++)
+					if (p[j] + 0 < p[i] + 0) { t = p[i]; p[i] = p[j]; p[j] = t }
+			for (i = 1; i <= n; i++)
+				line = line " AS" p[i]
+			print line
+		}
+	}' | LC_ALL=C sort >"$DEMO_DIR/expected-aspa.txt"
 }
 
 validate() {
-	local rp ok=0
+	local rp t ok=0 out
 	# shellcheck source=../tests/rp/rp.sh
 	. "$top/tests/rp/rp.sh"
 	RP_WORK=$DEMO_DIR
+	RP_HTTPS_CA=$DEMO_DIR/tls/ca.pem
 	"$cairnd" -c "$DEMO_DIR/cairnd.conf" tal ta >"$DEMO_DIR/cairn-demo.tal" \
 	    2>>"$DEMO_DIR/cairnd.log" || die "no TAL; see $DEMO_DIR/cairnd.log"
-	chmod 644 "$DEMO_DIR/cairn-demo.tal"
-	for rp in rpki-client fort; do
-		rp_validate "$rp" rsync "$DEMO_DIR/cairn-demo.tal" \
-		    "$DEMO_DIR/validate-$rp" || { ok=1; continue; }
-		printf '%s over rsync: %d VRPs, ' "$rp" \
-		    "$(wc -l <"$DEMO_DIR/validate-$rp/vrps")"
-		# rpki-client 8.2 predates ASPA profile v1 (see docs/testing.md).
-		grep -v -E 'ASProviderAttestation$|asn1 encoding routines|failedaspas=' \
-		    "$DEMO_DIR/validate-$rp/complaints" >"$DEMO_DIR/validate-$rp/other"
-		if [ -s "$DEMO_DIR/validate-$rp/other" ]; then
-			echo "complaints:"
-			sed 's/^/  /' "$DEMO_DIR/validate-$rp/other"
-			ok=1
-		else
-			echo "no complaints about our objects"
-		fi
+	cp "$DEMO_DIR/cairn-demo.tal" "$DEMO_DIR/ta.tal"
+	cp "$DEMO_DIR/tls/ca.pem" "$DEMO_DIR/tls-ca.pem"
+	chmod 644 "$DEMO_DIR/cairn-demo.tal" "$DEMO_DIR/ta.tal" "$DEMO_DIR/tls-ca.pem"
+	expected
+	for t in rrdp rsync; do
+		for rp in rpki-client fort; do
+			out=$DEMO_DIR/validate-$rp-$t
+			rp_validate "$rp" "$t" "$DEMO_DIR/cairn-demo.tal" "$out" ||
+			    { ok=1; continue; }
+			printf '%-11s over %-5s: %d VRPs, ' "$rp" "$t" \
+			    "$(wc -l <"$out/vrps")"
+			# rpki-client 8.2 predates ASPA profile v1 (docs/testing.md).
+			grep -v -E 'ASProviderAttestation$|asn1 encoding routines|failedaspas=' \
+			    "$out/complaints" >"$out/other"
+			if [ -s "$out/other" ]; then
+				echo "complaints:"
+				sed 's/^/  /' "$out/other"
+				ok=1
+			else
+				echo "no complaints about our objects"
+			fi
+			tr ' ' ',' <"$out/vrps" | sed 's/,\([0-9]*\)$/,\1/' |
+			    LC_ALL=C sort -u >"$out/vrps.csv"
+			if ! diff -q "$DEMO_DIR/expected-vrps.csv" "$out/vrps.csv" \
+			    >/dev/null; then
+				echo "  VRPs differ from expected-vrps.csv:"
+				diff "$DEMO_DIR/expected-vrps.csv" "$out/vrps.csv" |
+				    sed 's/^/    /'
+				ok=1
+			fi
+		done
 	done
 	echo "VRPs:"
-	sed 's/^/  /' "$DEMO_DIR/validate-rpki-client/vrps" 2>/dev/null
+	sed 's/^/  /' "$DEMO_DIR/validate-rpki-client-rrdp/vrps" 2>/dev/null
 	return $ok
 }
 
@@ -132,39 +250,59 @@ up() {
 	if [ "${DEMO_SKIP_DEPS:-0}" != 1 ]; then
 		"$top/deploy/install-deps.sh" demo || die "installing packages failed"
 	fi
-	echo "demo: building (build/)"
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >build.cmake.log 2>&1 &&
-	    cmake --build build -j"$(nproc)" --target cairnd >build.build.log 2>&1 ||
-	    { tail -n 30 build.cmake.log build.build.log; die "build failed"; }
-	mkdir -p "$DEMO_DIR/data"
+	if [ "${DEMO_SKIP_BUILD:-0}" != 1 ]; then
+		echo "demo: building (build/)"
+		cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		    >build.cmake.log 2>&1 &&
+		    cmake --build build -j"$(nproc)" --target cairnd cairn-pubd \
+		    >build.build.log 2>&1 ||
+		    { tail -n 30 build.cmake.log build.build.log; die "build failed"; }
+	fi
+	mkdir -p "$DEMO_DIR/data" "$DEMO_DIR/static"
 	chmod 755 "$DEMO_DIR" "$DEMO_DIR/data"
 	setup_token
+	setup_tls
 	write_conf
 	echo "demo: applying deploy/demo-repo.txt (TA, RIR CA, members, ROAs, ASPAs)"
 	"$cairnd" -c "$DEMO_DIR/cairnd.conf" apply "$top/deploy/demo-repo.txt" \
 	    >>"$DEMO_DIR/cairnd.log" 2>&1 || die "apply failed; see $DEMO_DIR/cairnd.log"
+	# The TA certificate at the https URI of the TAL.
+	rm -rf "$DEMO_DIR/export"
+	"$cairnd" -c "$DEMO_DIR/cairnd.conf" export "$DEMO_DIR/export" \
+	    >>"$DEMO_DIR/cairnd.log" 2>&1 || die "export failed; see $DEMO_DIR/cairnd.log"
+	cp "$DEMO_DIR/export/current/ta-ta/ta.cer" "$DEMO_DIR/static/ta.cer" ||
+	    die "no TA certificate"
 	cairnd_start
+	pubd_start
 	rsyncd_start
-	echo "demo: cairnd running (log $DEMO_DIR/cairnd.log), serving $base"
+	echo "demo: cairnd and cairn-pubd running (logs in $DEMO_DIR)"
+	echo "demo: RRDP ${https}rrdp/notification.xml, rsync $base"
 	validate
 	local rc=$?
 	cat <<MSG
 
-TAL: $DEMO_DIR/cairn-demo.tal
-Try: rsync -r $base
-     deploy/demo.sh apply FILE   (same syntax as deploy/demo-repo.txt)
-     deploy/demo.sh status       deploy/demo.sh down
+TAL: $DEMO_DIR/ta.tal   (HTTPS CA of the demo: $DEMO_DIR/tls-ca.pem)
+Expected: $DEMO_DIR/expected-vrps.csv, $DEMO_DIR/expected-aspa.txt
+Validate: mkdir -p /tmp/rc-cache /tmp/rc-out && SSL_CERT_FILE=$DEMO_DIR/tls-ca.pem \\
+            rpki-client -t $DEMO_DIR/ta.tal -d /tmp/rc-cache /tmp/rc-out
+Try:      curl --cacert $DEMO_DIR/tls-ca.pem ${https}rrdp/notification.xml
+          rsync -r $base
+          deploy/demo.sh apply FILE   (same syntax as deploy/demo-repo.txt)
+          deploy/demo.sh status       deploy/demo.sh down
 MSG
+	echo "demo-dir: $DEMO_DIR"
 	return $rc
 }
 
 down() {
 	local f stopped=0
-	for f in cairnd rsyncd; do
+	# cairnd last: it owns the embedded PostgreSQL.
+	for f in pubd rsyncd cairnd; do
 		if running "$DEMO_DIR/$f.pid"; then
 			kill "$(cat "$DEMO_DIR/$f.pid")"
 			stopped=1
 			echo "demo: $f stopped"
+			[ "$f" = cairnd ] && sleep 2
 		fi
 	done
 	[ "$stopped" = 1 ] || echo "demo: nothing running"
@@ -178,6 +316,9 @@ status)
 	validate ;;
 apply)
 	[ $# = 2 ] || die "usage: $0 apply FILE"
-	"$cairnd" -c "$DEMO_DIR/cairnd.conf" apply "$2" ;;
+	"$cairnd" -c "$DEMO_DIR/cairnd.conf" apply "$2" || exit 1
+	# What a validator should now see.
+	cat "$2" >>"$DEMO_DIR/applied.txt"
+	expected ;;
 *) echo "usage: $0 up|status|apply FILE|down" >&2; exit 2 ;;
 esac

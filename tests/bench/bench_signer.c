@@ -5,7 +5,10 @@
  *     primes, hsm_pool_keygen(), checks included) against EVP_PKEY_keygen
  *     (the baseline), alternating one key of each so that both see the same
  *     load on a shared machine.
- *  2. Signatures per second through the signer interface: the in-memory
+ *  2. The EE key pool's throughput: keys/s handed out by hsm_pool_get()
+ *     with 1 and with 2 worker threads from an empty pool, against
+ *     EVP_PKEY_keygen in the calling thread (the baseline), same run.
+ *  3. Signatures per second through the signer interface: the in-memory
  *     backend (the baseline) against PKCS#11 on SoftHSM2, with a token made
  *     in a temporary directory, from 1 and from 4 threads.
  *
@@ -115,6 +118,54 @@ sign_loop(void *arg)
 	return NULL;
 }
 
+/* Keys per second out of a pool of threads workers, starting empty. */
+static double
+pool_rate(int n, unsigned threads)
+{
+	struct hsm_pool	*p;
+	struct cm_err	 err;
+	EVP_PKEY	*k;
+	double		 t0;
+	int		 i;
+
+	if ((p = hsm_pool_new((size_t)n, threads, &err)) == NULL) {
+		fprintf(stderr, "pool: %s\n", err.msg);
+		return -1;
+	}
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		if (hsm_pool_get(p, 600000, &k, &err) == -1) {
+			fprintf(stderr, "pool: %s\n", err.msg);
+			hsm_pool_free(p);
+			return -1;
+		}
+		EVP_PKEY_free(k);
+	}
+	t0 = now() - t0;
+	hsm_pool_free(p);
+	return n / t0;
+}
+
+static void
+bench_pool(int n)
+{
+	double	t0, base, p1, p2;
+	int	i;
+
+	t0 = now();
+	for (i = 0; i < n; i++)
+		EVP_PKEY_free(keygen_default());
+	base = n / (now() - t0);
+	p1 = pool_rate(n, 1);
+	p2 = pool_rate(n, 2);
+	printf("EE key pool, %d keys from an empty pool\n", n);
+	printf("  EVP_PKEY_keygen in the caller (baseline) %8.2f keys/s\n", base);
+	printf("  pool, 1 worker thread                    %8.2f keys/s  %.2fx\n",
+	    p1, p1 / base);
+	printf("  pool, 2 worker threads                   %8.2f keys/s  %.2fx\n",
+	    p2, p2 / base);
+}
+
 /* Signatures per second with nthreads threads sharing one key. */
 static double
 bench_sign(struct hsm *h, int n, int nthreads)
@@ -210,6 +261,7 @@ main(int argc, char *argv[])
 	}
 	cm_log_init("bench_signer", CM_LOG_WARN);
 	bench_keygen(nkeys);
+	bench_pool(nkeys);
 
 	printf("RSA-2048 PKCS#1 v1.5 signatures over a SHA-256 digest\n");
 	if ((mem = hsm_open_mem()) == NULL)

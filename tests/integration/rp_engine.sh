@@ -81,6 +81,12 @@ cairnd keyroll rir activate >>"$RP_WORK/roll.log" 2>&1 &&
 cairnd keyroll rir activate-now >>"$RP_WORK/roll.log" 2>&1 ||
     fail "keyroll activate-now"
 cairnd keyroll rir finish >>"$RP_WORK/roll.log" 2>&1 || fail "keyroll finish"
+# Then every hosted CA at once (bulk), step by step with progress.
+for step in start activate-now finish; do
+	cairnd keyroll-all "$step" >>"$RP_WORK/roll.log" 2>&1 ||
+	    fail "keyroll-all $step"
+done
+grep -q '^\[3/3\] ' "$RP_WORK/roll.log" || fail "no progress lines for 3 CAs"
 
 # A BGPsec router key of AS64496, certified by m1 (RFC 8209).
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -22,6 +23,7 @@
 #include "ca/engine.h"
 #include "ca/engine_int.h"	/* the internal validator, white-box */
 #include "ca/crl.h"
+#include "ca/csr.h"
 #include "ca/mft.h"
 #include "ca/roa.h"
 #include "common/cm_enc.h"
@@ -663,6 +665,160 @@ test_validator(void **state)
 	check_manifests(f);
 }
 
+static struct ca_ud_msg *
+ud(struct fx *f, struct ca_ud_msg *q, int want_type, int want_status)
+{
+	struct ca_ud_msg	*r = NULL;
+	struct cm_err		 err;
+
+	if (ca_eng_updown(f->e, "m2", q, &r, &err) != 0)
+		fail_msg("%s", err.msg);
+	if ((int)r->type != want_type || r->status != want_status)
+		fail_msg("got %s status %d (%s), want type %d status %d",
+		    ca_ud_type_name(r->type), r->status,
+		    r->description ? r->description : "", want_type, want_status);
+	return r;
+}
+
+static void
+test_updown(void **state)
+{
+	struct fx		*f = *state;
+	struct cm_err		 err;
+	struct ca_res		*ent;
+	struct ca_ud_msg	 q, *r;
+	struct hsm_key		*ck, *used;
+	struct ca_cert		*cert;
+	uint8_t			*csr, *bad;
+	size_t			 len;
+	char			 v4[64];
+
+	ent = res_of("64501", "10.2.0.0/18", "");
+	ok(ca_eng_child_add(f->e, "m2", "krill1", ent, (const uint8_t *)"x", 1,
+	    "t", &err), &err);
+	assert_int_equal(ca_eng_child_add(f->e, "m2", "krill1", ent,
+	    (const uint8_t *)"x", 1, "t", &err), -1);
+	assert_int_equal(err.code, CM_EEXIST);
+	ca_res_free(ent);
+	ent = res_of("", "11.0.0.0/8", "");
+	assert_int_equal(ca_eng_child_add(f->e, "m2", "greedy", ent,
+	    (const uint8_t *)"x", 1, "t", &err), -1);
+	assert_int_equal(err.code, CM_EINVAL);
+	ca_res_free(ent);
+
+	memset(&q, 0, sizeof(q));
+	q.sender = "krill1";
+	q.recipient = "m2";
+	q.type = CA_UD_LIST;
+	r = ud(f, &q, CA_UD_LIST_RESPONSE, 0);
+	assert_int_equal(r->nclasses, 1);
+	assert_string_equal(r->classes[0].class_name, "default");
+	assert_string_equal(r->classes[0].res_v4, "10.2.0.0/18");
+	assert_string_equal(r->classes[0].res_as, "64501");
+	assert_int_equal(r->classes[0].ncerts, 0);
+	assert_true(r->classes[0].issuer_len > 0);
+	ca_ud_free(r);
+
+	/* issue: the child's key gets a certificate over its entitlement. */
+	assert_int_equal(hsm_key_create(f->hsm, "krill1", &ck, &err), 0);
+	assert_int_equal(ca_csr_make(ck, "rsync://krill.example/repo/k1/",
+	    "rsync://krill.example/repo/k1/k1.mft", NULL, &csr, &len, &err), 0);
+	q.type = CA_UD_ISSUE;
+	q.class_name = "default";
+	q.pkcs10 = csr;
+	q.pkcs10_len = len;
+	r = ud(f, &q, CA_UD_ISSUE_RESPONSE, 0);
+	assert_int_equal(r->classes[0].ncerts, 1);
+	assert_int_equal(ca_cert_parse("k1.cer", r->classes[0].certs[0].der,
+	    r->classes[0].certs[0].der_len, &cert, &err), 0);
+	assert_int_equal(cert->kind, CA_CERT_CA);
+	assert_string_equal(cert->sia_repo, "rsync://krill.example/repo/k1/");
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(cert->x509),
+	    hsm_key_pubkey(ck)), 1);
+	{
+		char *t = NULL;
+
+		assert_int_equal(ca_res_print(cert->res, CA_RES_V4, &t, &err), 0);
+		assert_string_equal(t, "10.2.0.0/18");
+		free(t);
+	}
+	ca_cert_free(cert);
+	ca_ud_free(r);
+	check_manifests(f);
+
+	/* Narrowed by the request: the certificate shrinks (same key). */
+	q.req_v4 = "10.2.0.0/19";
+	r = ud(f, &q, CA_UD_ISSUE_RESPONSE, 0);
+	assert_int_equal(ca_cert_parse("k1.cer", r->classes[0].certs[0].der,
+	    r->classes[0].certs[0].der_len, &cert, &err), 0);
+	{
+		char *t = NULL;
+
+		assert_int_equal(ca_res_print(cert->res, CA_RES_V4, &t, &err), 0);
+		snprintf(v4, sizeof(v4), "%s", t);
+		free(t);
+	}
+	assert_string_equal(v4, "10.2.0.0/19");
+	ca_cert_free(cert);
+	ca_ud_free(r);
+
+	/* Refusals with their RFC 6492 codes. */
+	q.req_as = "";
+	q.req_v4 = "172.16.0.0/12";
+	q.req_v6 = "";
+	ca_ud_free(ud(f, &q, CA_UD_ERROR_RESPONSE, CA_UD_E_NO_RESOURCES));
+	q.req_as = q.req_v4 = q.req_v6 = NULL;
+	q.class_name = "other";
+	ca_ud_free(ud(f, &q, CA_UD_ERROR_RESPONSE, CA_UD_E_NO_CLASS));
+	q.class_name = "default";
+	bad = malloc(len);
+	memcpy(bad, csr, len);
+	bad[len - 3] ^= 1;
+	q.pkcs10 = bad;
+	ca_ud_free(ud(f, &q, CA_UD_ERROR_RESPONSE, CA_UD_E_BAD_CSR));
+	free(bad);
+	{
+		/* A key that is one of our CAs' own keys. */
+		struct db_res	*rr = NULL;
+		uint8_t		*c2;
+		size_t		 l2;
+
+		assert_int_equal(db_exec(f->db, "SELECT k.id FROM ca_key k JOIN ca c "
+		    "ON c.id = k.ca_id WHERE c.handle = 'm1' AND k.state = 'active'",
+		    NULL, &rr, &err), 1);
+		assert_int_equal(hsm_key_find(f->hsm, db_res_text(rr, 0, 0), &used,
+		    &err), 0);
+		db_res_free(rr);
+		assert_int_equal(ca_csr_make(used, "rsync://x.example/r/",
+		    "rsync://x.example/r/a.mft", NULL, &c2, &l2, &err), 0);
+		q.pkcs10 = c2;
+		q.pkcs10_len = l2;
+		ca_ud_free(ud(f, &q, CA_UD_ERROR_RESPONSE, CA_UD_E_KEY_USED));
+		free(c2);
+		hsm_key_free(used);
+	}
+
+	/* revoke, then again: no such key. */
+	memset(&q, 0, sizeof(q));
+	q.sender = "krill1";
+	q.recipient = "m2";
+	q.type = CA_UD_REVOKE;
+	q.class_name = "default";
+	assert_int_equal(cm_hex_decode(hsm_key_id(ck), q.ski, 20), 0);
+	r = ud(f, &q, CA_UD_REVOKE_RESPONSE, 0);
+	assert_memory_equal(r->ski, q.ski, 20);
+	ca_ud_free(r);
+	ca_ud_free(ud(f, &q, CA_UD_ERROR_RESPONSE, CA_UD_E_REVOKE_NO_KEY));
+	q.sender = "stranger";
+	ca_ud_free(ud(f, &q, CA_UD_ERROR_RESPONSE, CA_UD_E_NO_CLASS));
+	q.recipient = "m1";
+	assert_int_equal(ca_eng_updown(f->e, "m2", &q, &r, &err), -1);
+	assert_int_equal(err.code, CM_EPERM);
+	free(csr);
+	hsm_key_free(ck);
+	check_manifests(f);
+}
+
 static void
 test_shrink(void **state)
 {
@@ -706,6 +862,68 @@ test_shrink(void **state)
 		assert_int_equal(count(f, sql), 1);
 	}
 	check_manifests(f);
+}
+
+struct worker {
+	struct fx	*f;
+	int		 shard, done;
+	char		 err[256];
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	struct cm_err	 err;
+	struct db	*db;
+	struct ca_eng	*e;
+
+	w->done = -1;
+	if ((db = db_open(w->f->t.dsn, 5, &err)) == NULL ||
+	    (e = ca_eng_new(&w->f->conf, db, w->f->hsm, w->f->pool, &w->f->clock,
+	    &err)) == NULL) {
+		snprintf(w->err, sizeof(w->err), "%s", err.msg);
+		db_close(db);
+		return NULL;
+	}
+	if ((w->done = ca_eng_tick_shard(e, 1000, w->shard, 2, &err)) == -1)
+		snprintf(w->err, sizeof(w->err), "%s", err.msg);
+	ca_eng_free(e);
+	db_close(db);
+	return NULL;
+}
+
+/* Two workers re-issue disjoint halves of the CAs at the same time. */
+static void
+test_parallel_tick(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct worker	 w[2];
+	pthread_t	 t[2];
+	int		 i, total = 0;
+
+	assert_true(ca_eng_tick(f->e, 1000, &err) >= 0);
+	/* Two days on: every manifest is due. */
+	cm_clock_advance(&f->clock, 2 * 86400);
+	for (i = 0; i < 2; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].f = f;
+		w[i].shard = i;
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		if (w[i].done < 0)
+			fail_msg("worker %d: %s", i, w[i].err);
+		total += w[i].done;
+	}
+	/* Every CA once, none twice; nothing left. */
+	assert_int_equal(total, count(f, "SELECT count(*) FROM ca"));
+	assert_int_equal(ca_eng_tick(f->e, 1000, &err), 0);
+	assert_int_equal(ca_eng_tick_shard(f->e, 10, 2, 2, &err), -1);
+	check_manifests(f);
+	check_numbers(f);
 }
 
 static void
@@ -764,7 +982,9 @@ main(void)
 		cmocka_unit_test(test_transfer),
 		cmocka_unit_test(test_keyroll),
 		cmocka_unit_test(test_validator),
+		cmocka_unit_test(test_updown),
 		cmocka_unit_test(test_shrink),
+		cmocka_unit_test(test_parallel_tick),
 		cmocka_unit_test(test_tick),
 	};
 

@@ -1,0 +1,475 @@
+/*
+ * ca_eng parent side of RFC 6492 (up-down): delegated children, that is
+ * CAs run elsewhere (Krill, rpkid, another Cairn) whose certificates a
+ * hosted CA issues on request.  One resource class, "default".
+ *
+ * The certificates issued to child C with key K are objects of the parent's
+ * publication point with subject "child C K" and file name <K>.cer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "ca/cert.h"
+#include "ca/csr.h"
+#include "ca/engine_int.h"
+#include "ca/updown.h"
+#include "common/cm_enc.h"
+#include "common/cm_log.h"
+
+#define UD_CLASS	"default"
+#define BACKDATE	300
+
+struct child_arg {
+	struct ca_eng		*e;
+	const char		*parent, *child, *actor;
+	const struct ca_res	*res;
+	const uint8_t		*bpki;
+	size_t			 bpkilen;
+	const struct ca_ud_msg	*req;
+	struct ca_ud_msg	*resp;
+};
+
+static int
+res_text(const struct ca_res *r, char *t[3], struct cm_err *err)
+{
+	t[0] = t[1] = t[2] = NULL;
+	return ca_res_print(r, CA_RES_AS, &t[0], err) == -1 ||
+	    ca_res_print(r, CA_RES_V4, &t[1], err) == -1 ||
+	    ca_res_print(r, CA_RES_V6, &t[2], err) == -1 ? -1 : 0;
+}
+
+static int
+child_add_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct child_arg	*a = arg;
+	struct eng_ca		 c;
+	struct db_params	 p;
+	char			*t[3] = { NULL, NULL, NULL };
+	int			 in, rc = -1;
+
+	if (eng_load_ca(a->e, db, a->parent, &c, err) == -1)
+		return -1;
+	if ((in = ca_res_contains(c.res, a->res, err)) == -1)
+		goto out;
+	if (!in) {
+		cm_err_set(err, CM_EINVAL, a->child, "entitlement is not within "
+		    "the resources of %s", a->parent);
+		goto out;
+	}
+	if (res_text(a->res, t, err) == -1)
+		goto out;
+	db_params_init(&p);
+	db_param_int(&p, c.id);
+	db_param_text(&p, a->child);
+	db_param_bytea(&p, a->bpki, a->bpkilen);
+	db_param_text(&p, t[0]);
+	db_param_text(&p, t[1]);
+	db_param_text(&p, t[2]);
+	if (db_exec(db, "INSERT INTO ca_child (ca_id, handle, id_cert, asn, ipv4, "
+	    "ipv6) VALUES ($1, $2, $3, $4, $5, $6)", &p, NULL, err) == -1) {
+		if (err->code == CM_EEXIST)
+			cm_err_set(err, CM_EEXIST, a->child, "%s already has a "
+			    "child with this handle", a->parent);
+		goto out;
+	}
+	if (eng_audit(db, a->actor, "child.add", c.id, a->child, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(t[0]);
+	free(t[1]);
+	free(t[2]);
+	eng_ctx_clear(&c);
+	return rc;
+}
+
+int
+ca_eng_child_add(struct ca_eng *e, const char *parent, const char *child,
+    const struct ca_res *entitlement, const uint8_t *bpki_ta, size_t len,
+    const char *actor, struct cm_err *err)
+{
+	struct child_arg a;
+
+	if (!eng_handle_ok(child))
+		return cm_err_set(err, CM_EINVAL, child, "bad child handle");
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	a.parent = parent;
+	a.child = child;
+	a.actor = actor;
+	a.res = entitlement;
+	a.bpki = bpki_ta;
+	a.bpkilen = len;
+	return db_tx(e->db, NULL, child_add_tx, &a, err);
+}
+
+/* ---- serving requests ------------------------------------------------- */
+
+/* Fills resp as an error_response with status and its RFC text. */
+static int
+ud_error(struct child_arg *a, int status, const char *detail)
+{
+	struct ca_ud_msg *m = a->resp;
+	char		  d[512];
+
+	m->type = CA_UD_ERROR_RESPONSE;
+	m->status = status;
+	snprintf(d, sizeof(d), "%s%s%s", ca_ud_status_text(status),
+	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	m->description = strdup(d);
+	return 0;
+}
+
+/* The child's entitlement as a set; 0, 1 (no such child), -1. */
+static int
+load_child(struct db *db, const struct eng_ca *c, const char *child,
+    struct ca_res **out, struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct ca_res		*res;
+	int			 rc = -1;
+
+	db_params_init(&p);
+	db_param_int(&p, c->id);
+	db_param_text(&p, child);
+	if (db_exec(db, "SELECT asn, ipv4, ipv6 FROM ca_child WHERE ca_id = $1 "
+	    "AND handle = $2 AND deleted_at IS NULL", &p, &r, err) == -1)
+		return -1;
+	if (db_res_rows(r) != 1) {
+		db_res_free(r);
+		return 1;
+	}
+	if ((res = ca_res_new()) == NULL ||
+	    ca_res_parse(res, CA_RES_AS, db_res_text(r, 0, 0), child, err) == -1 ||
+	    ca_res_parse(res, CA_RES_V4, db_res_text(r, 0, 1), child, err) == -1 ||
+	    ca_res_parse(res, CA_RES_V6, db_res_text(r, 0, 2), child, err) == -1) {
+		ca_res_free(res);
+		goto out;
+	}
+	*out = res;
+	rc = 0;
+out:
+	db_res_free(r);
+	return rc;
+}
+
+static char *
+dup_or_empty(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+/*
+ * The "default" class for child: its entitlement (within the parent's),
+ * the parent's certificate, and the certificates issued to the child
+ * (only the one of key only_key when that is not NULL).
+ */
+static int
+build_class(struct db *db, const struct eng_ca *c, const char *child,
+    const struct ca_res *ent, const char *only_key, struct ca_ud_class *cl,
+    struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct ca_res		*eff = NULL;
+	char			*t[3] = { NULL, NULL, NULL }, subj[128];
+	const uint8_t		*d;
+	size_t			 dl;
+	int			 n, i, rc = -1;
+	uint8_t			*der = NULL;
+	int			 len;
+
+	memset(cl, 0, sizeof(*cl));
+	if (ca_res_intersect(c->res, ent, &eff, err) == -1 ||
+	    res_text(eff, t, err) == -1)
+		goto out;
+	cl->class_name = strdup(UD_CLASS);
+	cl->cert_url = strdup(c->cert_uri);
+	cl->res_as = t[0];
+	cl->res_v4 = t[1];
+	cl->res_v6 = t[2];
+	t[0] = t[1] = t[2] = NULL;
+	cl->notafter = (time_t)c->not_after;
+	if ((len = i2d_X509(c->cert, &der)) <= 0 ||
+	    (cl->issuer = malloc((size_t)len)) == NULL) {
+		cm_err_set(err, CM_ENOMEM, child, "out of memory");
+		goto out;
+	}
+	memcpy(cl->issuer, der, (size_t)len);
+	cl->issuer_len = (size_t)len;
+	snprintf(subj, sizeof(subj), "child %s %s", child,
+	    only_key != NULL ? only_key : "%");
+	db_params_init(&p);
+	db_param_int(&p, c->id);
+	db_param_text(&p, subj);
+	if ((n = db_exec(db, "SELECT uri, der FROM issued_object WHERE ca_id = $1 "
+	    "AND subject LIKE $2 AND withdrawn_at IS NULL ORDER BY uri", &p, &r,
+	    err)) == -1)
+		goto out;
+	if (n > 0 && (cl->certs = calloc((size_t)n, sizeof(*cl->certs))) == NULL) {
+		cm_err_set(err, CM_ENOMEM, child, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct ca_ud_cert *uc = &cl->certs[cl->ncerts++];
+
+		if (db_res_bytea(r, i, 1, &d, &dl, err) == -1 ||
+		    (uc->der = malloc(dl)) == NULL ||
+		    (uc->cert_url = strdup(db_res_text(r, i, 0))) == NULL) {
+			cm_err_set(err, CM_ENOMEM, child, "out of memory");
+			goto out;
+		}
+		memcpy(uc->der, d, dl);
+		uc->der_len = dl;
+	}
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	db_res_free(r);
+	free(t[0]);
+	free(t[1]);
+	free(t[2]);
+	ca_res_free(eff);
+	return rc;
+}
+
+static int
+one_class(struct child_arg *a, struct cm_err *err)
+{
+	if ((a->resp->classes = calloc(1, sizeof(*a->resp->classes))) == NULL)
+		return cm_err_set(err, CM_ENOMEM, "up-down", "out of memory");
+	a->resp->nclasses = 1;
+	return 0;
+}
+
+/* issue: certify the key of the request, within the entitlement. */
+static int
+ud_issue(struct child_arg *a, struct db *db, struct eng_ca *c,
+    const struct ca_res *ent, struct cm_err *err)
+{
+	const struct ca_ud_msg	*q = a->req;
+	struct ca_csr		*csr = NULL;
+	struct ca_res		*want = NULL, *grant = NULL, *tmp = NULL;
+	struct ca_cert_spec	 s;
+	struct eng_obj		 o;
+	struct db_params	 p;
+	X509			*x = NULL;
+	uint8_t			*der = NULL;
+	char			 id[HSM_KEY_ID_LEN + 1], name[32], subj[128],
+				 crldp[ENG_URI_MAX], who[ENG_HANDLE_MAX + 16];
+	struct cm_err		 why;
+	int64_t			 now = eng_now(a->e);
+	int			 n, rc = -1;
+
+	if (strcmp(q->class_name, UD_CLASS) != 0)
+		return ud_error(a, CA_UD_E_NO_CLASS, q->class_name);
+	snprintf(who, sizeof(who), "%s request", a->child);
+	if (ca_csr_parse(who, CA_CSR_CA, q->pkcs10, q->pkcs10_len, &csr,
+	    &why) == -1)
+		return ud_error(a, CA_UD_E_BAD_CSR, why.msg);
+	/* What is granted: entitlement ∩ parent's ∩ request (if limited). */
+	if (ca_res_intersect(c->res, ent, &grant, err) == -1)
+		goto out;
+	if (q->req_as != NULL || q->req_v4 != NULL || q->req_v6 != NULL) {
+		if ((want = ca_res_dup(grant)) == NULL)
+			goto oom;
+		if ((q->req_as != NULL && ca_res_parse(want, CA_RES_AS, q->req_as,
+		    who, err) == -1) ||
+		    (q->req_v4 != NULL && ca_res_parse(want, CA_RES_V4, q->req_v4,
+		    who, err) == -1) ||
+		    (q->req_v6 != NULL && ca_res_parse(want, CA_RES_V6, q->req_v6,
+		    who, err) == -1) ||
+		    ca_res_intersect(grant, want, &tmp, err) == -1)
+			goto out;
+		ca_res_free(grant);
+		grant = tmp;
+		tmp = NULL;
+	}
+	if (ca_res_is_empty(grant)) {
+		rc = ud_error(a, CA_UD_E_NO_RESOURCES, NULL);
+		goto out;
+	}
+	if (hsm_pubkey_id(csr->key, id, err) == -1)
+		goto out;
+	/* A key certified for someone else (or for us) is refused (1204). */
+	snprintf(subj, sizeof(subj), "child %s %s", a->child, id);
+	eng_keyname(id, "cer", name, sizeof(name));
+	db_params_init(&p);
+	db_param_text(&p, id);
+	db_param_text(&p, subj);
+	db_param_text(&p, name);
+	if ((n = db_exec(db, "SELECT 1 FROM ca_key WHERE id = $1 UNION ALL "
+	    "SELECT 1 FROM issued_object WHERE withdrawn_at IS NULL AND "
+	    "kind = 'cer' AND name = $3 AND subject <> $2", &p, NULL,
+	    err)) == -1)
+		goto out;
+	if (n > 0) {
+		rc = ud_error(a, CA_UD_E_KEY_USED, id);
+		goto out;
+	}
+	snprintf(crldp, sizeof(crldp), "%s%s", c->repo, c->crl_name);
+	memset(&s, 0, sizeof(s));
+	memset(&o, 0, sizeof(o));
+	s.kind = CA_CERT_CA;
+	s.subject_key = csr->key;
+	s.issuer = c->cert;
+	s.issuer_key = c->key;
+	s.not_before = (time_t)(now - BACKDATE);
+	s.not_after = (time_t)eng_min(now + a->e->conf.ca_validity, c->not_after);
+	s.crldp = crldp;
+	s.aia = c->cert_uri;
+	s.sia_repo = csr->sia_repo;
+	s.sia_mft = csr->sia_mft;
+	s.sia_notify = csr->sia_notify;
+	s.res = grant;
+	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
+	    ca_cert_issue(&s, &x, err) == -1)
+		goto out;
+	if ((n = i2d_X509(x, &der)) <= 0)
+		goto oom;
+	o.kind = "cer";
+	o.name = name;
+	o.der = der;
+	o.len = (size_t)n;
+	o.not_before = now - BACKDATE;
+	o.not_after = (int64_t)s.not_after;
+	o.subject = subj;
+	/* Re-issue (same key) replaces the file; the old cert is revoked. */
+	if (eng_put(db, c, &o, err) == -1 ||
+	    eng_publish_pp(a->e, db, c, err) == -1 ||
+	    eng_audit(db, a->actor, "child.issue", c->id, subj, err) == -1)
+		goto out;
+	a->resp->type = CA_UD_ISSUE_RESPONSE;
+	if (one_class(a, err) == -1 ||
+	    build_class(db, c, a->child, ent, id, &a->resp->classes[0], err) == -1)
+		goto out;
+	/* The response carries the granted set on the certificate. */
+	rc = 0;
+	goto out;
+oom:
+	cm_err_set(err, CM_ENOMEM, a->child, "out of memory");
+out:
+	X509_free(x);
+	OPENSSL_free(der);
+	ca_res_free(want);
+	ca_res_free(grant);
+	ca_res_free(tmp);
+	ca_csr_free(csr);
+	return rc;
+}
+
+static int
+ud_revoke(struct child_arg *a, struct db *db, struct eng_ca *c,
+    struct cm_err *err)
+{
+	const struct ca_ud_msg	*q = a->req;
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	char			 id[HSM_KEY_ID_LEN + 1], subj[128];
+	int			 rc = -1;
+
+	if (strcmp(q->class_name, UD_CLASS) != 0)
+		return ud_error(a, CA_UD_E_REVOKE_NO_CLASS, q->class_name);
+	cm_hex_encode(q->ski, 20, id);
+	snprintf(subj, sizeof(subj), "child %s %s", a->child, id);
+	db_params_init(&p);
+	db_param_int(&p, c->id);
+	db_param_text(&p, subj);
+	if (db_exec(db, "SELECT uri FROM issued_object WHERE ca_id = $1 AND "
+	    "subject = $2 AND withdrawn_at IS NULL", &p, &r, err) == -1)
+		return -1;
+	if (db_res_rows(r) != 1) {
+		db_res_free(r);
+		return ud_error(a, CA_UD_E_REVOKE_NO_KEY, id);
+	}
+	if (eng_withdraw(db, c, db_res_text(r, 0, 0), err) == -1 ||
+	    eng_publish_pp(a->e, db, c, err) == -1 ||
+	    eng_audit(db, a->actor, "child.revoke", c->id, subj, err) == -1)
+		goto out;
+	a->resp->type = CA_UD_REVOKE_RESPONSE;
+	a->resp->class_name = strdup(UD_CLASS);
+	memcpy(a->resp->ski, q->ski, 20);
+	rc = 0;
+out:
+	db_res_free(r);
+	return rc;
+}
+
+static int
+updown_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct child_arg	*a = arg;
+	struct eng_ca		 c;
+	struct ca_res		*ent = NULL;
+	int			 st, rc = -1;
+
+	/* A retried transaction starts from a fresh response. */
+	ca_ud_free(a->resp);
+	if ((a->resp = calloc(1, sizeof(*a->resp))) == NULL)
+		return cm_err_set(err, CM_ENOMEM, "up-down", "out of memory");
+	a->resp->sender = dup_or_empty(a->parent);
+	a->resp->recipient = dup_or_empty(a->child);
+	if (eng_load_ca(a->e, db, a->parent, &c, err) == -1)
+		return -1;
+	if ((st = load_child(db, &c, a->child, &ent, err)) == -1)
+		goto out;
+	if (st == 1) {
+		/* RFC 6492 has no code for an unknown child: 1201 is closest. */
+		rc = ud_error(a, CA_UD_E_NO_CLASS, "unknown child");
+		goto out;
+	}
+	switch (a->req->type) {
+	case CA_UD_LIST:
+		a->resp->type = CA_UD_LIST_RESPONSE;
+		rc = one_class(a, err) == -1 || build_class(db, &c, a->child, ent,
+		    NULL, &a->resp->classes[0], err) == -1 ? -1 : 0;
+		break;
+	case CA_UD_ISSUE:
+		rc = ud_issue(a, db, &c, ent, err);
+		break;
+	case CA_UD_REVOKE:
+		rc = ud_revoke(a, db, &c, err);
+		break;
+	default:
+		rc = ud_error(a, CA_UD_E_TYPE, ca_ud_type_name(a->req->type));
+		break;
+	}
+out:
+	ca_res_free(ent);
+	eng_ctx_clear(&c);
+	return rc;
+}
+
+int
+ca_eng_updown(struct ca_eng *e, const char *parent, const struct ca_ud_msg *req,
+    struct ca_ud_msg **resp, struct cm_err *err)
+{
+	struct child_arg a;
+
+	*resp = NULL;
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	a.parent = parent;
+	a.child = req->sender;
+	a.req = req;
+	a.actor = req->sender;
+	if (strcmp(req->recipient, parent) != 0)
+		return cm_err_set(err, CM_EPERM, req->sender, "message for %s "
+		    "sent to %s", req->recipient, parent);
+	if (db_tx(e->db, NULL, updown_tx, &a, err) == -1) {
+		ca_ud_free(a.resp);
+		/* Our failure, not the child's: 2001 (RFC 6492 §3.6). */
+		if ((a.resp = calloc(1, sizeof(*a.resp))) == NULL)
+			return -1;
+		a.resp->sender = dup_or_empty(parent);
+		a.resp->recipient = dup_or_empty(req->sender);
+		ud_error(&a, CA_UD_E_INTERNAL, NULL);
+		cm_error("up-down %s -> %s: %s", req->sender, parent, err->msg);
+	}
+	*resp = a.resp;
+	return 0;
+}

@@ -1,0 +1,157 @@
+#!/bin/bash
+#
+# The whole pipeline: cairnd (CA keys in SoftHSM2) signs the repository of
+# rp_repo.txt and writes its publication intents into the outbox; cairn-pubd,
+# on the same embedded PostgreSQL, turns them into RRDP serials (HTTPS, test
+# CA) and rsync trees.  rpki-client and FORT, each with a fresh cache, must
+# report exactly the VRPs that mkrepo derives from the same description and
+# no complaint, over RRDP only and over rsync only.  Then a ROA is added
+# through cairnd: cairn-pubd publishes serial 2 with a delta, which
+# rpki-client applies on its warm cache.  (ASPAs are left out: rpki-client
+# 8.2 cannot read profile version 1, see rp_positive.sh.)
+#
+#   rp_engine_pubd.sh path/to/cairnd path/to/mkrepo path/to/cairn-pubd
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../rp/rp.sh"
+. "$here/pubd_lib.sh"
+CAIRND=${1:?usage: $0 cairnd mkrepo cairn-pubd}
+MKREPO=${2:?usage: $0 cairnd mkrepo cairn-pubd}
+PUBD=${3:?usage: $0 cairnd mkrepo cairn-pubd}
+PUBD_PID=
+failed=0
+fail() { echo "FAIL: $*" >&2; failed=1; }
+
+rp_https_stop() {
+	if [ -n "$PUBD_PID" ]; then
+		kill "$PUBD_PID" 2>/dev/null
+		wait "$PUBD_PID" 2>/dev/null
+		PUBD_PID=
+	fi
+}
+
+for prog in rsync "$RP_RPKI_CLIENT" "$RP_FORT" jq openssl curl softhsm2-util; do
+	command -v "$prog" >/dev/null ||
+	    { echo "FAIL: $prog is not installed" >&2; exit 1; }
+done
+rp_init || exit 1
+W=$RP_WORK
+pubd_port RPORT && pubd_port HP && [ "$RPORT" != "$HP" ] ||
+    { echo "FAIL: no free ports" >&2; exit 1; }
+base=rsync://127.0.0.1:$RPORT/repo/
+HTTPS=https://127.0.0.1:$HP/
+pubd_tls "$W/tls" || { echo "FAIL: test CA" >&2; exit 1; }
+RP_HTTPS_CA=$W/tls/ca.pem
+
+# A SoftHSM2 token of the test's own.
+export SOFTHSM2_CONF=$W/softhsm2.conf
+mkdir -p "$W/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\n' \
+    "$W/tokens" >"$SOFTHSM2_CONF"
+softhsm2-util --init-token --free --label cairn-test --pin 4321 \
+    --so-pin 87654321 >/dev/null || { echo "FAIL: softhsm2-util" >&2; exit 1; }
+printf '4321\n' >"$W/pin"
+chmod 600 "$W/pin"
+
+# Both daemons use the embedded cluster of one data directory.
+mkdir -p "$W/data" "$W/static" && chmod 755 "$W/data"
+cat >"$W/cairnd.conf" <<CONF
+data-dir = $W/data
+[hsm]
+backend = pkcs11
+module = /usr/lib/softhsm/libsofthsm2.so
+token = cairn-test
+pin-file = $W/pin
+ee-threads = 2
+[repository]
+rsync-base = $base
+notify-uri = ${HTTPS}rrdp/notification.xml
+CONF
+cat >"$W/pubd.conf" <<CONF
+data-dir = $W/data
+[rrdp]
+base-uri = ${HTTPS}rrdp/
+interval = 1s
+[http]
+listen = 127.0.0.1
+port = $HP
+tls-cert = $W/tls/srv.pem
+tls-key = $W/tls/srv.key
+static-dir = $W/static
+[rsync]
+base-uri = $base
+dir = $W/pubrsync
+CONF
+cairnd() { "$CAIRND" -c "$W/cairnd.conf" "$@"; }
+
+sed '/^aspa/d' "$here/rp_repo.txt" >"$W/desc1"
+# cairnd apply is additive: the change adds a ROA (AS64496 re-issued).
+{ cat "$W/desc1"; echo 'roa  m1   64496  10.1.64.0/18'; } >"$W/desc2"
+cmp -s "$W/desc1" "$W/desc2" && { echo "FAIL: desc2 = desc1" >&2; exit 1; }
+for d in 1 2; do
+	"$MKREPO" -b "$base" -o "$W/mk$d" -t "$W/mk$d.tal" "$W/desc$d" \
+	    >"$W/expected$d" && [ -s "$W/expected$d" ] ||
+	    { echo "FAIL: mkrepo $d" >&2; exit 1; }
+done
+
+cairnd apply "$W/desc1" >"$W/apply1.log" 2>&1 ||
+    { cat "$W/apply1.log" >&2; echo "FAIL: cairnd apply" >&2; exit 1; }
+cairnd tal ta >"$W/ta.tal" 2>"$W/tal.log" || { echo "FAIL: tal" >&2; exit 1; }
+# The TA certificate over HTTPS for the RRDP-only TAL (cairnd's own export
+# is used only to get its bytes).
+cairnd export "$W/export" >"$W/export.log" 2>&1 ||
+    { cat "$W/export.log" >&2; echo "FAIL: cairnd export" >&2; exit 1; }
+ta=$(find "$W/export/current/" -name ta.cer | head -1)
+[ -n "$ta" ] || { echo "FAIL: no ta.cer in the export" >&2; exit 1; }
+cp "$ta" "$W/static/ta.cer"
+rp_tal_write "$W/ta-rrdp.tal" "$W/static/ta.cer" "${HTTPS}ta.cer" || exit 1
+chmod 644 "$W/ta.tal"
+
+pubd_rsync_root "$W/pubrsync" || exit 1
+rp_rsyncd_start "$W/pubrsync/current" "$RPORT" || exit 1
+"$PUBD" -c "$W/pubd.conf" >"$W/pubd.log" 2>&1 &
+PUBD_PID=$!
+wait_serial() {
+	pubd_wait_serial "$W/pubd.log" "${HTTPS}rrdp/notification.xml" \
+	    "$RP_HTTPS_CA" "$1" "$PUBD_PID"
+}
+wait_serial 1
+
+check() {	# outdir expected label
+	echo "--- $3: rc $(cat "$1/rc"), $(wc -l <"$1/vrps") VRPs"
+	sed 's/^/    /' "$1/complaints"
+	rp_expect_vrps "$1" "$2" || fail "$3: VRPs"
+	rp_expect_clean "$1" || fail "$3: complaints"
+}
+for v in rpki-client fort; do
+	rp_validate "$v" rrdp "$W/ta-rrdp.tal" "$W/out/$v-rrdp" || exit 1
+	check "$W/out/$v-rrdp" "$W/expected1" "$v over rrdp"
+	rp_validate "$v" rsync "$W/ta.tal" "$W/out/$v-rsync" || exit 1
+	check "$W/out/$v-rsync" "$W/expected1" "$v over rsync"
+done
+
+# A change through the CA engine: serial 2 with a delta.
+cairnd apply "$W/desc2" >"$W/apply2.log" 2>&1 ||
+    { cat "$W/apply2.log" >&2; fail "cairnd apply (change)"; }
+grep -q 'AS64496 10.1.64.0/18 18' "$W/expected2" ||
+    fail "mkrepo does not expect the new VRP"
+cmp -s "$W/expected1" "$W/expected2" && fail "the change changes no VRP"
+wait_serial 2
+curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}rrdp/notification.xml" |
+    grep -q '<delta serial="2"' || fail "delta 2 is not listed"
+o=$W/out/rpki-client-rrdp
+: >"$o/complaints"
+: >"$o/vrps"
+mark=$(wc -l <"$W/pubd.log")
+rp_run_rpki_client rrdp "$W/ta-rrdp.tal" "$o" || exit 1
+check "$o" "$W/expected2" "rpki-client over rrdp, warm cache, serial 2"
+tail -n +"$mark" "$W/pubd.log" |
+    grep -q '"GET /rrdp/[0-9a-f-]*/2/[0-9a-f]*/delta.xml' ||
+    fail "rpki-client did not fetch delta 2"
+tail -n +"$mark" "$W/pubd.log" | grep -q '/snapshot.xml' &&
+    fail "rpki-client fetched a snapshot despite delta 2"
+rp_validate fort rrdp "$W/ta-rrdp.tal" "$W/out/fort-rrdp2" || exit 1
+check "$W/out/fort-rrdp2" "$W/expected2" "fort over rrdp, serial 2"
+
+[ "$failed" = 0 ] && echo PASS
+exit "$failed"

@@ -1,0 +1,148 @@
+/*
+ * Tests of the in-memory snapshot index: the snapshot it concatenates is
+ * byte for byte the one the streaming RRDP writer produces for the same
+ * objects in URI order, whatever order the changes came in; applying a
+ * batch leaves the old index intact; withdrawals of absent URIs are
+ * ignored; unsorted batches are refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cm_buf.h"
+#include "common/cm_enc.h"
+#include "publish/pub_index.h"
+#include "publish/pub_rrdp.h"
+
+#define SESSION	"9f1c7d2e-4b3a-4c5d-8e6f-0a1b2c3d4e5f"
+
+static uint8_t	data[8][150];
+static char	uris[8][64];
+
+static int
+setup(void **state)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++) {
+		memset(data[i], 'a' + i, sizeof(data[i]));
+		/* '&' must be escaped: fragments go through the writer. */
+		snprintf(uris[i], sizeof(uris[i]),
+		    "rsync://h/repo/c%d/o&%d.roa", 7 - i, i);
+	}
+	return 0;
+}
+
+/* The writer's snapshot of objects idx[] (already in URI order). */
+static void
+reference(const int *idx, size_t n, uint64_t serial, struct cm_buf *out)
+{
+	struct pub_rrdp_writer	w;
+	struct cm_err		err;
+	size_t			i;
+
+	assert_int_equal(pub_rrdp_begin(&w, out, PUB_RRDP_SNAPSHOT, SESSION,
+	    serial, &err), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(pub_rrdp_write_publish(&w, uris[idx[i]], NULL,
+		    data[idx[i]], sizeof(data[0]), &err), 0);
+	assert_int_equal(pub_rrdp_end(&w, &err), 0);
+}
+
+static void
+change(struct pub_index_change *c, int i, int withdraw)
+{
+	c->uri = uris[i];
+	c->publisher = i % 2;
+	c->data = withdraw ? NULL : data[i];
+	c->len = withdraw ? 0 : sizeof(data[0]);
+}
+
+static void
+test_snapshot_bytes(void **state)
+{
+	struct pub_index_change	 c[4];
+	struct pub_index	*e = pub_index_new(), *a, *b;
+	struct cm_buf		 got = CM_BUF_INIT, want = CM_BUF_INIT;
+	struct cm_err		 err;
+	uint8_t			 h[32], h2[32];
+	int64_t			 pub;
+	/* uris[i] sort in reverse index order (c7 < c6 < ...). */
+	int			 s1[] = { 5, 3, 1 }, s2[] = { 6, 5, 1 };
+
+	/* Batch 1: objects 5, 3, 1 (sorted by URI: 5, 3, 1). */
+	change(&c[0], 5, 0);
+	change(&c[1], 3, 0);
+	change(&c[2], 1, 0);
+	assert_int_equal(pub_index_apply(e, c, 3, &a, &err), 0);
+	assert_int_equal(pub_index_count(a), 3);
+	assert_int_equal(pub_index_snapshot(a, SESSION, 1, &got, &err), 0);
+	reference(s1, 3, 1, &want);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, got.len);
+
+	/* Batch 2: add 6, withdraw 3, withdraw 2 (absent: ignored). */
+	change(&c[0], 6, 0);
+	change(&c[1], 3, 1);
+	change(&c[2], 2, 1);
+	assert_int_equal(pub_index_apply(a, c, 3, &b, &err), 0);
+	cm_buf_reset(&got);
+	cm_buf_reset(&want);
+	assert_int_equal(pub_index_snapshot(b, SESSION, 2, &got, &err), 0);
+	reference(s2, 3, 2, &want);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, got.len);
+
+	/* The old index is untouched, and still answers lookups. */
+	assert_int_equal(pub_index_count(a), 3);
+	assert_int_equal(pub_index_get(a, uris[3], h, &pub), 1);
+	cm_sha256(data[3], sizeof(data[3]), h2);
+	assert_memory_equal(h, h2, 32);
+	assert_int_equal(pub, 1);
+	assert_int_equal(pub_index_get(b, uris[3], h, NULL), 0);
+	assert_int_equal(pub_index_count_publisher(b, 0), 1);
+	assert_int_equal(pub_index_count_publisher(b, 1), 2);
+
+	/* Freeing the old one first leaves the new one valid. */
+	pub_index_free(a);
+	cm_buf_reset(&got);
+	assert_int_equal(pub_index_snapshot(b, SESSION, 2, &got, &err), 0);
+	assert_memory_equal(got.data, want.data, got.len);
+	pub_index_free(b);
+	pub_index_free(e);
+	cm_buf_free(&got);
+	cm_buf_free(&want);
+}
+
+static void
+test_unsorted_refused(void **state)
+{
+	struct pub_index_change	 c[2];
+	struct pub_index	*e = pub_index_new(), *a = NULL;
+	struct cm_err		 err;
+
+	change(&c[0], 1, 0);
+	change(&c[1], 5, 0);		/* sorts before 1 */
+	assert_int_equal(pub_index_apply(e, c, 2, &a, &err), -1);
+	assert_null(a);
+	change(&c[1], 1, 1);		/* the same URI twice */
+	assert_int_equal(pub_index_apply(e, c, 2, &a, &err), -1);
+	pub_index_free(e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_bytes),
+		cmocka_unit_test(test_unsorted_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
