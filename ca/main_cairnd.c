@@ -17,6 +17,11 @@
  *   cairnd -c CONF export DIR       write the current repository as an rsync
  *                                   tree (DIR/current), for setups without
  *                                   the publication server
+ *   cairnd -c CONF token create --admin NAME | --ca HANDLE NAME
+ *   cairnd -c CONF token revoke NAME | token list
+ *                                   bearer tokens of the provisioning API
+ *                                   (docs/api.md); run serves the API when
+ *                                   [api] port is set
  *
  * The configuration file is described in docs/cairnd.md.
  */
@@ -30,6 +35,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "api/api.h"
 #include "ca/desc.h"
 #include "ca/engine.h"
 #include "common/cm_conf.h"
@@ -48,9 +54,11 @@ struct conf {
 	char		*rsync_base, *https_base, *notify_uri, *roa_mode;
 	char		*export_dir;
 	long long	 pool_size, pool_threads, tick;
+	char		*api_address, *api_tls_cert, *api_tls_key;
+	long long	 api_port, api_max_body;
 };
 
-#define NKEYS	17
+#define NKEYS	22
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -90,6 +98,16 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"per-asn (default) or per-prefix" },
 	    { "engine", "tick", CM_CONF_DURATION, &c->tick, 1, 86400, 0,
 		"how often due re-issues are looked for" },
+	    { "api", "address", CM_CONF_STR, &c->api_address, 0, 0, 0,
+		"address of the API listener (default 127.0.0.1)" },
+	    { "api", "port", CM_CONF_INT, &c->api_port, 0, 65535, 0,
+		"TCP port of the API listener; absent: no API" },
+	    { "api", "tls-cert", CM_CONF_STR, &c->api_tls_cert, 0, 0, 0,
+		"PEM certificate chain: the API speaks HTTPS" },
+	    { "api", "tls-key", CM_CONF_STR, &c->api_tls_key, 0, 0, 0,
+		"PEM private key (default: in tls-cert)" },
+	    { "api", "max-body", CM_CONF_SIZE, &c->api_max_body, 1024,
+		64 * 1024 * 1024, 0, "largest request body (default 256k)" },
 	};
 
 	memcpy(k, t, sizeof(t));
@@ -115,7 +133,11 @@ usage(void)
 	    "       cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]\n"
 	    "       cairnd -c CONF keyroll HANDLE start|activate|activate-now|finish\n"
 	    "       cairnd -c CONF keyroll-all start|activate|activate-now|finish\n"
-	    "       cairnd -c CONF export DIR\n");
+	    "       cairnd -c CONF export DIR\n"
+	    "       cairnd -c CONF token create --admin NAME\n"
+	    "       cairnd -c CONF token create --ca HANDLE NAME\n"
+	    "       cairnd -c CONF token revoke NAME\n"
+	    "       cairnd -c CONF token list\n");
 }
 
 /* Everything a command needs, opened from the configuration. */
@@ -127,6 +149,7 @@ struct env {
 	struct hsm_pool		*pool;
 	struct ca_eng		*eng;
 	struct ca_eng_conf	 econf;
+	const char		*dsn;	/* the database, for more connections */
 };
 
 static int
@@ -143,6 +166,7 @@ env_open(struct env *v, struct cm_err *err)
 			return -1;
 		dsn = db_embedded_dsn(v->emb);
 	}
+	v->dsn = dsn;
 	if ((v->db = db_open(dsn, 10, err)) == NULL || db_migrate(v->db, err) < 0)
 		return -1;
 	if (strcmp(v->conf.hsm_backend, "pkcs11") == 0) {
@@ -370,14 +394,66 @@ out:
 	return rc;
 }
 
+/* token create|revoke|list: 0, 1 (refused) or 2 (usage). */
+static int
+token_cmd(struct env *v, int argc, char **argv, struct cm_err *err)
+{
+	char	*out = NULL;
+	int	 rc;
+
+	if (strcmp(argv[1], "create") == 0 && argc == 4 &&
+	    strcmp(argv[2], "--admin") == 0)
+		rc = api_token_create(v->db, argv[3], NULL, &out, err);
+	else if (strcmp(argv[1], "create") == 0 && argc == 5 &&
+	    strcmp(argv[2], "--ca") == 0)
+		rc = api_token_create(v->db, argv[4], argv[3], &out, err);
+	else if (strcmp(argv[1], "revoke") == 0 && argc == 3) {
+		if ((rc = api_token_revoke(v->db, argv[2], err)) == 0)
+			printf("token %s revoked\n", argv[2]);
+		return rc == 0 ? 0 : 1;
+	} else if (strcmp(argv[1], "list") == 0 && argc == 2)
+		rc = api_token_list(v->db, &out, err);
+	else {
+		usage();
+		return 2;
+	}
+	if (rc == 0)
+		fputs(out, stdout);
+	if (rc == 0 && strcmp(argv[1], "create") == 0)
+		putchar('\n');
+	free(out);
+	return rc == 0 ? 0 : 1;
+}
+
 static int
 run(struct env *v, struct cm_err *err)
 {
-	int64_t	change = 0, exported = -1;
-	int	n;
+	struct api_conf	 ac;
+	struct api	*api = NULL;
+	int64_t		 change = 0, exported = -1;
+	int		 n;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	/* The API has its own threads, connection and engine. */
+	if (v->conf.api_port >= 0) {
+		memset(&ac, 0, sizeof(ac));
+		ac.host = v->conf.api_address;
+		ac.port = (uint16_t)v->conf.api_port;
+		ac.tls_cert = v->conf.api_tls_cert;
+		ac.tls_key = v->conf.api_tls_key;
+		ac.max_body = (size_t)v->conf.api_max_body;
+		ac.dsn = v->dsn;
+		ac.hsm = v->hsm;
+		ac.pool = v->pool;
+		ac.eng_conf = &v->econf;
+		if ((api = api_start(&ac, err)) == NULL)
+			return cm_err_wrap(err, "api");
+		cm_info("api: listening on %s port %u (%s)", ac.host != NULL ?
+		    ac.host : "127.0.0.1", api_port(api), ac.tls_cert != NULL ?
+		    "https" : "http");
+	}
 	cm_info("running; re-issue checks every %llds", v->conf.tick);
 	while (!quit) {
 		if ((n = ca_eng_tick(v->eng, 1000, err)) == -1) {
@@ -403,6 +479,7 @@ run(struct env *v, struct cm_err *err)
 			sleep(1);
 	}
 	cm_info("stopping");
+	api_stop(api);
 	return 0;
 }
 
@@ -422,7 +499,8 @@ main(int argc, char *argv[])
 	v.conf.pool_size = 64;
 	v.conf.pool_threads = 1;
 	v.conf.tick = 60;
-	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+	v.conf.api_port = -1;
+	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
 		switch (ch) {
 		case 'c':
 			confpath = optarg;
@@ -473,7 +551,7 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "router-add") != 0 &&
 	    strcmp(argv[0], "transfer") != 0 &&
 	    strcmp(argv[0], "keyroll") != 0 &&
-	    strcmp(argv[0], "keyroll-all") != 0) {
+	    strcmp(argv[0], "keyroll-all") != 0 && strcmp(argv[0], "token") != 0) {
 		usage();
 		rc = 2;
 		goto out;
@@ -482,6 +560,7 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "transfer") == 0 ? argc < 4 || argc > 6 :
 	    strcmp(argv[0], "keyroll") == 0 ? argc != 3 :
 	    strcmp(argv[0], "keyroll-all") == 0 ? argc != 2 :
+	    strcmp(argv[0], "token") == 0 ? argc < 2 || argc > 5 :
 	    strcmp(argv[0], "run") != 0 && argc != 2) {
 		usage();
 		rc = 2;
@@ -499,9 +578,13 @@ main(int argc, char *argv[])
 		fprintf(stderr, "cairnd: %s\n", err.msg);
 		goto out;
 	}
-	if (strcmp(argv[0], "run") == 0)
-		rc = run(&v, &err) == 0 ? 0 : 1;
-	else if (strcmp(argv[0], "apply") == 0) {
+	if (strcmp(argv[0], "run") == 0) {
+		if ((rc = run(&v, &err) == 0 ? 0 : 1) != 0)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+	} else if (strcmp(argv[0], "token") == 0) {
+		if ((rc = token_cmd(&v, argc, argv, &err)) == 1)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+	} else if (strcmp(argv[0], "apply") == 0) {
 		if (cm_file_read(argv[1], 16 * 1024 * 1024, (uint8_t **)&text,
 		    &len, &err) == -1 ||
 		    ca_desc_apply(v.eng, argv[1], text, "cli:apply", &applied,

@@ -198,7 +198,9 @@ build_headers(struct http_conn *c)
 		size_t	plen = (size_t)(q - (char *)r->strs.data);
 
 		qoff = r->strs.len;
-		if (cm_buf_add(&r->strs, r->strs.data, plen) == -1 ||
+		/* Reserve first: adding from our own buffer must not move it. */
+		if (cm_buf_reserve(&r->strs, plen + 1) == -1 ||
+		    cm_buf_add(&r->strs, r->strs.data, plen) == -1 ||
 		    cm_buf_add(&r->strs, "", 1) == -1) {
 			c->err_status = 500;
 			return -1;

@@ -206,6 +206,12 @@ void	db_notification_free(struct db_notification *n);	/* NULL is ok */
 
 /* The highest schema version compiled into this binary. */
 int	db_schema_known(void);
+/*
+ * How many migrations are compiled in: db_schema_known() unless versions
+ * were skipped (each version is applied and recorded on its own, so a
+ * version that arrives later is applied then).
+ */
+int	db_schema_count(void);
 
 /*
  * Brings the schema up to db_schema_known(): applies each missing migration

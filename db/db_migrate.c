@@ -35,6 +35,12 @@ db_schema_known(void)
 	return db_migrations[db_nmigrations - 1].version;
 }
 
+int
+db_schema_count(void)
+{
+	return (int)db_nmigrations;
+}
+
 static const struct db_migration *
 find_known(int version)
 {

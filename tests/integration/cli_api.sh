@@ -1,0 +1,171 @@
+#!/bin/bash
+#
+# The cairn CLI against a live `cairnd run` with its API listener: an
+# embedded PostgreSQL and file-backend keys in a scratch directory, tokens
+# made with `cairnd token`, then every kind of cairn command, checking the
+# output and the exit codes (0 done, 1 refused, 2 usage, 3 unreachable).
+#
+#   cli_api.sh path/to/cairnd path/to/cairn
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../rp/rp.sh"
+CAIRND=${1:?usage: $0 cairnd cairn}
+CAIRN=${2:?usage: $0 cairnd cairn}
+failed=0
+fail() { echo "FAIL: $*" >&2; failed=1; }
+daemon=
+
+stop_daemon() {
+	if [ -n "$daemon" ]; then
+		kill "$daemon" 2>/dev/null
+		wait "$daemon" 2>/dev/null
+		daemon=
+	fi
+}
+
+rp_init || exit 1
+trap 'rc=$?; stop_daemon; [ "$failed$rc" = 00 ] || tail -n 30 "$RP_WORK/run.log" >&2; rp_cleanup' EXIT
+mkdir -p "$RP_WORK/data" "$RP_WORK/keys"
+chmod 755 "$RP_WORK/data"
+write_conf() {
+cat >"$RP_WORK/cairnd.conf" <<CONF
+data-dir = $RP_WORK/data
+[hsm]
+backend = file
+key-dir = $RP_WORK/keys
+ee-pool = 4
+[repository]
+rsync-base = rsync://127.0.0.1:8873/repo/
+[engine]
+tick = 1
+[api]
+port = $1
+CONF
+}
+write_conf 0
+cat >"$RP_WORK/repo.txt" <<'REPO'
+ta   ta                       as=1-4294967295 v4=0.0.0.0/0 v6=::/0
+ca   rir  ta                  as=64496-64511 v4=10.0.0.0/8,192.0.2.0/24 v6=2001:db8::/32
+ca   m1   rir                 as=64496-64499 v4=10.1.0.0/16 v6=2001:db8:1::/48
+ca   m2   rir                 as=64500-64501 v4=10.2.0.0/16 v6=
+REPO
+cairnd() { "$CAIRND" -c "$RP_WORK/cairnd.conf" "$@"; }
+cairnd apply "$RP_WORK/repo.txt" >"$RP_WORK/apply.log" 2>&1 ||
+    { cat "$RP_WORK/apply.log" >&2; fail "cairnd apply"; exit 1; }
+admin=$(cairnd token create --admin ops 2>"$RP_WORK/token.log" | tail -n 1)
+member=$(cairnd token create --ca m1 member-1 2>>"$RP_WORK/token.log" | tail -n 1)
+case $admin in cairn_*) ;; *) cat "$RP_WORK/token.log" >&2; fail "no admin token: $admin"; exit 1 ;; esac
+case $member in cairn_*) ;; *) fail "no member token"; exit 1 ;; esac
+cairnd token create --ca nope x >/dev/null 2>&1 && fail "token for an unknown CA"
+cairnd token list >"$RP_WORK/tokens.txt" 2>&1 || fail "token list"
+grep -q "^member-1	ca:m1	" "$RP_WORK/tokens.txt" || fail "token list: $(cat "$RP_WORK/tokens.txt")"
+grep -q "$admin" "$RP_WORK/tokens.txt" && fail "token list shows the secret"
+
+# The port is free when picked, but another test may take it before the
+# daemon binds it: then pick another.
+up=0
+for _ in 1 2 3 4 5; do
+	port=$(rp_free_port) || exit 1
+	write_conf "$port"
+	"$CAIRND" -c "$RP_WORK/cairnd.conf" run >"$RP_WORK/run.log" 2>&1 &
+	daemon=$!
+	export CAIRN_URL=http://127.0.0.1:$port
+	for _ in $(seq 300); do
+		if "$CAIRN" status >/dev/null 2>&1; then up=1; break; fi
+		kill -0 "$daemon" 2>/dev/null || break
+		sleep 0.2
+	done
+	[ $up = 1 ] && break
+	stop_daemon
+	grep -q "address already in use" "$RP_WORK/run.log" || break
+done
+[ $up = 1 ] || { fail "cairnd run did not serve the API"; exit 1; }
+
+# expect CODE cmd...: runs cairn, checks the exit code; output in $out.
+expect() {
+	local want=$1
+	shift
+	out=$("$CAIRN" "$@" 2>"$RP_WORK/err.txt")
+	local rc=$?
+	[ "$rc" = "$want" ] || fail "cairn $*: exit $rc, expected $want: $out $(cat "$RP_WORK/err.txt")"
+}
+
+expect 0 status
+echo "$out" | grep -q "ready" || fail "status: $out"
+expect 2 ca list                          # no token
+export CAIRN_TOKEN=$admin
+expect 0 ca list
+echo "$out" | grep -q "^m1 .*rir .*as=64496-64499" || fail "ca list: $out"
+expect 0 ca list --json
+echo "$out" | grep -q '"handle":"m2"' || fail "ca list --json: $out"
+expect 0 ca list --limit 2
+echo "$out" | grep -q "(more: --after m2)" || fail "ca list --limit: $out"
+expect 0 ca create m3 --parent rir --asn 64510 --ipv4 10.3.0.0/16
+echo "$out" | grep -q "^parent: *rir" || fail "ca create: $out"
+expect 1 ca create m3 --parent rir --asn 64511
+grep -q "409 exists" "$RP_WORK/err.txt" || fail "duplicate: $(cat "$RP_WORK/err.txt")"
+expect 1 ca create m4 --parent rir --asn 65000
+grep -q "field resources" "$RP_WORK/err.txt" || fail "outside: $(cat "$RP_WORK/err.txt")"
+expect 2 ca create m4
+expect 0 ca resources m3 --asn 64510-64511 --ipv4 10.3.0.0/16
+echo "$out" | grep -q "^asn: *64510-64511" || fail "ca resources: $out"
+
+export CAIRN_TOKEN=$member
+expect 0 roa add m1 AS64496 10.1.0.0/16 --max-length 24
+echo "$out" | grep -q "AS64496 *10.1.0.0/16 *24" || fail "roa add: $out"
+expect 0 roa add m1 64497 2001:db8:1::/48
+expect 1 roa add m1 64496 10.9.0.0/16
+grep -q "422 outside_resources" "$RP_WORK/err.txt" || fail "roa outside: $(cat "$RP_WORK/err.txt")"
+expect 2 roa add m1 ASX 10.1.0.0/16
+expect 0 roa remove m1 64497 2001:db8:1::/48
+expect 0 roa list m1
+[ "$(echo "$out" | grep -c '^AS[0-9]')" = 1 ] || fail "roa list: $out"
+expect 1 roa list m2                      # another member's CA
+grep -q "404 ca_not_found" "$RP_WORK/err.txt" || fail "scope: $(cat "$RP_WORK/err.txt")"
+expect 0 aspa set m1 AS64496 65001,AS65002
+echo "$out" | grep -q "AS64496 *AS65001,AS65002" || fail "aspa set: $out"
+expect 0 aspa list m1
+echo "$out" | grep -q "AS64496" || fail "aspa list: $out"
+expect 0 aspa remove m1 64496
+expect 1 aspa remove m1 64496
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$RP_WORK/router.key" -subj "/CN=router" \
+    -addext "extendedKeyUsage=1.3.6.1.5.5.7.3.30" \
+    -out "$RP_WORK/router.csr" 2>/dev/null || fail "openssl req"
+expect 0 router-cert add m1 "$RP_WORK/router.csr" 64496
+expect 1 router-cert add m1 "$RP_WORK/router.csr" 64496
+expect 0 keyroll start m1
+expect 1 keyroll activate m1              # staging period
+grep -q "409 conflict" "$RP_WORK/err.txt" || fail "activate: $(cat "$RP_WORK/err.txt")"
+expect 0 keyroll activate m1 --force
+expect 0 keyroll finish m1
+[ "$(echo "$out" | grep -c '^key:')" = 1 ] || fail "keyroll finish: $out"
+expect 0 history m1 --actor member-1
+echo "$out" | grep -q "member-1 *roa.add" || fail "history: $out"
+echo "$out" | grep -q " test " && fail "history --actor: $out"
+expect 0 history m1 --json --limit 1
+echo "$out" | grep -q '"history":\[{' || fail "history --json: $out"
+
+export CAIRN_TOKEN=$admin
+expect 0 transfer m2 m3 --ipv4 10.2.0.0/24
+expect 1 transfer m2 m3 --ipv4 10.2.0.0/24
+expect 0 ca show m3
+echo "$out" | grep -q "^ipv4: *10.2.0.0/24,10.3.0.0/16" || fail "after transfer: $out"
+
+# Revoked tokens are refused at once.
+cairnd token revoke member-1 >/dev/null 2>&1 || fail "token revoke"
+CAIRN_TOKEN=$member expect 1 roa list m1
+grep -q "401 unauthenticated" "$RP_WORK/err.txt" || fail "revoked: $(cat "$RP_WORK/err.txt")"
+# A configuration file instead of the environment.
+printf 'url = %s\ntoken = %s\n' "$CAIRN_URL" "$admin" >"$RP_WORK/cairn.conf"
+(unset CAIRN_URL CAIRN_TOKEN; "$CAIRN" --config "$RP_WORK/cairn.conf" ca show m1 >/dev/null) ||
+    fail "--config"
+expect 2 ca frobnicate
+expect 0 ca create --help
+echo "$out" | grep -q "usage: .*ca create HANDLE --parent" || fail "--help: $out"
+
+# The tick loop kept running while the API served.
+grep -q "api: listening on 127.0.0.1 port $port" "$RP_WORK/run.log" || fail "run.log: no listener line"
+stop_daemon
+expect 3 status
+exit $failed
