@@ -153,5 +153,59 @@ tail -n +"$mark" "$W/pubd.log" | grep -q '/snapshot.xml' &&
 rp_validate fort rrdp "$W/ta-rrdp.tal" "$W/out/fort-rrdp2" || exit 1
 check "$W/out/fort-rrdp2" "$W/expected2" "fort over rrdp, serial 2"
 
+# A make-before-break transfer through RRDP: 192.0.2.0/24 moves from m2 to
+# m1 with its ROA configuration (AS64501).  It is one transaction, so it
+# must be one serial whose delta both publishes m1's new ROA and replaces
+# m2's: no relying party can see the prefix without its ROA in between.
+serial_now() {
+	curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}rrdp/notification.xml" |
+	    sed -n 's/.* serial="\([0-9]*\)">$/\1/p'
+}
+cairnd transfer m2 m1 v4=192.0.2.0/24 >"$W/transfer.log" 2>&1 ||
+    { cat "$W/transfer.log" >&2; fail "cairnd transfer"; }
+wait_serial 3
+sleep 3
+[ "$(serial_now)" = 3 ] || fail "the transfer took more than one serial"
+d3=$(curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}rrdp/notification.xml" |
+    sed -n 's/.*<delta serial="3" uri="\([^"]*\)".*/\1/p')
+[ -n "$d3" ] || fail "delta 3 is not listed"
+curl -s --cacert "$RP_HTTPS_CA" "$d3" >"$W/delta3.xml"
+grep -q "uri=\"${base}m1/[0-9a-f]*\.roa\"" "$W/delta3.xml" ||
+    fail "delta 3 has no ROA for m1"
+grep -q "uri=\"${base}m2/[0-9a-f]*\.roa\"" "$W/delta3.xml" ||
+    fail "delta 3 does not change m2's ROA"
+for v in rpki-client fort; do
+	rp_validate "$v" rrdp "$W/ta-rrdp.tal" "$W/out/$v-transfer" || exit 1
+	check "$W/out/$v-transfer" "$W/expected2" "$v over rrdp after the transfer"
+done
+
+# Key rolls of every hosted CA, validated over RRDP after each step.
+settle() {	# waits until the serial moved past $1 and stays put for 3 s
+	local last=$1 n same=0
+	for _ in $(seq 240); do
+		n=$(serial_now)
+		if [ -n "$n" ] && [ "$n" -gt "$1" ] && [ "$n" = "$last" ]; then
+			same=$((same + 1))
+			[ "$same" -ge 6 ] && return 0
+		else
+			same=0
+		fi
+		last=$n
+		sleep 0.5
+	done
+	fail "no new serial after $1"
+}
+for step in start activate-now finish; do
+	before=$(serial_now)
+	cairnd keyroll-all "$step" >"$W/roll-$step.log" 2>&1 ||
+	    { cat "$W/roll-$step.log" >&2; fail "keyroll-all $step"; }
+	settle "$before"
+	for v in rpki-client fort; do
+		rp_validate "$v" rrdp "$W/ta-rrdp.tal" "$W/out/$v-roll-$step" || exit 1
+		check "$W/out/$v-roll-$step" "$W/expected2" \
+		    "$v over rrdp after keyroll $step (serial $(serial_now))"
+	done
+done
+
 [ "$failed" = 0 ] && echo PASS
 exit "$failed"
