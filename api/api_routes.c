@@ -889,11 +889,9 @@ r_history(struct api_call *c)
 	db_param_text(&p, since);
 	db_param_text(&p, until);
 	db_param_int(&p, limit);
-	/* Resource changes and transfers name the CA first in object. */
-	db_param_text(&p, c->params[0]);
+	/* The engine records every change under each CA it concerns. */
 	n = db_exec(c->db, "SELECT id, " TS("at") ", actor, action, object "
-	    "FROM audit_log WHERE (ca_id = $1 OR (action IN ('ca.resources', "
-	    "'transfer') AND split_part(object, ' ', 1) = $6)) AND "
+	    "FROM audit_log WHERE ca_id = $1 AND "
 	    "($2::text IS NULL OR actor = "
 	    "$2) AND ($3::timestamptz IS NULL OR at >= $3::timestamptz) AND "
 	    "($4::timestamptz IS NULL OR at < $4::timestamptz) ORDER BY id "

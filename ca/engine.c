@@ -1035,7 +1035,15 @@ set_resources_tx(struct db *db, void *arg, struct cm_err *err)
 	snprintf(what, sizeof(what), "%s as=%s v4=%s v6=%s", a->handle, t[0],
 	    t[1], t[2]);
 	free_texts(t);
-	rc = eng_audit(db, a->actor, "ca.resources", 0, what, err);
+	{
+		struct eng_ca c;
+
+		/* Recorded under the CA itself, for its history. */
+		if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
+			return -1;
+		rc = eng_audit(db, a->actor, "ca.resources", c.id, what, err);
+		eng_ctx_clear(&c);
+	}
 	return rc;
 }
 
@@ -1239,7 +1247,9 @@ transfer_tx(struct db *db, void *arg, struct cm_err *err)
 		goto out;
 	snprintf(what, sizeof(what), "%s -> %s (%d configurations moved)",
 	    a->from, a->to, moved);
-	if (eng_audit(db, a->actor, "transfer", to.id, what, err) == -1)
+	/* In the history of both CAs. */
+	if (eng_audit(db, a->actor, "transfer", to.id, what, err) == -1 ||
+	    eng_audit(db, a->actor, "transfer", from.id, what, err) == -1)
 		goto out;
 	rc = 0;
 out:
