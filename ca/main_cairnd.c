@@ -26,6 +26,7 @@
  * The configuration file is described in docs/cairnd.md.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +54,12 @@ struct conf {
 			*p11_pin_env, *key_dir;
 	char		*rsync_base, *https_base, *notify_uri, *roa_mode;
 	char		*export_dir;
-	long long	 pool_size, pool_threads, tick;
+	long long	 pool_size, pool_threads, tick, workers;
 	char		*api_address, *api_tls_cert, *api_tls_key;
 	long long	 api_port, api_max_body;
 };
 
-#define NKEYS	22
+#define NKEYS	23
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -96,6 +97,8 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"run: write the rsync tree here after each change" },
 	    { "engine", "roa-mode", CM_CONF_STR, &c->roa_mode, 0, 0, 0,
 		"per-asn (default) or per-prefix" },
+	    { "engine", "workers", CM_CONF_INT, &c->workers, 1, 64, 0,
+		"re-issue workers (CAs are split among them)" },
 	    { "engine", "tick", CM_CONF_DURATION, &c->tick, 1, 86400, 0,
 		"how often due re-issues are looked for" },
 	    { "api", "address", CM_CONF_STR, &c->api_address, 0, 0, 0,
@@ -273,6 +276,53 @@ out:
 	return rc;
 }
 
+/*
+ * A re-issue worker besides the main loop: its own connection and engine,
+ * its own shard of the CAs (ca_eng_tick_shard), so that workers never
+ * touch the same CA.
+ */
+struct tick_worker {
+	struct env	*v;
+	int		 shard, nshards;
+	pthread_t	 t;
+	int		 started;
+};
+
+static void *
+tick_worker_main(void *arg)
+{
+	struct tick_worker	*w = arg;
+	struct cm_err		 err;
+	struct db		*db;
+	struct ca_eng		*e = NULL;
+	int			 n;
+
+	while (!quit) {
+		if (e == NULL) {
+			if ((db = db_open(w->v->dsn, 10, &err)) == NULL ||
+			    (e = ca_eng_new(&w->v->econf, db, w->v->hsm,
+			    w->v->pool, NULL, &err)) == NULL) {
+				cm_error("re-issue worker %d: %s", w->shard, err.msg);
+				db_close(db);
+				sleep(5);
+				continue;
+			}
+		}
+		if ((n = ca_eng_tick_shard(e, 1000, w->shard, w->nshards,
+		    &err)) == -1)
+			cm_error("re-issue worker %d: %s", w->shard, err.msg);
+		else if (n > 0)
+			cm_info("re-issue worker %d: %d CAs", w->shard, n);
+		for (n = 0; n < w->v->conf.tick && !quit; n++)
+			sleep(1);
+	}
+	if (e != NULL) {
+		ca_eng_free(e);
+		db_close(db);
+	}
+	return NULL;
+}
+
 /* The id of the newest publication intent (0: none). */
 static int
 last_change(struct env *v, int64_t *id, struct cm_err *err)
@@ -430,8 +480,9 @@ run(struct env *v, struct cm_err *err)
 {
 	struct api_conf	 ac;
 	struct api	*api = NULL;
-	int64_t		 change = 0, exported = -1;
-	int		 n;
+	int64_t			 change = 0, exported = -1;
+	struct tick_worker	*workers = NULL;
+	int			 n, nw;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -454,9 +505,24 @@ run(struct env *v, struct cm_err *err)
 		    ac.host : "127.0.0.1", api_port(api), ac.tls_cert != NULL ?
 		    "https" : "http");
 	}
-	cm_info("running; re-issue checks every %llds", v->conf.tick);
+	/* Workers 1..N-1 on threads; the main loop is worker 0. */
+	nw = (int)v->conf.workers;
+	if (nw > 1 && (workers = calloc((size_t)nw, sizeof(*workers))) == NULL)
+		return cm_err_set(err, CM_ENOMEM, "workers", "out of memory");
+	for (n = 1; n < nw; n++) {
+		workers[n].v = v;
+		workers[n].shard = n;
+		workers[n].nshards = nw;
+		if (pthread_create(&workers[n].t, NULL, tick_worker_main,
+		    &workers[n]) == 0)
+			workers[n].started = 1;
+		else
+			cm_error("cannot start re-issue worker %d", n);
+	}
+	cm_info("running; re-issue checks every %llds with %d worker%s",
+	    v->conf.tick, nw, nw == 1 ? "" : "s");
 	while (!quit) {
-		if ((n = ca_eng_tick(v->eng, 1000, err)) == -1) {
+		if ((n = ca_eng_tick_shard(v->eng, 1000, 0, nw, err)) == -1) {
 			/* Transient database trouble: log, keep going. */
 			cm_error("%s", err->msg);
 		} else if (n > 0)
@@ -479,6 +545,10 @@ run(struct env *v, struct cm_err *err)
 			sleep(1);
 	}
 	cm_info("stopping");
+	for (n = 1; n < nw; n++)
+		if (workers[n].started)
+			pthread_join(workers[n].t, NULL);
+	free(workers);
 	api_stop(api);
 	return 0;
 }
@@ -499,6 +569,7 @@ main(int argc, char *argv[])
 	v.conf.pool_size = 64;
 	v.conf.pool_threads = 1;
 	v.conf.tick = 60;
+	v.conf.workers = 1;
 	v.conf.api_port = -1;
 	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
 		switch (ch) {

@@ -67,6 +67,7 @@ https-base = $https
 notify-uri = ${https}rrdp/notification.xml
 [engine]
 tick = 5s
+workers = 2
 CONF
 	# The same data directory: cairn-pubd uses the cluster cairnd runs.
 	cat >"$DEMO_DIR/pubd.conf" <<CONF
