@@ -208,8 +208,9 @@ int	ca_eng_bpki(struct ca_eng *e, const char *handle, uint8_t **der,
  * it is verified against the BPKI trust anchor registered for that child
  * (CM_EPERM when it does not verify or the sender is not a child), answered
  * with ca_eng_updown(), and the reply is signed with the parent's BPKI
- * identity into *out (malloc'd).  Replay protection by signing time is not
- * done yet.  Returns 0 or -1.
+ * identity into *out (malloc'd).  A message whose signing time is not later
+ * than that of the last one accepted from the child is a replay (CM_EPERM).
+ * Returns 0 or -1.
  */
 int	ca_eng_updown_cms(struct ca_eng *e, const char *parent,
 	    const uint8_t *der, size_t len, uint8_t **out, size_t *outlen,

@@ -626,6 +626,35 @@ out:
 	return rc;
 }
 
+/*
+ * Replay protection (RFC 6492 §3.1): the message's signing time must be
+ * later than that of the last message accepted from the child; it becomes
+ * the new mark.  One statement, so two copies of a message racing each other
+ * cannot both pass.
+ */
+static int
+accept_signing_time(struct ca_eng *e, const char *parent, const char *child,
+    int64_t t, struct cm_err *err)
+{
+	struct db_params	p;
+	int			n;
+
+	db_params_init(&p);
+	db_param_text(&p, parent);
+	db_param_text(&p, child);
+	db_param_int(&p, t);
+	if ((n = db_exec(e->db, "UPDATE ca_child k SET last_signing_time = "
+	    "to_timestamp($3::bigint) FROM ca c WHERE c.id = k.ca_id AND "
+	    "c.handle = $1 AND k.handle = $2 AND k.deleted_at IS NULL AND "
+	    "(k.last_signing_time IS NULL OR k.last_signing_time < "
+	    "to_timestamp($3::bigint))", &p, NULL, err)) == -1)
+		return -1;
+	if (n == 0)
+		return cm_err_set(err, CM_EPERM, child, "replayed or out-of-order "
+		    "message (signing time not after the last one accepted)");
+	return 0;
+}
+
 int
 ca_eng_updown_cms(struct ca_eng *e, const char *parent, const uint8_t *der,
     size_t len, uint8_t **out, size_t *outlen, struct cm_err *err)
@@ -668,6 +697,9 @@ ca_eng_updown_cms(struct ca_eng *e, const char *parent, const uint8_t *der,
 		    "sender");
 		goto out;
 	}
+	if (accept_signing_time(e, parent, sender, (int64_t)m.signing_time,
+	    err) == -1)
+		goto out;
 	if (ca_eng_updown(e, parent, q, &resp, err) == -1 ||
 	    ca_ud_write(resp, &xml, err) == -1 ||
 	    ca_eng_bpki(e, parent, &tader, &talen, idk, err) == -1 ||

@@ -873,6 +873,18 @@ test_updown_cms(void **state)
 	ca_ud_free(r);
 	ca_cms_msg_free(&m);
 	free(out);
+	/* The same message again is a replay. */
+	assert_int_equal(ca_eng_updown_cms(f->e, "m2", der, len, &out, &outlen,
+	    &err), -1);
+	assert_int_equal(err.code, CM_EPERM);
+	assert_non_null(strstr(err.msg, "replayed"));
+	free(der);
+	/* A newer one is accepted. */
+	assert_int_equal(ca_bpki_sign(cta, ck, ee, xml.data, xml.len,
+	    (time_t)cm_clock_now(&f->clock) + 1, &der, &len, &err), 0);
+	if (ca_eng_updown_cms(f->e, "m2", der, len, &out, &outlen, &err) != 0)
+		fail_msg("%s", err.msg);
+	free(out);
 	free(der);
 
 	/* Signed by someone else in krill2's name: refused. */
