@@ -25,12 +25,17 @@ struct api_call {
 	int			 status;
 	json_t			*out;
 	char			*text;
+	uint8_t			*bin;		/* a binary answer (RFC 6492) */
+	size_t			 binlen;
+	const char		*bin_ctype;
 };
 
 /* Route flags. */
 #define API_PUBLIC	0x1	/* no token needed */
 #define API_ADMIN	0x2	/* admin tokens only */
 #define API_BODY	0x4	/* a JSON object body is required */
+#define API_RAW		0x8	/* not JSON: the handler reads the raw body
+				   and authenticates by itself (RFC 6492 CMS) */
 
 typedef int	(*api_fn)(struct api_call *c);
 

@@ -925,6 +925,40 @@ out:
 
 /* ---- metrics ---- */
 
+/*
+ * RFC 6492 up-down for the delegated children of a CA: the body is a CMS
+ * message, authenticated by the child's BPKI trust anchor (not by a bearer
+ * token); the reply is the parent's signed answer, HTTP 200 (RFC 6492 §3:
+ * errors of the protocol travel inside the signed reply).
+ */
+static int
+r_updown(struct api_call *c)
+{
+	struct cm_err	 err;
+	const char	*ct = cm_http_req_header(c->req, "Content-Type");
+	uint8_t		*out = NULL;
+	size_t		 outlen;
+
+	if (ct == NULL || strncasecmp(ct, "application/rpki-updown", 23) != 0)
+		return api_error(c, 415, "unsupported_media_type", NULL,
+		    "the body must be application/rpki-updown");
+	if (c->req->body_len == 0)
+		return api_error(c, 400, "invalid", NULL, "empty message");
+	if (ca_eng_updown_cms(c->eng, c->params[0], c->req->body,
+	    c->req->body_len, &out, &outlen, &err) == -1) {
+		/* Not authenticated or not a message: no signed answer. */
+		if (err.code == CM_EPERM)
+			return api_error(c, 403, "forbidden", NULL, "%s", err.msg);
+		if (err.code == CM_EINVAL || err.code == CM_ELIMIT)
+			return api_error(c, 400, "invalid", NULL, "%s", err.msg);
+		return api_error_err(c, &err, NULL);
+	}
+	c->bin = out;
+	c->binlen = outlen;
+	c->bin_ctype = "application/rpki-updown";
+	return 200;
+}
+
 static int
 r_metrics(struct api_call *c)
 {
@@ -1003,5 +1037,6 @@ const struct api_route api_routes[] = {
 	{ "POST", "/api/v1/cas/{handle}/keyroll", r_keyroll, API_BODY },
 	{ "GET", "/api/v1/cas/{handle}/history", r_history, 0 },
 	{ "POST", "/api/v1/transfers", r_transfer, API_BODY },
+	{ "POST", "/api/v1/updown/{handle}", r_updown, API_PUBLIC | API_RAW },
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

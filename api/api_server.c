@@ -449,6 +449,24 @@ handle(struct api *a, struct job *j)
 		}
 	}
 	c.status = j->route->fn(&c);
+	if (c.bin != NULL) {
+		/* RFC 6492: the signed reply, as is. */
+		struct cm_http_resp *resp = cm_http_resp_new(c.status);
+
+		if (resp != NULL) {
+			cm_http_resp_header(resp, "Content-Type", c.bin_ctype);
+			cm_http_resp_header(resp, "Cache-Control", "no-store");
+			cm_http_resp_body_owned(resp, c.bin, c.binlen);
+		} else
+			free(c.bin);
+		c.bin = NULL;
+		cm_http_respond_async(c.req, resp);
+		json_decref(c.body);
+		json_decref(c.out);
+		free(c.text);
+		params_free(c.params);
+		return;
+	}
 answer:
 	body = call_body(&c, &ctype);
 	if (key != NULL && c.status < 500 &&

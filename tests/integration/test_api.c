@@ -16,14 +16,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "api/api.h"
 #include "api/api_client.h"
+#include "ca/bpki.h"
+#include "ca/cms_msg.h"
 #include "ca/engine.h"
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
@@ -744,6 +751,135 @@ make_cert(const char *dir, char *cert, char *key, size_t n)
 }
 
 /* The API over HTTPS, and the client's certificate check. */
+
+/*
+ * POSTs a binary body over a plain socket (the JSON client is for text);
+ * returns the status, the body in *out (malloc'd) and the content type.
+ */
+static int
+raw_post(const char *path, const char *ctype, const uint8_t *body, size_t len,
+    uint8_t **out, size_t *outlen, char *rctype, size_t rclen)
+{
+	struct sockaddr_in	 sa;
+	struct cm_buf		 b = CM_BUF_INIT;
+	char			 hdr[512], buf[4096], *p, *end, *cl, *ct;
+	ssize_t			 n;
+	int			 fd, status = -1;
+	size_t			 hl, blen;
+	const char		*colon = strrchr(F->url, ':');
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	snprintf(hdr, sizeof(hdr), "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\nConnection: close"
+	    "\r\n\r\n", path, ctype, len);
+	assert_int_equal(write(fd, hdr, strlen(hdr)), (ssize_t)strlen(hdr));
+	if (len > 0)
+		assert_int_equal(write(fd, body, len), (ssize_t)len);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		cm_buf_add(&b, buf, (size_t)n);
+	close(fd);
+	p = (char *)cm_buf_cstr(&b);
+	assert_non_null(p);
+	assert_true(sscanf(p, "HTTP/1.1 %d", &status) == 1);
+	assert_non_null(end = strstr(p, "\r\n\r\n"));
+	hl = (size_t)(end - p) + 4;
+	*end = '\0';
+	blen = b.len - hl;
+	if ((cl = strcasestr(p, "content-length:")) != NULL)
+		blen = strtoul(cl + 15, NULL, 10);
+	rctype[0] = '\0';
+	if ((ct = strcasestr(p, "content-type:")) != NULL) {
+		ct += 13;
+		while (*ct == ' ')
+			ct++;
+		snprintf(rctype, rclen, "%.*s", (int)strcspn(ct, "\r\n"), ct);
+	}
+	*out = malloc(blen + 1);
+	memcpy(*out, b.data + hl, blen);
+	*outlen = blen;
+	cm_buf_free(&b);
+	return status;
+}
+
+/* RFC 6492 over HTTP: a delegated child of m1 talks to its parent. */
+static void
+test_updown_http(void **state)
+{
+	struct cm_err		 err;
+	struct hsm_key		*ck;
+	X509			*cta, *pta;
+	EVP_PKEY		*ee = EVP_RSA_gen(2048);
+	struct ca_res		*ent = res_of("", "10.1.2.0/24", "");
+	struct ca_ud_msg	 q, *r = NULL;
+	struct ca_ud_error	 ue;
+	struct ca_cms_msg	 m;
+	struct cm_buf		 xml = CM_BUF_INIT;
+	uint8_t			*cder = NULL, *der, *out, *tader;
+	const uint8_t		*tp;
+	size_t			 len, outlen, talen;
+	char			 ct[128];
+	int			 n;
+	time_t			 now = time(NULL);
+
+	assert_int_equal(hsm_key_create(F->hsm, "kid bpki", &ck, &err), 0);
+	assert_int_equal(ca_bpki_ta(ck, "kid", now, 10, &cta, &err), 0);
+	assert_true((n = i2d_X509(cta, &cder)) > 0);
+	if (ca_eng_child_add(F->e, "m1", "kid", ent, cder, (size_t)n, "t",
+	    &err) != 0)
+		fail_msg("%s", err.msg);
+	memset(&q, 0, sizeof(q));
+	q.type = CA_UD_LIST;
+	q.sender = "kid";
+	q.recipient = "m1";
+	assert_int_equal(ca_ud_write(&q, &xml, &err), 0);
+	assert_int_equal(ca_bpki_sign(cta, ck, ee, xml.data, xml.len, now, &der,
+	    &len, &err), 0);
+
+	assert_int_equal(raw_post("/api/v1/updown/m1", "application/json", der,
+	    len, &out, &outlen, ct, sizeof(ct)), 415);
+	free(out);
+	assert_int_equal(raw_post("/api/v1/updown/m1", "application/rpki-updown",
+	    (const uint8_t *)"junk", 4, &out, &outlen, ct, sizeof(ct)), 400);
+	free(out);
+	assert_int_equal(raw_post("/api/v1/updown/m1", "application/rpki-updown",
+	    der, len, &out, &outlen, ct, sizeof(ct)), 200);
+	assert_string_equal(ct, "application/rpki-updown");
+	/* The child checks the parent's signature and reads its class. */
+	assert_int_equal(ca_eng_bpki(F->e, "m1", &tader, &talen, NULL, &err), 0);
+	tp = tader;
+	assert_non_null(pta = d2i_X509(NULL, &tp, (long)talen));
+	if (ca_cms_msg_verify("m1", out, outlen, pta, time(NULL), &m, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ca_ud_parse("m1", m.xml, m.xml_len, &r, &ue), 0);
+	assert_int_equal(r->type, CA_UD_LIST_RESPONSE);
+	assert_string_equal(r->classes[0].res_v4, "10.1.2.0/24");
+	ca_ud_free(r);
+	ca_cms_msg_free(&m);
+	free(out);
+	/* The same message again: a replay, refused without a signed answer. */
+	assert_int_equal(raw_post("/api/v1/updown/m1", "application/rpki-updown",
+	    der, len, &out, &outlen, ct, sizeof(ct)), 403);
+	free(out);
+	/* Sent to a CA that is not its parent. */
+	assert_int_equal(raw_post("/api/v1/updown/m2", "application/rpki-updown",
+	    der, len, &out, &outlen, ct, sizeof(ct)), 403);
+	free(out);
+	free(der);
+	free(tader);
+	OPENSSL_free(cder);
+	cm_buf_free(&xml);
+	ca_res_free(ent);
+	X509_free(cta);
+	X509_free(pta);
+	EVP_PKEY_free(ee);
+	hsm_key_free(ck);
+}
+
 static void
 test_tls(void **state)
 {
@@ -861,6 +997,7 @@ main(void)
 		cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_idempotency),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_updown_http),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
