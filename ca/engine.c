@@ -18,8 +18,6 @@
 #include "common/cm_enc.h"
 #include "common/cm_log.h"
 
-/* Certificates start a little in the past: relying parties' clocks drift. */
-#define BACKDATE	300
 
 void
 ca_eng_conf_defaults(struct ca_eng_conf *conf)
@@ -64,25 +62,6 @@ void
 ca_eng_free(struct ca_eng *e)
 {
 	free(e);
-}
-
-static int
-res_texts(const struct ca_res *r, char *t[3], struct cm_err *err)
-{
-	t[0] = t[1] = t[2] = NULL;
-	if (ca_res_print(r, CA_RES_AS, &t[0], err) == -1 ||
-	    ca_res_print(r, CA_RES_V4, &t[1], err) == -1 ||
-	    ca_res_print(r, CA_RES_V6, &t[2], err) == -1)
-		return -1;
-	return 0;
-}
-
-static void
-free_texts(char *t[3])
-{
-	free(t[0]);
-	free(t[1]);
-	free(t[2]);
 }
 
 static int
@@ -134,7 +113,7 @@ insert_ca(struct db *db, const char *handle, const char *kind, int64_t parent,
 		return -1;
 	}
 	db_res_free(r);
-	if (res_texts(res, t, err) == -1)
+	if (eng_res_texts(res, t, err) == -1)
 		goto out;
 	db_params_init(&p);
 	db_param_int(&p, *id);
@@ -152,7 +131,7 @@ insert_ca(struct db *db, const char *handle, const char *kind, int64_t parent,
 		goto out;
 	rc = 0;
 out:
-	free_texts(t);
+	eng_free_texts(t);
 	return rc;
 }
 
@@ -208,7 +187,7 @@ ta_create_tx(struct db *db, void *arg, struct cm_err *err)
 	s.kind = CA_CERT_TA;
 	s.subject_key = hsm_key_pubkey(a->key);
 	s.issuer_key = a->key;
-	s.not_before = (time_t)(now - BACKDATE);
+	s.not_before = (time_t)(now - ENG_BACKDATE);
 	s.not_after = (time_t)(now + e->conf.ta_validity);
 	s.sia_repo = repo;
 	eng_keyname(hsm_key_id(a->key), "mft", mft, sizeof(mft));
@@ -241,7 +220,7 @@ ta_create_tx(struct db *db, void *arg, struct cm_err *err)
 	o.publisher = tapub;
 	o.der = der;
 	o.len = (size_t)len;
-	o.not_before = now - BACKDATE;
+	o.not_before = now - ENG_BACKDATE;
 	o.not_after = now + e->conf.ta_validity;
 	o.subject = "ta";
 	if (eng_put(db, &c, &o, err) == -1 ||
@@ -343,75 +322,27 @@ issue_child_cert(struct ca_eng *e, struct db *db, struct eng_ca *p,
     size_t *len, char uri[ENG_URI_MAX], struct cm_err *err)
 {
 	struct ca_cert_spec	 s;
-	struct eng_obj		 o;
-	X509			*x = NULL;
-	uint8_t			*buf = NULL;
-	char			 crldp[ENG_URI_MAX], mft[ENG_URI_MAX], name[32],
+	char			 mft[ENG_URI_MAX], name[32],
 				 subject[ENG_HANDLE_MAX + 8];
-	int64_t			 now = eng_now(e), na;
-	const ASN1_TIME		*pna;
-	time_t			 pna_t = 0;
-	int			 n, rc = -1;
 
-	na = now + e->conf.ca_validity;
-	/* A child never outlives its parent's certificate. */
-	pna = X509_get0_notAfter(p->cert);
-	if (pna != NULL) {
-		struct tm tm;
-
-		if (ASN1_TIME_to_tm(pna, &tm) == 1)
-			pna_t = timegm(&tm);
-		if (pna_t != 0 && pna_t < na)
-			na = pna_t;
-	}
 	eng_keyname(child_key_id, "cer", name, sizeof(name));
-	snprintf(crldp, sizeof(crldp), "%s%s", p->repo, p->crl_name);
 	snprintf(mft, sizeof(mft), "%s%.16s.mft", child_repo, child_key_id);
 	snprintf(subject, sizeof(subject), "cer %s", child);
 	memset(&s, 0, sizeof(s));
-	memset(&o, 0, sizeof(o));
 	s.kind = CA_CERT_CA;
 	s.subject_key = child_key;
-	s.issuer = p->cert;
-	s.issuer_key = p->key;
-	s.not_before = (time_t)(now - BACKDATE);
-	s.not_after = (time_t)na;
-	s.crldp = crldp;
-	s.aia = p->cert_uri;
+	/* A child never outlives its parent's certificate. */
+	s.not_after = (time_t)eng_min(eng_now(e) + e->conf.ca_validity,
+	    p->not_after);
 	s.sia_repo = child_repo;
 	s.sia_mft = mft;
 	s.sia_notify = e->conf.notify_uri;
 	s.res = res;
-	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
-	    ca_cert_issue(&s, &x, err) == -1)
-		goto out;
-	if ((n = i2d_X509(x, &buf)) <= 0) {
-		cm_err_ssl(err, child, "cannot encode the certificate");
-		goto out;
-	}
-	o.kind = "cer";
-	o.name = name;
-	o.der = buf;
-	o.len = (size_t)n;
-	o.not_before = now - BACKDATE;
-	o.not_after = na;
-	o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
-	    ca_sched_seed(subject, strlen(subject), 0), na);
-	o.subject = subject;
-	if (eng_put(db, p, &o, err) == -1)
-		goto out;
-	if ((*der = malloc((size_t)n)) == NULL) {
-		cm_err_set(err, CM_ENOMEM, child, "out of memory");
-		goto out;
-	}
-	memcpy(*der, buf, (size_t)n);
-	*len = (size_t)n;
+	if (eng_issue_cert(e, db, p, &s, name, subject, 1, 0, der, len,
+	    err) == -1)
+		return -1;
 	snprintf(uri, ENG_URI_MAX, "%s%s", p->repo, name);
-	rc = 0;
-out:
-	X509_free(x);
-	OPENSSL_free(buf);
-	return rc;
+	return 0;
 }
 
 static int
@@ -677,7 +608,7 @@ sync_objects(struct ca_eng *e, struct db *db, struct eng_ca *c,
 		ss.issuer = c->cert;
 		ss.issuer_key = c->key;
 		ss.ee_key = ee;
-		ss.not_before = (time_t)(now - BACKDATE);
+		ss.not_before = (time_t)(now - ENG_BACKDATE);
 		ss.not_after = (time_t)eng_min(now + e->conf.sched.ee_validity,
 		    c->not_after);
 		ss.signing_time = (time_t)now;
@@ -692,7 +623,7 @@ sync_objects(struct ca_eng *e, struct db *db, struct eng_ca *c,
 		o.name = po->name;
 		o.der = der;
 		o.len = len;
-		o.not_before = now - BACKDATE;
+		o.not_before = now - ENG_BACKDATE;
 		o.not_after = (int64_t)ss.not_after;
 		o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
 		    ca_sched_seed(po->subject, strlen(po->subject),
@@ -908,12 +839,9 @@ shrink_children(struct ca_eng *e, struct db *db, struct eng_ca *c,
 
 		ca_res_free(cur);
 		ca_res_free(cut);
-		cut = NULL;
-		if ((cur = ca_res_new()) == NULL ||
-		    ca_res_parse(cur, CA_RES_AS, db_res_text(r, i, 1), h, err) ==
-		    -1 || ca_res_parse(cur, CA_RES_V4, db_res_text(r, i, 2), h,
-		    err) == -1 || ca_res_parse(cur, CA_RES_V6,
-		    db_res_text(r, i, 3), h, err) == -1)
+		cur = cut = NULL;
+		if (eng_res_parse(db_res_text(r, i, 1), db_res_text(r, i, 2),
+		    db_res_text(r, i, 3), h, &cur, err) == -1)
 			goto out;
 		if ((in = ca_res_contains(c->res, cur, err)) == -1)
 			goto out;
@@ -973,7 +901,7 @@ set_resources(struct ca_eng *e, struct db *db, const char *handle,
 		goto out;
 	}
 	if (within_parent(&p, handle, res, err) == -1 ||
-	    res_texts(res, t, err) == -1)
+	    eng_res_texts(res, t, err) == -1)
 		goto out;
 	db_params_init(&q);
 	db_param_int(&q, c.id);
@@ -1001,7 +929,7 @@ set_resources(struct ca_eng *e, struct db *db, const char *handle,
 		goto out;
 	rc = 1;
 out:
-	free_texts(t);
+	eng_free_texts(t);
 	free(der);
 	eng_ctx_clear(&c);
 	eng_ctx_clear(&p);
@@ -1028,13 +956,13 @@ set_resources_tx(struct db *db, void *arg, struct cm_err *err)
 		return -1;
 	if (a->changed == 0)
 		return 0;
-	if (res_texts(a->res, t, err) == -1) {
-		free_texts(t);
+	if (eng_res_texts(a->res, t, err) == -1) {
+		eng_free_texts(t);
 		return -1;
 	}
 	snprintf(what, sizeof(what), "%s as=%s v4=%s v6=%s", a->handle, t[0],
 	    t[1], t[2]);
-	free_texts(t);
+	eng_free_texts(t);
 	{
 		struct eng_ca c;
 
@@ -1281,13 +1209,9 @@ issue_router(struct ca_eng *e, struct db *db, struct eng_ca *c, EVP_PKEY *key,
     const struct ca_res *res, struct cm_err *err)
 {
 	struct ca_cert_spec	 s;
-	struct eng_obj		 o;
-	X509			*x = NULL;
-	uint8_t			*der = NULL;
 	char			 id[HSM_KEY_ID_LEN + 1], name[32], subject[64],
-				 cn[32], crldp[ENG_URI_MAX];
+				 cn[32];
 	int64_t			 now = eng_now(e);
-	int			 n, rc = -1;
 
 	if (hsm_pubkey_id(key, id, err) == -1)
 		return -1;
@@ -1295,41 +1219,15 @@ issue_router(struct ca_eng *e, struct db *db, struct eng_ca *c, EVP_PKEY *key,
 	snprintf(subject, sizeof(subject), "router %s", id);
 	snprintf(cn, sizeof(cn), "ROUTER-%08X", ca_res_get(res, CA_RES_AS,
 	    0)->as_min);
-	snprintf(crldp, sizeof(crldp), "%s%s", c->repo, c->crl_name);
 	memset(&s, 0, sizeof(s));
-	memset(&o, 0, sizeof(o));
 	s.kind = CA_CERT_ROUTER;
 	s.subject_key = key;
-	s.issuer = c->cert;
-	s.issuer_key = c->key;
 	s.cn = cn;
-	s.not_before = (time_t)(now - BACKDATE);
 	s.not_after = (time_t)eng_min(now + e->conf.sched.ee_validity,
 	    c->not_after);
-	s.crldp = crldp;
-	s.aia = c->cert_uri;
 	s.res = res;
-	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
-	    ca_cert_issue(&s, &x, err) == -1)
-		goto out;
-	if ((n = i2d_X509(x, &der)) <= 0) {
-		cm_err_ssl(err, c->handle, "cannot encode the router certificate");
-		goto out;
-	}
-	o.kind = "cer";
-	o.name = name;
-	o.der = der;
-	o.len = (size_t)n;
-	o.not_before = now - BACKDATE;
-	o.not_after = (int64_t)s.not_after;
-	o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
-	    ca_sched_seed(subject, strlen(subject), (uint64_t)now), o.not_after);
-	o.subject = subject;
-	rc = eng_put(db, c, &o, err);
-out:
-	X509_free(x);
-	OPENSSL_free(der);
-	return rc;
+	return eng_issue_cert(e, db, c, &s, name, subject, 1, (uint64_t)now,
+	    NULL, NULL, err);
 }
 
 struct router_arg {
@@ -1650,61 +1548,37 @@ reissue_ca_cert(struct ca_eng *e, struct db *db, struct eng_ca *c,
     struct cm_err *err)
 {
 	struct ca_cert_spec	 s;
-	struct eng_obj		 o;
 	struct db_params	 q;
-	X509			*x = NULL;
 	uint8_t			*der = NULL;
-	char			 crldp[ENG_URI_MAX], id[HSM_KEY_ID_LEN + 1];
+	size_t			 len;
+	char			 id[HSM_KEY_ID_LEN + 1];
 	int64_t			 now = eng_now(e);
-	int			 n, rc = -1;
+	int			 rc = -1;
 
-	snprintf(crldp, sizeof(crldp), "%s%s", c->repo, c->crl_name);
 	memset(&s, 0, sizeof(s));
-	memset(&o, 0, sizeof(o));
 	s.kind = CA_CERT_CA;
 	s.subject_key = X509_get0_pubkey(old->x509);
-	s.issuer = c->cert;
-	s.issuer_key = c->key;
-	s.not_before = (time_t)(now - BACKDATE);
 	s.not_after = (time_t)eng_min(eng_min((int64_t)old->not_after,
 	    now + e->conf.ca_validity), c->not_after);
-	s.crldp = crldp;
-	s.aia = c->cert_uri;
 	s.sia_repo = old->sia_repo;
 	s.sia_mft = old->sia_mft;
 	s.sia_notify = old->sia_notify;
 	s.res = old->res;
-	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
-	    ca_cert_issue(&s, &x, err) == -1)
-		goto out;
-	if ((n = i2d_X509(x, &der)) <= 0) {
-		cm_err_ssl(err, c->handle, "cannot encode the certificate");
-		goto out;
-	}
-	o.kind = "cer";
-	o.name = name;
-	o.der = der;
-	o.len = (size_t)n;
-	o.not_before = now - BACKDATE;
-	o.not_after = (int64_t)s.not_after;
-	if (strncmp(subject, "cer ", 4) == 0)
-		o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
-		    ca_sched_seed(subject, strlen(subject), (uint64_t)now),
-		    o.not_after);
-	o.subject = subject;
-	if (eng_put(db, c, &o, err) == -1 ||
+	/* Hosted children renew on the schedule; delegated ones ask again. */
+	if (eng_issue_cert(e, db, c, &s, name, subject,
+	    strncmp(subject, "cer ", 4) == 0, (uint64_t)now, &der, &len,
+	    err) == -1 ||
 	    hsm_pubkey_id(X509_get0_pubkey(old->x509), id, err) == -1)
 		goto out;
 	db_params_init(&q);
 	db_param_text(&q, id);
-	db_param_bytea(&q, der, (size_t)n);
+	db_param_bytea(&q, der, len);
 	if (db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &q, NULL,
 	    err) == -1)
 		goto out;
 	rc = 0;
 out:
-	X509_free(x);
-	OPENSSL_free(der);
+	free(der);
 	return rc;
 }
 

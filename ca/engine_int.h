@@ -11,10 +11,13 @@
 
 #include <openssl/x509.h>
 
+#include "ca/cert.h"
 #include "ca/engine.h"
 
 #define ENG_HANDLE_MAX	64
 #define ENG_URI_MAX	512
+/* Certificates start a little in the past: relying parties' clocks drift. */
+#define ENG_BACKDATE	300
 
 struct ca_eng {
 	struct ca_eng_conf	 conf;
@@ -56,6 +59,14 @@ struct eng_obj {
 };
 
 int64_t	eng_now(const struct ca_eng *e);
+/*
+ * The three families of r in the RFC 6492 text form into t[0..2] (AS, IPv4,
+ * IPv6; malloc'd, free with eng_free_texts() also on failure), and back.
+ */
+int	eng_res_texts(const struct ca_res *r, char *t[3], struct cm_err *err);
+void	eng_free_texts(char *t[3]);
+int	eng_res_parse(const char *as, const char *v4, const char *v6,
+	    const char *obj, struct ca_res **out, struct cm_err *err);
 /* min(a, b): nothing a CA signs may outlive its own certificate. */
 int64_t	eng_min(int64_t a, int64_t b);
 int	eng_handle_ok(const char *h);
@@ -80,6 +91,19 @@ void	eng_ctx_clear(struct eng_ca *c);
  * intent.
  */
 int	eng_put(struct db *db, const struct eng_ca *c, const struct eng_obj *o,
+	    struct cm_err *err);
+/*
+ * Issues a certificate with c's key and writes it as <name> into c's
+ * publication point (eng_put: a certificate already there is replaced and
+ * revoked).  s holds the subject's part (kind, subject key, CN, notAfter,
+ * SIA, resources); the issuer's part (issuer, key, serial, notBefore, CRLDP,
+ * AIA) is filled in here.  With renew, the object gets a renewal time from
+ * the schedule, seeded with subject and seed.  When der is not NULL it gets
+ * a copy of the certificate (malloc'd).  Returns 0 or -1.
+ */
+int	eng_issue_cert(struct ca_eng *e, struct db *db, const struct eng_ca *c,
+	    struct ca_cert_spec *s, const char *name, const char *subject,
+	    int renew, uint64_t seed, uint8_t **der, size_t *len,
 	    struct cm_err *err);
 /* Withdraws the current object at uri, if any, and revokes its certificate. */
 int	eng_withdraw(struct db *db, const struct eng_ca *c, const char *uri,

@@ -32,6 +32,43 @@ eng_min(int64_t a, int64_t b)
 }
 
 int
+eng_res_texts(const struct ca_res *r, char *t[3], struct cm_err *err)
+{
+	t[0] = t[1] = t[2] = NULL;
+	if (ca_res_print(r, CA_RES_AS, &t[0], err) == -1 ||
+	    ca_res_print(r, CA_RES_V4, &t[1], err) == -1 ||
+	    ca_res_print(r, CA_RES_V6, &t[2], err) == -1)
+		return -1;
+	return 0;
+}
+
+void
+eng_free_texts(char *t[3])
+{
+	free(t[0]);
+	free(t[1]);
+	free(t[2]);
+}
+
+int
+eng_res_parse(const char *as, const char *v4, const char *v6, const char *obj,
+    struct ca_res **out, struct cm_err *err)
+{
+	struct ca_res *r;
+
+	if ((r = ca_res_new()) == NULL)
+		return cm_err_set(err, CM_ENOMEM, obj, "out of memory");
+	if (ca_res_parse(r, CA_RES_AS, as, obj, err) == -1 ||
+	    ca_res_parse(r, CA_RES_V4, v4, obj, err) == -1 ||
+	    ca_res_parse(r, CA_RES_V6, v6, obj, err) == -1) {
+		ca_res_free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int
 eng_handle_ok(const char *h)
 {
 	size_t i, n = strlen(h);
@@ -301,6 +338,59 @@ eng_withdraw(struct db *db, const struct eng_ca *c, const char *uri,
 	if (!had)
 		return 0;
 	return outbox(db, c->publisher_id, "withdraw", uri, old, NULL, 0, err);
+}
+
+int
+eng_issue_cert(struct ca_eng *e, struct db *db, const struct eng_ca *c,
+    struct ca_cert_spec *s, const char *name, const char *subject, int renew,
+    uint64_t seed, uint8_t **der, size_t *len, struct cm_err *err)
+{
+	struct eng_obj	 o;
+	X509		*x = NULL;
+	uint8_t		*buf = NULL;
+	char		 crldp[ENG_URI_MAX];
+	int64_t		 now = eng_now(e);
+	int		 n, rc = -1;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(crldp, sizeof(crldp), "%s%s", c->repo, c->crl_name);
+	s->issuer = c->cert;
+	s->issuer_key = c->key;
+	s->not_before = (time_t)(now - ENG_BACKDATE);
+	s->crldp = crldp;
+	s->aia = c->cert_uri;
+	if (eng_serial(s->serial, &s->serial_len, o.serial, err) == -1 ||
+	    ca_cert_issue(s, &x, err) == -1)
+		goto out;
+	if ((n = i2d_X509(x, &buf)) <= 0) {
+		cm_err_ssl(err, subject, "cannot encode the certificate");
+		goto out;
+	}
+	o.kind = "cer";
+	o.name = name;
+	o.der = buf;
+	o.len = (size_t)n;
+	o.not_before = now - ENG_BACKDATE;
+	o.not_after = (int64_t)s->not_after;
+	if (renew)
+		o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
+		    ca_sched_seed(subject, strlen(subject), seed), o.not_after);
+	o.subject = subject;
+	if (eng_put(db, c, &o, err) == -1)
+		goto out;
+	if (der != NULL) {
+		if ((*der = malloc((size_t)n)) == NULL) {
+			cm_err_set(err, CM_ENOMEM, subject, "out of memory");
+			goto out;
+		}
+		memcpy(*der, buf, (size_t)n);
+		*len = (size_t)n;
+	}
+	rc = 0;
+out:
+	X509_free(x);
+	OPENSSL_free(buf);
+	return rc;
 }
 
 /* Serial (decimal text) -> CRL entry. */

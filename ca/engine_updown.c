@@ -22,7 +22,6 @@
 #include "common/cm_log.h"
 
 #define UD_CLASS	"default"
-#define BACKDATE	300
 
 struct child_arg {
 	struct ca_eng		*e;
@@ -33,15 +32,6 @@ struct child_arg {
 	const struct ca_ud_msg	*req;
 	struct ca_ud_msg	*resp;
 };
-
-static int
-res_text(const struct ca_res *r, char *t[3], struct cm_err *err)
-{
-	t[0] = t[1] = t[2] = NULL;
-	return ca_res_print(r, CA_RES_AS, &t[0], err) == -1 ||
-	    ca_res_print(r, CA_RES_V4, &t[1], err) == -1 ||
-	    ca_res_print(r, CA_RES_V6, &t[2], err) == -1 ? -1 : 0;
-}
 
 static int
 child_add_tx(struct db *db, void *arg, struct cm_err *err)
@@ -61,7 +51,7 @@ child_add_tx(struct db *db, void *arg, struct cm_err *err)
 		    "the resources of %s", a->parent);
 		goto out;
 	}
-	if (res_text(a->res, t, err) == -1)
+	if (eng_res_texts(a->res, t, err) == -1)
 		goto out;
 	db_params_init(&p);
 	db_param_int(&p, c.id);
@@ -81,9 +71,7 @@ child_add_tx(struct db *db, void *arg, struct cm_err *err)
 		goto out;
 	rc = 0;
 out:
-	free(t[0]);
-	free(t[1]);
-	free(t[2]);
+	eng_free_texts(t);
 	eng_ctx_clear(&c);
 	return rc;
 }
@@ -145,13 +133,9 @@ load_child(struct db *db, const struct eng_ca *c, const char *child,
 		db_res_free(r);
 		return 1;
 	}
-	if ((res = ca_res_new()) == NULL ||
-	    ca_res_parse(res, CA_RES_AS, db_res_text(r, 0, 0), child, err) == -1 ||
-	    ca_res_parse(res, CA_RES_V4, db_res_text(r, 0, 1), child, err) == -1 ||
-	    ca_res_parse(res, CA_RES_V6, db_res_text(r, 0, 2), child, err) == -1) {
-		ca_res_free(res);
+	if (eng_res_parse(db_res_text(r, 0, 0), db_res_text(r, 0, 1),
+	    db_res_text(r, 0, 2), child, &res, err) == -1)
 		goto out;
-	}
 	*out = res;
 	rc = 0;
 out:
@@ -187,7 +171,7 @@ build_class(struct db *db, const struct eng_ca *c, const char *child,
 
 	memset(cl, 0, sizeof(*cl));
 	if (ca_res_intersect(c->res, ent, &eff, err) == -1 ||
-	    res_text(eff, t, err) == -1)
+	    eng_res_texts(eff, t, err) == -1)
 		goto out;
 	cl->class_name = strdup(UD_CLASS);
 	cl->cert_url = strdup(c->cert_uri);
@@ -232,9 +216,7 @@ build_class(struct db *db, const struct eng_ca *c, const char *child,
 out:
 	OPENSSL_free(der);
 	db_res_free(r);
-	free(t[0]);
-	free(t[1]);
-	free(t[2]);
+	eng_free_texts(t);
 	ca_res_free(eff);
 	return rc;
 }
@@ -257,12 +239,9 @@ ud_issue(struct child_arg *a, struct db *db, struct eng_ca *c,
 	struct ca_csr		*csr = NULL;
 	struct ca_res		*want = NULL, *grant = NULL, *tmp = NULL;
 	struct ca_cert_spec	 s;
-	struct eng_obj		 o;
 	struct db_params	 p;
-	X509			*x = NULL;
-	uint8_t			*der = NULL;
 	char			 id[HSM_KEY_ID_LEN + 1], name[32], subj[128],
-				 crldp[ENG_URI_MAX], who[ENG_HANDLE_MAX + 16];
+				 who[ENG_HANDLE_MAX + 16];
 	struct cm_err		 why;
 	int64_t			 now = eng_now(a->e);
 	int			 n, rc = -1;
@@ -313,35 +292,20 @@ ud_issue(struct child_arg *a, struct db *db, struct eng_ca *c,
 		rc = ud_error(a, CA_UD_E_KEY_USED, id);
 		goto out;
 	}
-	snprintf(crldp, sizeof(crldp), "%s%s", c->repo, c->crl_name);
 	memset(&s, 0, sizeof(s));
-	memset(&o, 0, sizeof(o));
 	s.kind = CA_CERT_CA;
 	s.subject_key = csr->key;
-	s.issuer = c->cert;
-	s.issuer_key = c->key;
-	s.not_before = (time_t)(now - BACKDATE);
 	s.not_after = (time_t)eng_min(now + a->e->conf.ca_validity, c->not_after);
-	s.crldp = crldp;
-	s.aia = c->cert_uri;
 	s.sia_repo = csr->sia_repo;
 	s.sia_mft = csr->sia_mft;
 	s.sia_notify = csr->sia_notify;
 	s.res = grant;
-	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
-	    ca_cert_issue(&s, &x, err) == -1)
-		goto out;
-	if ((n = i2d_X509(x, &der)) <= 0)
-		goto oom;
-	o.kind = "cer";
-	o.name = name;
-	o.der = der;
-	o.len = (size_t)n;
-	o.not_before = now - BACKDATE;
-	o.not_after = (int64_t)s.not_after;
-	o.subject = subj;
-	/* Re-issue (same key) replaces the file; the old cert is revoked. */
-	if (eng_put(db, c, &o, err) == -1 ||
+	/*
+	 * A re-issue (same key) replaces the file and revokes the old
+	 * certificate.  Delegated children ask again themselves: no renewal.
+	 */
+	if (eng_issue_cert(a->e, db, c, &s, name, subj, 0, 0, NULL, NULL,
+	    err) == -1 ||
 	    eng_publish_pp(a->e, db, c, err) == -1 ||
 	    eng_audit(db, a->actor, "child.issue", c->id, subj, err) == -1)
 		goto out;
@@ -355,8 +319,6 @@ ud_issue(struct child_arg *a, struct db *db, struct eng_ca *c,
 oom:
 	cm_err_set(err, CM_ENOMEM, a->child, "out of memory");
 out:
-	X509_free(x);
-	OPENSSL_free(der);
 	ca_res_free(want);
 	ca_res_free(grant);
 	ca_res_free(tmp);
