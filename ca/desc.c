@@ -43,9 +43,8 @@ parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
-/* as=/v4=/v6= arguments into a new set. */
-static int
-parse_res(char **tok, size_t n, const char *where, struct ca_res **out,
+int
+ca_desc_parse_res(char **tok, size_t n, const char *where, struct ca_res **out,
     struct cm_err *err)
 {
 	struct ca_res	*r;
@@ -85,7 +84,7 @@ do_ca(struct ca_eng *e, char **tok, size_t n, int ta, const char *where,
 	if (n < skip)
 		return cm_err_set(err, CM_EINVAL, where, "%s needs %s", tok[0],
 		    ta ? "NAME" : "NAME PARENT");
-	if (parse_res(tok + skip, n - skip, where, &r, err) == -1)
+	if (ca_desc_parse_res(tok + skip, n - skip, where, &r, err) == -1)
 		return -1;
 	if (ta)
 		rc = ca_eng_ta_create(e, tok[1], r, actor, &e2);

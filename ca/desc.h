@@ -33,4 +33,12 @@
 int	ca_desc_apply(struct ca_eng *e, const char *name, const char *text,
 	    const char *actor, size_t *applied, struct cm_err *err);
 
+/*
+ * The resource words of a statement ("as=RES", "v4=RES", "v6=RES", each
+ * RFC 6492 text) into a new set *out (the caller frees it); where names the
+ * input in errors.  Also used for command-line arguments.  Returns 0 or -1.
+ */
+int	ca_desc_parse_res(char **tok, size_t n, const char *where,
+	    struct ca_res **out, struct cm_err *err);
+
 #endif

@@ -353,38 +353,15 @@ static int
 transfer(struct env *v, const char *from, const char *to, char **words,
     int n, struct cm_err *err)
 {
-	struct ca_res	*r;
-	int		 i, rc = 1;
+	struct ca_res	*r = NULL;
+	int		 rc = 1;
 
-	if ((r = ca_res_new()) == NULL) {
-		cm_err_set(err, CM_ENOMEM, "transfer", "out of memory");
-		return 1;
-	}
-	for (i = 0; i < n; i++) {
-		enum ca_res_family f;
-
-		if (strncmp(words[i], "as=", 3) == 0)
-			f = CA_RES_AS;
-		else if (strncmp(words[i], "v4=", 3) == 0)
-			f = CA_RES_V4;
-		else if (strncmp(words[i], "v6=", 3) == 0)
-			f = CA_RES_V6;
-		else {
-			cm_err_set(err, CM_EINVAL, words[i], "expected as=, v4= "
-			    "or v6=");
-			rc = 2;
-			goto out;
-		}
-		if (ca_res_parse(r, f, words[i] + 3, "transfer", err) == -1) {
-			rc = 2;
-			goto out;
-		}
-	}
+	if (ca_desc_parse_res(words, (size_t)n, "transfer", &r, err) == -1)
+		return err->code == CM_ENOMEM ? 1 : 2;
 	if (ca_eng_transfer(v->eng, from, to, r, "cli:transfer", err) == 0) {
 		printf("transferred from %s to %s\n", from, to);
 		rc = 0;
 	}
-out:
 	ca_res_free(r);
 	return rc;
 }
