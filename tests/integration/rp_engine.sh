@@ -35,28 +35,8 @@ trap 'rc=$?; show_logs $rc; rp_cleanup' EXIT
 port=$(rp_free_port) || exit 1
 base=rsync://127.0.0.1:$port/repo/
 
-# A SoftHSM2 token of the test's own.
-export SOFTHSM2_CONF=$RP_WORK/softhsm2.conf
-mkdir -p "$RP_WORK/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\n' \
-    "$RP_WORK/tokens" >"$SOFTHSM2_CONF"
-softhsm2-util --init-token --free --label cairn-test --pin 4321 \
-    --so-pin 87654321 >/dev/null || { echo "softhsm2-util failed" >&2; exit 1; }
-printf '4321\n' >"$RP_WORK/pin"
-chmod 600 "$RP_WORK/pin"
-mkdir -p "$RP_WORK/data"
-chmod 755 "$RP_WORK/data"
-cat >"$RP_WORK/cairnd.conf" <<CONF
-data-dir = $RP_WORK/data
-[hsm]
-backend = pkcs11
-module = /usr/lib/softhsm/libsofthsm2.so
-token = cairn-test
-pin-file = $RP_WORK/pin
-ee-threads = 2
-[repository]
-rsync-base = $base
-CONF
+# cairnd's token, PIN, data directory and configuration.
+rp_cairnd_setup "$RP_WORK" "$base" || exit 1
 
 cairnd() { "$CAIRND" -c "$RP_WORK/cairnd.conf" "$@"; }
 cairnd apply "$here/rp_repo.txt" >"$RP_WORK/apply.log" 2>&1 ||

@@ -43,30 +43,10 @@ HTTPS=https://127.0.0.1:$HP/
 pubd_tls "$W/tls" || { echo "FAIL: test CA" >&2; exit 1; }
 RP_HTTPS_CA=$W/tls/ca.pem
 
-# A SoftHSM2 token of the test's own.
-export SOFTHSM2_CONF=$W/softhsm2.conf
-mkdir -p "$W/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\n' \
-    "$W/tokens" >"$SOFTHSM2_CONF"
-softhsm2-util --init-token --free --label cairn-test --pin 4321 \
-    --so-pin 87654321 >/dev/null || { echo "FAIL: softhsm2-util" >&2; exit 1; }
-printf '4321\n' >"$W/pin"
-chmod 600 "$W/pin"
-
 # Both daemons use the embedded cluster of one data directory.
-mkdir -p "$W/data" "$W/static" && chmod 755 "$W/data"
-cat >"$W/cairnd.conf" <<CONF
-data-dir = $W/data
-[hsm]
-backend = pkcs11
-module = /usr/lib/softhsm/libsofthsm2.so
-token = cairn-test
-pin-file = $W/pin
-ee-threads = 2
-[repository]
-rsync-base = $base
-notify-uri = ${HTTPS}rrdp/notification.xml
-CONF
+rp_cairnd_setup "$W" "$base" "notify-uri = ${HTTPS}rrdp/notification.xml" ||
+    exit 1
+mkdir -p "$W/static"
 cat >"$W/pubd.conf" <<CONF
 data-dir = $W/data
 [rrdp]

@@ -356,3 +356,27 @@ rp_expect_complaint() {
 		return 1
 	fi
 }
+
+# Sets up what cairnd needs in directory $1 for a test: a SoftHSM2 token of
+# its own (label cairn-test; SOFTHSM2_CONF is exported), the PIN file, a
+# data directory the user cairn can reach (the embedded PostgreSQL), and
+# $1/cairnd.conf with rsync-base $2 and any further lines ($3) of its
+# [repository] section.
+rp_cairnd_setup() {
+	local d=$1 base=$2 extra=${3:-}
+	export SOFTHSM2_CONF=$d/softhsm2.conf
+	mkdir -p "$d/tokens" "$d/data" && chmod 755 "$d/data" || return 1
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\n' \
+	    "$d/tokens" >"$SOFTHSM2_CONF"
+	softhsm2-util --init-token --free --label cairn-test --pin 4321 \
+	    --so-pin 87654321 >/dev/null ||
+	    { rp_die "softhsm2-util --init-token failed"; return 1; }
+	printf '4321\n' >"$d/pin" && chmod 600 "$d/pin"
+	{
+		printf 'data-dir = %s\n[hsm]\nbackend = pkcs11\n' "$d/data"
+		printf 'module = /usr/lib/softhsm/libsofthsm2.so\n'
+		printf 'token = cairn-test\npin-file = %s\nee-threads = 2\n' "$d/pin"
+		printf '[repository]\nrsync-base = %s\n' "$base"
+		[ -z "$extra" ] || printf '%s\n' "$extra"
+	} >"$d/cairnd.conf"
+}
