@@ -96,6 +96,8 @@ drain(int fd, char *seen, size_t *nseen, size_t cap)
 	}
 }
 
+static unsigned long	nconn;	/* connections made, for the source address */
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -109,11 +111,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (srv == NULL)
 		setup();
 	fd = socket(AF_INET, SOCK_STREAM, 0);
+	/*
+	 * Tens of thousands of connections a second leave as many TIME_WAIT
+	 * entries (the server closes first), which would use up the ephemeral
+	 * ports of one source address within seconds: rotate the source over
+	 * 127.0.0.2-127.0.0.251, the whole loopback net being local.
+	 */
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (uint32_t)(nconn++ % 250));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		abort();
 	sa.sin_port = htons(cm_http_server_port(srv));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		abort();
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	while (!done) {
