@@ -105,7 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct linger		lg = { 1, 0 };
 	char			seen[64];
 	size_t			off = 0, nseen = 0;
-	int			fd, done = 0;
+	int			fd, done = 0, one = 1, tries = 0;
 	ssize_t			w = 0;
 
 	if (srv == NULL)
@@ -120,12 +120,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (uint32_t)(nconn++ % 250));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+	/* The port is chosen at connect() (unique 4-tuple), not at bind(). */
+	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		abort();
 	sa.sin_port = htons(cm_http_server_port(srv));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		abort();
+	/* Out of ports for a moment: wait for TIME_WAIT entries to expire. */
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if ((errno != EADDRNOTAVAIL && errno != EADDRINUSE) ||
+		    ++tries > 6000) {
+			/* The harness, not the server: say why. */
+			fprintf(stderr, "fuzz_http: connect: %s\n",
+			    strerror(errno));
+			abort();
+		}
+		usleep(10000);
+	}
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	while (!done) {
 		while (off < size) {
