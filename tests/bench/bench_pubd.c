@@ -15,6 +15,11 @@
  * too.  Each side reuses its output buffer (best of three runs), as the
  * leader does between serials.  Database time is not included (it is the
  * same for both).
+ *
+ * Then bench_serial_scaling(): the serial builder's critical path for a
+ * batch of 10 changes on 10,000 against 300,000 objects (the ratio shows
+ * that it costs the batch, not the repository), and the snapshot that the
+ * leader's worker thread builds off that path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +105,176 @@ from_scratch(const struct obj *o, size_t n, uint64_t serial,
 	cm_buf_reset(&b);
 	*buf = b;
 	return now() - t0;
+}
+
+/* ---- the serial builder's critical path against repository size ---- */
+
+#define SCALE_BATCH	10	/* changes per serial */
+#define SCALE_RUNS	41	/* serials timed per size (median) */
+
+static void
+scale_uri(char *out, size_t size, size_t i, const char *suffix)
+{
+	/* Zero-padded: URI order is index order. */
+	snprintf(out, size, "rsync://rpki.example.net/repo/ca%05zu/"
+	    "obj%06zu%s.roa", i / 50, i, suffix);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The image of n objects of about sz bytes, applied in sorted batches of
+ * 10,000 as the leader's start would (pub_build_load() does it in one).
+ */
+static struct pub_index *
+scale_image(size_t n, size_t sz, uint8_t *buf)
+{
+	struct pub_index_change	*c = calloc(10000, sizeof(*c));
+	struct pub_index	*ix = pub_index_new(), *nx;
+	struct cm_err		 err;
+	char			(*uris)[96] = calloc(10000, sizeof(*uris));
+	size_t			 i, k;
+
+	for (i = 0; i < n; i += k) {
+		for (k = 0; k < 10000 && i + k < n; k++) {
+			scale_uri(uris[k], sizeof(uris[k]), i + k, "");
+			c[k].uri = uris[k];
+			c[k].publisher = (int64_t)((i + k) % 100);
+			c[k].data = buf + (i + k) % 4096;
+			c[k].len = sz - 256 + (i + k) % 512;
+		}
+		if (pub_index_apply(ix, c, k, &nx, &err) == -1)
+			die("image", &err);
+		pub_index_free(ix);
+		ix = nx;
+	}
+	free(uris);
+	free(c);
+	return ix;
+}
+
+/*
+ * What pub_build_step() does in memory for one batch: look the URIs up
+ * (the net effect), apply them to the index, write the delta, take the
+ * digest recorded with the serial, drop the previous index.  Returns the
+ * time in seconds.  *ixp becomes the new index.
+ */
+static double
+scale_serial(struct pub_index **ixp, size_t n, size_t sz, uint8_t *buf,
+    uint64_t serial, uint32_t *seed)
+{
+	struct pub_index_change	 c[SCALE_BATCH];
+	struct pub_rrdp_writer	 w;
+	struct pub_index	*nx;
+	struct cm_buf		 delta = CM_BUF_INIT;
+	struct cm_err		 err;
+	char			 uris[SCALE_BATCH][96];
+	uint8_t			 old[SCALE_BATCH][32], dg[32];
+	int			 had[SCALE_BATCH];
+	double			 t0;
+	size_t			 i, j;
+
+	/* Half replaced, three new, two withdrawn, spread out. */
+	for (i = 0; i < SCALE_BATCH; i++) {
+		*seed = *seed * 1103515245u + 12345u;
+		j = (*seed >> 4) % n;
+		scale_uri(uris[i], sizeof(uris[i]), j, i < 5 ? "" : i < 8 ?
+		    "-new" : "");
+		c[i].uri = uris[i];
+		c[i].publisher = (int64_t)(j % 100);
+		c[i].data = i < 8 ? buf + (serial * 7 + i) % 4096 : NULL;
+		c[i].len = i < 8 ? sz - 256 + (serial + i) % 512 : 0;
+	}
+	qsort(c, SCALE_BATCH, sizeof(c[0]), cmp_chg);
+	for (i = 1, j = 1; i < SCALE_BATCH; i++)	/* a URI once */
+		if (strcmp(c[i].uri, c[j - 1].uri) != 0)
+			c[j++] = c[i];
+	t0 = now();
+	for (i = 0; i < j; i++)
+		had[i] = pub_index_get(*ixp, c[i].uri, old[i], NULL);
+	if (pub_index_apply(*ixp, c, j, &nx, &err) == -1 ||
+	    pub_rrdp_begin(&w, &delta, PUB_RRDP_DELTA, SESSION, serial,
+	    &err) == -1)
+		die("serial", &err);
+	for (i = 0; i < j; i++) {
+		if (c[i].data != NULL && pub_rrdp_write_publish(&w, c[i].uri,
+		    had[i] ? old[i] : NULL, c[i].data, c[i].len, &err) == -1)
+			die("delta", &err);
+		if (c[i].data == NULL && had[i] &&
+		    pub_rrdp_write_withdraw(&w, c[i].uri, old[i], &err) == -1)
+			die("delta", &err);
+	}
+	if (pub_rrdp_end(&w, &err) == -1)
+		die("delta end", &err);
+	cm_sha256(delta.data, delta.len, dg);
+	pub_index_digest(nx, dg);
+	pub_index_free(*ixp);
+	*ixp = nx;
+	t0 = now() - t0;
+	cm_buf_free(&delta);
+	return t0;
+}
+
+/* The worker's part: snapshot concatenated from the index, SHA-256. */
+static double
+scale_snapshot(const struct pub_index *ix, size_t *len)
+{
+	struct cm_buf	b = CM_BUF_INIT;
+	struct cm_err	err;
+	uint8_t		h[32];
+	double		t0 = now();
+
+	if (pub_index_snapshot(ix, SESSION, 99, &b, &err) == -1)
+		die("snapshot", &err);
+	cm_sha256(b.data, b.len, h);
+	t0 = now() - t0;
+	*len = b.len;
+	cm_buf_free(&b);
+	return t0;
+}
+
+/*
+ * Serial build time (the leader's critical path, in memory) for a batch
+ * of 10 changes on 10,000 and on 300,000 objects, median of 41 serials
+ * each, as a ratio; the goal is at most 1.2 (cost of the batch, not of the
+ * repository).  Then the snapshot the worker thread builds off that path.
+ */
+static void
+bench_serial_scaling(size_t sz)
+{
+	const size_t	 sizes[2] = { 10000, 300000 };
+	struct pub_index *ix;
+	uint8_t		*buf = malloc(4096 + sz);
+	uint32_t	 seed = 7;
+	double		 t[SCALE_RUNS], med[2], snap[2];
+	size_t		 s, r, slen[2];
+
+	fill(buf, 4096 + sz, 99);
+	printf("bench_pubd: serial build, batch of %d changes, objects of "
+	    "~%zu bytes\n", SCALE_BATCH, sz);
+	for (s = 0; s < 2; s++) {
+		ix = scale_image(sizes[s], sz, buf);
+		for (r = 0; r < SCALE_RUNS; r++)
+			t[r] = scale_serial(&ix, sizes[s], sz, buf, r + 2,
+			    &seed);
+		qsort(t, SCALE_RUNS, sizeof(t[0]), cmp_double);
+		med[s] = t[SCALE_RUNS / 2];
+		snap[s] = scale_snapshot(ix, &slen[s]);
+		printf("  %6zu objects: serial %8.1f us (median of %d; min "
+		    "%.1f, max %.1f), background snapshot %7.1f ms (%.1f "
+		    "MB)\n", sizes[s], med[s] * 1e6, SCALE_RUNS, t[0] * 1e6,
+		    t[SCALE_RUNS - 1] * 1e6, snap[s] * 1e3, slen[s] / 1e6);
+		pub_index_free(ix);
+	}
+	printf("  ratio serial 300,000 / 10,000 objects: %.2f (goal <= 1.2); "
+	    "snapshot ratio %.1f\n", med[1] / med[0], snap[1] / snap[0]);
+	free(buf);
 }
 
 int
@@ -273,5 +448,6 @@ main(int argc, char *argv[])
 	free(o);
 	free(c);
 	free(chg);
+	bench_serial_scaling(sz);
 	return 0;
 }

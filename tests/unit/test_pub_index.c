@@ -3,7 +3,9 @@
  * byte for byte the one the streaming RRDP writer produces for the same
  * objects in URI order, whatever order the changes came in; applying a
  * batch leaves the old index intact; withdrawals of absent URIs are
- * ignored; unsorted batches are refused.
+ * ignored; unsorted batches are refused.  With thousands of objects (many
+ * chunks), random batches keep the snapshot, the lookups and the content
+ * digest equal to those of the same state built in one go.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -136,12 +138,145 @@ test_unsorted_refused(void **state)
 	pub_index_free(e);
 }
 
+/* ---- many objects: the chunks ---- */
+
+#define MANY	3000
+
+struct many {
+	char	uri[MANY][48];
+	uint8_t	obj[MANY][120];
+	int	ver[MANY];		/* 0: absent, else content version */
+};
+
+static uint32_t
+rnd(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+static void
+many_data(struct many *m, int i, int ver)
+{
+	memset(m->obj[i], 'A' + ver % 26, sizeof(m->obj[i]));
+	snprintf((char *)m->obj[i], sizeof(m->obj[i]), "%d/%d", i, ver);
+}
+
+/* The state of m as one batch on an empty index. */
+static struct pub_index *
+many_whole(struct many *m)
+{
+	struct pub_index_change	*c = calloc(MANY, sizeof(*c));
+	struct pub_index	*e = pub_index_new(), *ix = NULL;
+	struct cm_err		 err;
+	size_t			 i, n = 0;
+
+	assert_non_null(c);
+	for (i = 0; i < MANY; i++) {
+		if (m->ver[i] == 0)
+			continue;
+		c[n].uri = m->uri[i];
+		c[n].publisher = 1;
+		c[n].data = m->obj[i];
+		c[n].len = sizeof(m->obj[i]);
+		n++;
+	}
+	assert_int_equal(pub_index_apply(e, c, n, &ix, &err), 0);
+	pub_index_free(e);
+	free(c);
+	return ix;
+}
+
+static void
+same(const struct pub_index *a, const struct pub_index *b)
+{
+	struct cm_buf	x = CM_BUF_INIT, y = CM_BUF_INIT;
+	struct cm_err	err;
+	uint8_t		da[32], db[32];
+
+	assert_int_equal(pub_index_count(a), pub_index_count(b));
+	assert_int_equal(pub_index_bytes(a), pub_index_bytes(b));
+	pub_index_digest(a, da);
+	pub_index_digest(b, db);
+	assert_memory_equal(da, db, 32);
+	assert_int_equal(pub_index_snapshot(a, SESSION, 7, &x, &err), 0);
+	assert_int_equal(pub_index_snapshot(b, SESSION, 7, &y, &err), 0);
+	assert_int_equal(x.len, y.len);
+	assert_memory_equal(x.data, y.data, x.len);
+	cm_buf_free(&x);
+	cm_buf_free(&y);
+}
+
+static void
+test_many_batches(void **state)
+{
+	struct many		*m = calloc(1, sizeof(*m));
+	struct pub_index_change	 c[400];
+	struct pub_index	*ix = pub_index_new(), *nx, *whole, *keep;
+	struct cm_err		 err;
+	uint8_t			 h[32], want[32], d0[32], d1[32];
+	uint32_t		 seed = 42;
+	size_t			 k, n;
+	int			 i, round;
+
+	assert_non_null(m);
+	/* URIs numbered in sort order: sorted batches are index order. */
+	for (i = 0; i < MANY; i++)
+		snprintf(m->uri[i], sizeof(m->uri[i]),
+		    "rsync://h/repo/%05d.roa", i);
+	pub_index_digest(ix, d0);
+	keep = pub_index_ref(ix);
+	for (round = 0; round < 40; round++) {
+		/* Early rounds fill, later ones replace and withdraw. */
+		n = round < 10 ? 400 : 1 + rnd(&seed) % 40;
+		for (k = 0, i = 0; i < MANY && k < n; i++) {
+			if (rnd(&seed) % (MANY / n) != 0)
+				continue;
+			if (m->ver[i] > 0 && round >= 10 &&
+			    rnd(&seed) % 3 == 0)
+				m->ver[i] = 0;
+			else {
+				m->ver[i] = round + 1;
+				many_data(m, i, m->ver[i]);
+			}
+			c[k].uri = m->uri[i];
+			c[k].publisher = 1;
+			c[k].data = m->ver[i] ? m->obj[i] : NULL;
+			c[k].len = m->ver[i] ? sizeof(m->obj[i]) : 0;
+			k++;
+		}
+		assert_int_equal(pub_index_apply(ix, c, k, &nx, &err), 0);
+		/* The previous one can go first: shared parts survive. */
+		pub_index_free(ix);
+		ix = nx;
+		whole = many_whole(m);
+		same(ix, whole);
+		pub_index_free(whole);
+	}
+	for (i = 0; i < MANY; i++) {
+		assert_int_equal(pub_index_get(ix, m->uri[i], h, NULL),
+		    m->ver[i] != 0);
+		if (m->ver[i] != 0) {
+			cm_sha256(m->obj[i], sizeof(m->obj[i]), want);
+			assert_memory_equal(h, want, 32);
+		}
+	}
+	/* A reference taken early still sees the empty state. */
+	assert_int_equal(pub_index_count(keep), 0);
+	pub_index_digest(keep, d1);
+	assert_memory_equal(d0, d1, 32);
+	pub_index_free(keep);
+	pub_index_free(ix);
+	free(m);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_bytes),
 		cmocka_unit_test(test_unsorted_refused),
+		cmocka_unit_test(test_many_batches),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
