@@ -329,7 +329,7 @@ out:
 	pub_index_free(job.ix);
 	db_res_free(a.prev);
 	cm_buf_free(&a.notif);
-	/* A 300 MB buffer is not kept while the repository is idle. */
+	/* Kept for the next snapshot, unless the repository shrank a lot. */
 	if (b->snapbuf.cap > 2 * b->snapbuf.len + (64u << 20))
 		cm_buf_free(&b->snapbuf);
 	return rc;

@@ -19,7 +19,9 @@
  * Then bench_serial_scaling(): the serial builder's critical path for a
  * batch of 10 changes on 10,000 against 300,000 objects (the ratio shows
  * that it costs the batch, not the repository), and the snapshot that the
- * leader's worker thread builds off that path.
+ * leader's worker thread builds off that path.  bench_serial_db(): the
+ * same with pub_build_step() and pub_build_snapshot() on PostgreSQL (an
+ * embedded cluster, or $CAIRN_BENCH_DSN, whose pub tables it empties).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +30,11 @@
 
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
+#include "db/db.h"
+#include "publish/pub_build.h"
 #include "publish/pub_index.h"
 #include "publish/pub_rrdp.h"
+#include "tests/integration/db_testutil.h"
 
 #define SESSION	"9f1c7d2e-4b3a-4c5d-8e6f-0a1b2c3d4e5f"
 
@@ -277,6 +282,168 @@ bench_serial_scaling(size_t sz)
 	free(buf);
 }
 
+/* ---- the same with PostgreSQL: pub_build_step() and the worker ---- */
+
+#define DB_URI_SQL	"'rsync://rpki.example.net/repo/ca' || " \
+			"lpad((i / 50)::text, 5, '0') || '/obj' || " \
+			"lpad(i::text, 6, '0') || '.roa'"
+
+/* Objects from..to-1 of 1 KB into pub_object, straight (a seeded repo). */
+static void
+db_fill(struct db *db, size_t from, size_t to)
+{
+	struct db_params	pa;
+	struct cm_err		err;
+
+	db_params_init(&pa);
+	db_param_int(&pa, (int64_t)from);
+	db_param_int(&pa, (int64_t)to);
+	if (db_exec(db, "INSERT INTO pub_object (uri, publisher_id, hash, "
+	    "data, serial) SELECT u, 1, sha256(d), d, 1 FROM (SELECT "
+	    DB_URI_SQL " AS u, decode(repeat(md5(i::text), 64), 'hex') AS d "
+	    "FROM generate_series($1::int, $2::int - 1) i) x", &pa, NULL,
+	    &err) == -1)
+		die("fill", &err);
+}
+
+/* A batch of 8 replacements and 2 withdrawals into the outbox. */
+static void
+db_batch(struct db *db, size_t n, uint64_t serial, uint32_t *seed)
+{
+	struct db_params	pa;
+	struct cm_err		err;
+	char			rep[1024], wd[256], u[96];
+	size_t			i, j;
+
+	snprintf(rep, sizeof(rep), "{");
+	snprintf(wd, sizeof(wd), "{");
+	for (i = 0; i < SCALE_BATCH; i++) {
+		*seed = *seed * 1103515245u + 12345u;
+		j = (*seed >> 4) % n;
+		scale_uri(u, sizeof(u), j, "");
+		strcat(i < 8 ? rep : wd, u);
+		strcat(i < 8 ? rep : wd, i == 7 || i == SCALE_BATCH - 1 ?
+		    "}" : ",");
+	}
+	db_params_init(&pa);
+	db_param_text(&pa, rep);
+	db_param_text(&pa, wd);
+	db_param_int(&pa, (int64_t)serial);
+	if (db_exec(db, "INSERT INTO pub_change (publisher_id, op, uri, "
+	    "old_hash, data) SELECT publisher_id, 'publish', uri, hash, "
+	    "decode(repeat(md5(uri || $3::text), 64), 'hex') FROM pub_object "
+	    "WHERE uri = ANY($1::text[]) UNION ALL SELECT publisher_id, "
+	    "'withdraw', uri, hash, NULL FROM pub_object WHERE uri = "
+	    "ANY($2::text[])", &pa, NULL, &err) == -1)
+		die("batch", &err);
+}
+
+/* Median time of SCALE_RUNS serials of b on db (repository of n). */
+static double
+db_serials(struct pub_build *b, struct db *db, size_t n, uint32_t *seed)
+{
+	struct cm_err	err;
+	double		t[SCALE_RUNS], t0;
+	size_t		r;
+	int		k;
+
+	for (r = 0; r < SCALE_RUNS; r++) {
+		db_batch(db, n, r, seed);
+		t0 = now();
+		if ((k = pub_build_step(b, db, NULL, &err)) != 1) {
+			if (k == -1)
+				die("step", &err);
+			fprintf(stderr, "bench_pubd: no serial built\n");
+			exit(1);
+		}
+		t[r] = now() - t0;
+	}
+	qsort(t, SCALE_RUNS, sizeof(t[0]), cmp_double);
+	return t[SCALE_RUNS / 2];
+}
+
+static struct pub_build *
+db_leader(struct db *db)
+{
+	struct pub_build_conf	 c;
+	struct pub_build	*b;
+	struct cm_err		 err;
+
+	memset(&c, 0, sizeof(c));
+	c.rrdp_base = "https://rrdp.example.net/rrdp/";
+	c.withdraw_share = 1.0;
+	c.guard_min = 1000000;
+	c.retention = 7200;
+	c.min_history = 4 * 3600;
+	/* Its first step loads the image and starts serial 1: not timed. */
+	if ((b = pub_build_new(&c, &err)) == NULL ||
+	    pub_build_step(b, db, NULL, &err) == -1)
+		die("leader", &err);
+	return b;
+}
+
+/*
+ * pub_build_step() against an embedded PostgreSQL (or $CAIRN_BENCH_DSN):
+ * 10-change batches on 10,000 then 300,000 objects of 1 KB, median of 41
+ * serials each, and one snapshot of the worker (build, then store with
+ * the notification).
+ */
+static void
+bench_serial_db(void)
+{
+	struct pub_build_snap_result sr;
+	struct pub_build	*b;
+	struct cm_err		 err;
+	struct dbt		 t;
+	struct db		*db;
+	const char		*dsn = getenv("CAIRN_BENCH_DSN");
+	uint32_t		 seed = 11;
+	double			 m10, m300, t0;
+
+	memset(&t, 0, sizeof(t));
+	if (dsn == NULL) {
+		if (dbt_start(&t, &err) == -1)
+			die("cluster", &err);
+		dsn = t.dsn;
+	}
+	if ((db = db_open(dsn, 10, &err)) == NULL ||
+	    db_migrate(db, &err) == -1 ||
+	    db_exec(db, "TRUNCATE pub_object, pub_change, rrdp_serial, "
+	    "rrdp_session, pub_hold", NULL, NULL, &err) == -1 ||
+	    db_exec(db, "INSERT INTO publisher (id, handle, base_uri) "
+	    "OVERRIDING SYSTEM VALUE VALUES (1, 'bench', "
+	    "'rsync://rpki.example.net/repo/') ON CONFLICT DO NOTHING", NULL,
+	    NULL, &err) == -1)
+		die("database", &err);
+	printf("bench_pubd: pub_build_step() with PostgreSQL, batch of %d "
+	    "changes, objects of 1 KB\n", SCALE_BATCH);
+	db_fill(db, 0, 10000);
+	b = db_leader(db);
+	m10 = db_serials(b, db, 10000, &seed);
+	pub_build_free(b);
+	db_fill(db, 10000, 300000);
+	t0 = now();
+	b = db_leader(db);
+	printf("  leader start on 300,000 objects (load, index): %.1f s\n",
+	    now() - t0);
+	m300 = db_serials(b, db, 300000, &seed);
+	if (pub_build_snapshot(b, db, &sr, &err) != 1)
+		die("snapshot", &err);
+	printf("   10000 objects: serial %7.2f ms (median of %d)\n",
+	    m10 * 1e3, SCALE_RUNS);
+	printf("  300000 objects: serial %7.2f ms (median of %d)\n",
+	    m300 * 1e3, SCALE_RUNS);
+	printf("  ratio 300,000 / 10,000 objects: %.2f (goal <= 1.2)\n",
+	    m300 / m10);
+	printf("  background snapshot of serial %llu: %.1f MB, built in "
+	    "%.0f ms, stored with its notification (%zu deltas) in %.0f ms\n",
+	    (unsigned long long)sr.serial, sr.snapshot_len / 1e6, sr.build_ms,
+	    sr.ndeltas, sr.store_ms);
+	pub_build_free(b);
+	db_close(db);
+	dbt_stop(&t);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -449,5 +616,6 @@ main(int argc, char *argv[])
 	free(c);
 	free(chg);
 	bench_serial_scaling(sz);
+	bench_serial_db();
 	return 0;
 }
