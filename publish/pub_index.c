@@ -1,4 +1,4 @@
-/* In-memory sorted index of pre-encoded snapshot fragments, in chunks. */
+/* In-memory sorted index of pre-encoded snapshot fragments, as a tree. */
 #include "publish/pub_index.h"
 
 #include <stdatomic.h>
@@ -12,11 +12,17 @@
 #define FRAG_SESSION	"00000000-0000-4000-8000-000000000000"
 
 /*
- * Chunks hold CHUNK to 2 * CHUNK - 1 entries (the last one and those of a
- * small repository fewer): small enough that rebuilding one per change is
- * cheap, large enough that the chunk array of 500,000 objects is 16 kB.
+ * Entries live in leaf chunks of CHUNK to 2 * CHUNK - 1 entries, chunks in
+ * nodes of FAN to 2 * FAN - 1 chunks, and an index is an array of nodes
+ * (the last chunk and node, and those of a small repository, may be
+ * smaller).  A batch rebuilds the chunks and nodes it touches and shares
+ * the rest: O(changes x (CHUNK + FAN)) work plus one reference per node,
+ * about 30 for 300,000 objects.  The leaf and node sizes keep each rebuild
+ * a few microseconds; the node level keeps the untouched part of a large
+ * repository out of the cache (one level, of 1,200 chunks, cost 0.25 ms).
  */
-#define CHUNK		256
+#define CHUNK		64
+#define FAN		64
 
 struct ent {
 	atomic_size_t	 refs;
@@ -30,15 +36,25 @@ struct ent {
 
 struct chunk {
 	atomic_size_t	 refs;
-	size_t		 n;
+	size_t		 n;		/* entries */
 	size_t		 bytes;		/* sum of fraglen */
+	const char	*first;		/* v[0]->uri */
 	struct ent	*v[];
+};
+
+struct node {
+	atomic_size_t	 refs;
+	size_t		 nc;		/* chunks */
+	size_t		 n;		/* entries */
+	size_t		 bytes;
+	const char	*first;		/* c[0]->first */
+	struct chunk	*c[];
 };
 
 struct pub_index {
 	atomic_size_t	  refs;
-	struct chunk	**c;
-	size_t		  nc;
+	struct node	**t;
+	size_t		  nt;
 	size_t		  n;		/* objects */
 	size_t		  bytes;	/* sum of fraglen */
 	uint64_t	  digest[4];
@@ -74,6 +90,19 @@ chunk_unref(struct chunk *c)
 	free(c);
 }
 
+static void
+node_unref(struct node *nd)
+{
+	size_t	i;
+
+	if (nd == NULL ||
+	    atomic_fetch_sub_explicit(&nd->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (i = 0; i < nd->nc; i++)
+		chunk_unref(nd->c[i]);
+	free(nd);
+}
+
 struct pub_index *
 pub_index_new(void)
 {
@@ -101,9 +130,9 @@ pub_index_free(struct pub_index *ix)
 	if (ix == NULL ||
 	    atomic_fetch_sub_explicit(&ix->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	for (i = 0; i < ix->nc; i++)
-		chunk_unref(ix->c[i]);
-	free(ix->c);
+	for (i = 0; i < ix->nt; i++)
+		node_unref(ix->t[i]);
+	free(ix->t);
 	free(ix);
 }
 
@@ -130,38 +159,46 @@ pub_index_digest(const struct pub_index *ix, uint8_t out[32])
 			out[i * 8 + k] = (uint8_t)(ix->digest[i] >> (8 * k));
 }
 
+/* The number of leading keys (n of them, each at first(v, i)) <= uri. */
+#define UPPER(res, n, key_of, uri) do {					\
+	size_t	lo_ = 0, hi_ = (n), mid_;				\
+									\
+	while (lo_ < hi_) {						\
+		mid_ = lo_ + (hi_ - lo_) / 2;				\
+		if (strcmp(key_of(mid_), (uri)) <= 0)			\
+			lo_ = mid_ + 1;					\
+		else							\
+			hi_ = mid_;					\
+	}								\
+	(res) = lo_;							\
+} while (0)
+
 /* The entry of uri, or NULL. */
 static const struct ent *
 find(const struct pub_index *ix, const char *uri)
 {
+	const struct node	*nd;
 	const struct chunk	*ch;
-	size_t			 lo = 0, hi = ix->nc, mid;
-	int			 c;
+	size_t			 k;
 
-	/* The last chunk whose first URI is <= uri. */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (strcmp(ix->c[mid]->v[0]->uri, uri) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
+#define NODE_KEY(i)	(ix->t[(i)]->first)
+#define CHUNK_KEY(i)	(nd->c[(i)]->first)
+#define ENT_KEY(i)	(ch->v[(i)]->uri)
+	UPPER(k, ix->nt, NODE_KEY, uri);
+	if (k == 0)
 		return NULL;
-	ch = ix->c[lo - 1];
-	lo = 0;
-	hi = ch->n;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(ch->v[mid]->uri, uri);
-		if (c == 0)
-			return ch->v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	nd = ix->t[k - 1];
+	UPPER(k, nd->nc, CHUNK_KEY, uri);
+	if (k == 0)
+		return NULL;
+	ch = nd->c[k - 1];
+	UPPER(k, ch->n, ENT_KEY, uri);
+	if (k == 0 || strcmp(ch->v[k - 1]->uri, uri) != 0)
+		return NULL;
+	return ch->v[k - 1];
+#undef NODE_KEY
+#undef CHUNK_KEY
+#undef ENT_KEY
 }
 
 int
@@ -178,16 +215,43 @@ pub_index_get(const struct pub_index *ix, const char *uri, uint8_t hash[32],
 	return 1;
 }
 
+/* Calls fn for every entry in URI order; stops when fn returns -1. */
+static int
+walk(const struct pub_index *ix, int (*fn)(const struct ent *, void *),
+    void *arg)
+{
+	size_t	i, j, k;
+
+	for (i = 0; i < ix->nt; i++)
+		for (j = 0; j < ix->t[i]->nc; j++)
+			for (k = 0; k < ix->t[i]->c[j]->n; k++)
+				if (fn(ix->t[i]->c[j]->v[k], arg) == -1)
+					return -1;
+	return 0;
+}
+
+struct count_arg {
+	int64_t	publisher;
+	size_t	n;
+};
+
+static int
+count_one(const struct ent *e, void *arg)
+{
+	struct count_arg	*a = arg;
+
+	if (e->publisher == a->publisher)
+		a->n++;
+	return 0;
+}
+
 size_t
 pub_index_count_publisher(const struct pub_index *ix, int64_t publisher)
 {
-	size_t	i, j, n = 0;
+	struct count_arg	a = { publisher, 0 };
 
-	for (i = 0; i < ix->nc; i++)
-		for (j = 0; j < ix->c[i]->n; j++)
-			if (ix->c[i]->v[j]->publisher == publisher)
-				n++;
-	return n;
+	walk(ix, count_one, &a);
+	return a.n;
 }
 
 /*
@@ -240,81 +304,159 @@ fail:
 /* The index being built by pub_index_apply(). */
 struct build {
 	struct pub_index	*nx;
-	size_t			 cap;		/* of nx->c */
-	struct ent		**carry;	/* entries of rebuilt chunks */
-	size_t			 ncarry, capcarry;
+	size_t			 cap;		/* of nx->t */
+	void			**e;		/* entries of rebuilt chunks */
+	size_t			 ne, cape;
+	void			**c;		/* chunks of rebuilt nodes */
+	size_t			 nc, capc;
 };
 
-static int
-push_chunk(struct build *bd, struct chunk *c)
+/* v (n used, *cap allocated, elements of size) with room for one more. */
+static void *
+reserve(void *v, size_t size, size_t n, size_t *cap)
 {
-	struct chunk	**v;
+	void	*nv;
+	size_t	 ncap;
 
-	if (bd->nx->nc == bd->cap) {
-		bd->cap = bd->cap ? 2 * bd->cap : 16;
-		if ((v = realloc(bd->nx->c, bd->cap * sizeof(*v))) == NULL)
-			return -1;
-		bd->nx->c = v;
-	}
-	bd->nx->c[bd->nx->nc++] = c;
-	bd->nx->n += c->n;
-	bd->nx->bytes += c->bytes;
+	if (n < *cap)
+		return v;
+	ncap = *cap ? 2 * *cap : 64;
+	if ((nv = realloc(v, ncap * size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return nv;
+}
+
+/* Appends p to the carry v (n, cap).  0 or -1. */
+static int
+carry(void ***v, size_t *n, size_t *cap, void *p)
+{
+	void	**nv;
+
+	if ((nv = reserve(*v, sizeof(**v), *n, cap)) == NULL)
+		return -1;
+	*v = nv;
+	nv[(*n)++] = p;
 	return 0;
 }
 
-/* Appends e (a reference the carry now owns). */
 static int
-carry_add(struct build *bd, struct ent *e)
+push_node(struct build *bd, struct node *nd)
 {
-	struct ent	**v;
+	struct node	**t;
 
-	if (bd->ncarry == bd->capcarry) {
-		bd->capcarry = bd->capcarry ? 2 * bd->capcarry : 4 * CHUNK;
-		if ((v = realloc(bd->carry, bd->capcarry * sizeof(*v))) ==
-		    NULL)
-			return -1;
-		bd->carry = v;
-	}
-	bd->carry[bd->ncarry++] = e;
+	if ((t = reserve(bd->nx->t, sizeof(*t), bd->nx->nt, &bd->cap)) ==
+	    NULL)
+		return -1;
+	bd->nx->t = t;
+	t[bd->nx->nt++] = nd;
+	bd->nx->n += nd->n;
+	bd->nx->bytes += nd->bytes;
 	return 0;
 }
 
-/* Turns the carried entries into chunks of CHUNK to 2 * CHUNK - 1. */
+/*
+ * Splits the carried n items (at v) into pieces of min to 2 * min - 1
+ * (one smaller piece when n < min); make() builds one from m items and
+ * takes their references, push() hands it on.  What was not handed on
+ * stays carried.  Returns 0 or -1.
+ */
 static int
-flush(struct build *bd)
+split(struct build *bd, void **v, size_t *n, size_t min,
+    void *(*make)(void **, size_t), int (*push)(struct build *, void *))
 {
-	struct chunk	*c;
-	size_t		 p, i, k, m, at = 0;
-	int		 rc = 0;
+	size_t	p, i, m, at = 0;
+	void	*x;
+	int	rc = 0;
 
-	if (bd->ncarry == 0)
-		return 0;
-	p = bd->ncarry / CHUNK > 0 ? bd->ncarry / CHUNK : 1;
-	for (i = 0; i < p && rc == 0; i++) {
-		m = bd->ncarry / p + (i < bd->ncarry % p);
-		if ((c = malloc(sizeof(*c) + m * sizeof(c->v[0]))) == NULL) {
+	p = *n / min > 0 ? *n / min : 1;
+	for (i = 0; i < p && *n > 0; i++) {
+		m = *n / p + (i < *n % p);
+		if ((x = make(v + at, m)) == NULL) {
 			rc = -1;
 			break;
 		}
-		atomic_init(&c->refs, 1);
-		c->n = m;
-		c->bytes = 0;
-		for (k = 0; k < m; k++) {
-			c->v[k] = bd->carry[at + k];
-			c->bytes += c->v[k]->fraglen;
-		}
-		if (push_chunk(bd, c) == -1) {
-			free(c);	/* the carry keeps the references */
+		if (push(bd, x) == -1) {
+			free(x);	/* the carry keeps the references */
 			rc = -1;
 			break;
 		}
 		at += m;
 	}
-	/* What went into chunks leaves the carry. */
-	memmove(bd->carry, bd->carry + at, (bd->ncarry - at) *
-	    sizeof(*bd->carry));
-	bd->ncarry -= at;
+	memmove(v, v + at, (*n - at) * sizeof(*v));
+	*n -= at;
 	return rc;
+}
+
+static void *
+make_chunk(void **v, size_t m)
+{
+	struct chunk	*c;
+	size_t		 k;
+
+	if ((c = malloc(sizeof(*c) + m * sizeof(c->v[0]))) == NULL)
+		return NULL;
+	atomic_init(&c->refs, 1);
+	c->n = m;
+	c->bytes = 0;
+	for (k = 0; k < m; k++) {
+		c->v[k] = v[k];
+		c->bytes += c->v[k]->fraglen;
+	}
+	c->first = c->v[0]->uri;
+	return c;
+}
+
+static void *
+make_node(void **v, size_t m)
+{
+	struct node	*nd;
+	size_t		 k;
+
+	if ((nd = malloc(sizeof(*nd) + m * sizeof(nd->c[0]))) == NULL)
+		return NULL;
+	atomic_init(&nd->refs, 1);
+	nd->nc = m;
+	nd->n = nd->bytes = 0;
+	for (k = 0; k < m; k++) {
+		nd->c[k] = v[k];
+		nd->n += nd->c[k]->n;
+		nd->bytes += nd->c[k]->bytes;
+	}
+	nd->first = nd->c[0]->first;
+	return nd;
+}
+
+static int
+push_carried_chunk(struct build *bd, void *c)
+{
+	return carry(&bd->c, &bd->nc, &bd->capc, c);
+}
+
+static int
+push_new_node(struct build *bd, void *nd)
+{
+	return push_node(bd, nd);
+}
+
+/* Carried entries into carried chunks. */
+static int
+flush_e(struct build *bd)
+{
+	if (bd->ne == 0)
+		return 0;
+	return split(bd, bd->e, &bd->ne, CHUNK, make_chunk,
+	    push_carried_chunk);
+}
+
+/* Carried chunks into nodes of the new index. */
+static int
+flush_c(struct build *bd)
+{
+	if (bd->nc == 0)
+		return 0;
+	return split(bd, bd->c, &bd->nc, FAN, make_node,
+	    push_new_node);
 }
 
 static void
@@ -324,6 +466,16 @@ digest_add(uint64_t d[4], const struct ent *e, int sign)
 
 	for (i = 0; i < 4; i++)
 		d[i] = sign > 0 ? d[i] + e->dh[i] : d[i] - e->dh[i];
+}
+
+static int
+carry_ent(struct build *bd, struct ent *e)
+{
+	if (carry(&bd->e, &bd->ne, &bd->cape, e) == -1) {
+		ent_unref(e);
+		return -1;
+	}
+	return 0;
 }
 
 /* Merges chunk ch (may be NULL) with the m changes c into the carry. */
@@ -345,10 +497,8 @@ merge(struct build *bd, const struct chunk *ch,
 		if (cmp < 0) {
 			e = ch->v[i++];
 			ent_ref(e);
-			if (carry_add(bd, e) == -1) {
-				ent_unref(e);
+			if (carry_ent(bd, e) == -1)
 				goto nomem;
-			}
 			continue;
 		}
 		if (cmp == 0)		/* replaced or withdrawn */
@@ -356,11 +506,9 @@ merge(struct build *bd, const struct chunk *ch,
 		if (c[j].data != NULL) {
 			if ((e = ent_new(&c[j], err)) == NULL)
 				return -1;
-			if (carry_add(bd, e) == -1) {
-				ent_unref(e);
-				goto nomem;
-			}
 			digest_add(bd->nx->digest, e, 1);
+			if (carry_ent(bd, e) == -1)
+				goto nomem;
 		}
 		j++;
 	}
@@ -369,55 +517,124 @@ nomem:
 	return cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
 }
 
-/* The number of changes from c[j] on that fall before chunk ci + 1. */
+/* How many of the n changes at c sort before next (NULL: all). */
 static size_t
-changes_of(const struct pub_index *ix, size_t ci,
-    const struct pub_index_change *c, size_t j, size_t n)
+before(const struct pub_index_change *c, size_t n, const char *next)
 {
-	const char	*next;
-	size_t		 end = j;
+	size_t	k = 0;
 
-	if (ci + 1 == ix->nc)
-		return n - j;
-	next = ix->c[ci + 1]->v[0]->uri;
-	while (end < n && strcmp(c[end].uri, next) < 0)
-		end++;
-	return end - j;
+	if (next == NULL)
+		return n;
+	while (k < n && strcmp(c[k].uri, next) < 0)
+		k++;
+	return k;
 }
 
+/*
+ * The child (chunk of nd, or node of ix) that uri falls in: a binary
+ * search, so that the children before it are passed over without reading
+ * their keys (the cache misses that grow with the repository).
+ */
+static size_t
+chunk_of(const struct node *nd, const char *uri)
+{
+	size_t	k;
+
+#define CHUNK_KEY(i)	(nd->c[(i)]->first)
+	UPPER(k, nd->nc, CHUNK_KEY, uri);
+#undef CHUNK_KEY
+	return k > 0 ? k - 1 : 0;
+}
+
+static size_t
+node_of(const struct pub_index *ix, const char *uri)
+{
+	size_t	k;
+
+#define NODE_KEY(i)	(ix->t[(i)]->first)
+	UPPER(k, ix->nt, NODE_KEY, uri);
+#undef NODE_KEY
+	return k > 0 ? k - 1 : 0;
+}
+
+/*
+ * The chunks of node nd with the m changes c (all of them belong there).
+ * An untouched chunk is shared, unless a small rest of rebuilt entries
+ * before it would make a tiny chunk: then it joins them.
+ */
 static int
-apply_chunks(const struct pub_index *ix, const struct pub_index_change *c,
-    size_t n, struct build *bd, struct cm_err *err)
+apply_node(struct build *bd, const struct node *nd,
+    const struct pub_index_change *c, size_t m, struct cm_err *err)
 {
 	struct chunk	*ch;
-	size_t		 ci, j = 0, m;
+	size_t		 i, k, next = m > 0 ? chunk_of(nd, c[0].uri) : nd->nc;
 
-	if (ix->nc == 0)
-		return merge(bd, NULL, c, n, err);
-	for (ci = 0; ci < ix->nc; ci++) {
-		ch = ix->c[ci];
-		m = changes_of(ix, ci, c, j, n);
-		/*
-		 * An untouched chunk is shared, unless a small rest of the
-		 * rebuilt ones before it would make a tiny chunk: then it
-		 * joins them.
-		 */
-		if (m == 0 && (bd->ncarry == 0 || bd->ncarry >= CHUNK / 4)) {
-			if (flush(bd) == -1)
+	for (i = 0; i < nd->nc; i++) {
+		ch = nd->c[i];
+		k = i < next ? 0 : before(c, m, i + 1 < nd->nc ?
+		    nd->c[i + 1]->first : NULL);
+		if (k == 0 && (bd->ne == 0 || bd->ne >= CHUNK / 4)) {
+			if (flush_e(bd) == -1)
 				goto nomem;
 			atomic_fetch_add_explicit(&ch->refs, 1,
 			    memory_order_relaxed);
-			if (push_chunk(bd, ch) == -1) {
+			if (push_carried_chunk(bd, ch) == -1) {
 				chunk_unref(ch);
+				goto nomem;
+			}
+		} else {
+			if (merge(bd, ch, c, k, err) == -1)
+				return -1;
+			c += k;
+			m -= k;
+			if (k > 0)
+				next = m > 0 ? chunk_of(nd, c[0].uri) : nd->nc;
+			if (bd->ne >= CHUNK && flush_e(bd) == -1)
+				goto nomem;
+		}
+		if (bd->nc >= FAN && flush_c(bd) == -1)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	return cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
+}
+
+static int
+apply_nodes(const struct pub_index *ix, const struct pub_index_change *c,
+    size_t n, struct build *bd, struct cm_err *err)
+{
+	struct node	*nd;
+	size_t		 i, k, next;
+
+	if (ix->nt == 0)
+		return merge(bd, NULL, c, n, err);
+	next = n > 0 ? node_of(ix, c[0].uri) : ix->nt;
+	for (i = 0; i < ix->nt; i++) {
+		nd = ix->t[i];
+		k = i < next ? 0 : before(c, n, i + 1 < ix->nt ?
+		    ix->t[i + 1]->first : NULL);
+		if (k == 0 && bd->ne >= CHUNK / 4 && flush_e(bd) == -1)
+			goto nomem;
+		/* Shared whole when nothing carried would be left tiny. */
+		if (k == 0 && bd->ne == 0 && (bd->nc == 0 ||
+		    bd->nc >= FAN / 4)) {
+			if (flush_c(bd) == -1)
+				goto nomem;
+			atomic_fetch_add_explicit(&nd->refs, 1,
+			    memory_order_relaxed);
+			if (push_node(bd, nd) == -1) {
+				node_unref(nd);
 				goto nomem;
 			}
 			continue;
 		}
-		if (merge(bd, ch, c + j, m, err) == -1)
+		if (apply_node(bd, nd, c, k, err) == -1)
 			return -1;
-		j += m;
-		if (bd->ncarry >= CHUNK && flush(bd) == -1)
-			goto nomem;
+		c += k;
+		n -= k;
+		if (k > 0)
+			next = n > 0 ? node_of(ix, c[0].uri) : ix->nt;
 	}
 	return 0;
 nomem:
@@ -441,9 +658,9 @@ pub_index_apply(const struct pub_index *ix, const struct pub_index_change *c,
 	if ((bd.nx = pub_index_new()) == NULL)
 		return cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
 	memcpy(bd.nx->digest, ix->digest, sizeof(ix->digest));
-	if (apply_chunks(ix, c, n, &bd, err) == -1)
+	if (apply_nodes(ix, c, n, &bd, err) == -1)
 		goto out;
-	if (flush(&bd) == -1) {
+	if (flush_e(&bd) == -1 || flush_c(&bd) == -1) {
 		cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
@@ -451,44 +668,57 @@ pub_index_apply(const struct pub_index *ix, const struct pub_index_change *c,
 	bd.nx = NULL;
 	rc = 0;
 out:
-	for (j = 0; j < bd.ncarry; j++)
-		ent_unref(bd.carry[j]);
-	free(bd.carry);
+	for (j = 0; j < bd.ne; j++)
+		ent_unref(bd.e[j]);
+	for (j = 0; j < bd.nc; j++)
+		chunk_unref(bd.c[j]);
+	free(bd.e);
+	free(bd.c);
 	pub_index_free(bd.nx);
 	return rc;
+}
+
+static int
+copy_frag(const struct ent *e, void *arg)
+{
+	cm_buf_add(arg, e->frag, e->fraglen);
+	return 0;
 }
 
 int
 pub_index_snapshot(const struct pub_index *ix, const char *session,
     uint64_t serial, struct cm_buf *out, struct cm_err *err)
 {
-	struct pub_rrdp_writer	 w;
-	const struct chunk	*ch;
-	size_t			 i, j;
+	struct pub_rrdp_writer	w;
 
 	if (pub_rrdp_begin(&w, out, PUB_RRDP_SNAPSHOT, session, serial,
 	    err) == -1)
 		return -1;
+	/* Reserved: the appends below cannot fail. */
 	if (cm_buf_reserve(out, ix->bytes + 16) == -1)
 		return cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
-	for (i = 0; i < ix->nc; i++) {
-		ch = ix->c[i];
-		for (j = 0; j < ch->n; j++)
-			cm_buf_add(out, ch->v[j]->frag, ch->v[j]->fraglen);
-	}
+	walk(ix, copy_frag, out);
 	return pub_rrdp_end(&w, err);
+}
+
+struct foreach_arg {
+	int	(*fn)(const char *, const uint8_t *, void *);
+	void	*arg;
+};
+
+static int
+foreach_one(const struct ent *e, void *arg)
+{
+	struct foreach_arg	*a = arg;
+
+	return a->fn(e->uri, e->hash, a->arg);
 }
 
 int
 pub_index_foreach(const struct pub_index *ix,
     int (*fn)(const char *, const uint8_t *, void *), void *arg)
 {
-	size_t	i, j;
+	struct foreach_arg	a = { fn, arg };
 
-	for (i = 0; i < ix->nc; i++)
-		for (j = 0; j < ix->c[i]->n; j++)
-			if (fn(ix->c[i]->v[j]->uri, ix->c[i]->v[j]->hash,
-			    arg) == -1)
-				return -1;
-	return 0;
+	return walk(ix, foreach_one, &a);
 }

@@ -140,7 +140,7 @@ test_unsorted_refused(void **state)
 
 /* ---- many objects: the chunks ---- */
 
-#define MANY	3000
+#define MANY	30000
 
 struct many {
 	char	uri[MANY][48];
@@ -211,7 +211,7 @@ static void
 test_many_batches(void **state)
 {
 	struct many		*m = calloc(1, sizeof(*m));
-	struct pub_index_change	 c[400];
+	struct pub_index_change	*c = calloc(MANY, sizeof(*c));
 	struct pub_index	*ix = pub_index_new(), *nx, *whole, *keep;
 	struct cm_err		 err;
 	uint8_t			 h[32], want[32], d0[32], d1[32];
@@ -220,20 +220,27 @@ test_many_batches(void **state)
 	int			 i, round;
 
 	assert_non_null(m);
+	assert_non_null(c);
 	/* URIs numbered in sort order: sorted batches are index order. */
 	for (i = 0; i < MANY; i++)
 		snprintf(m->uri[i], sizeof(m->uri[i]),
 		    "rsync://h/repo/%05d.roa", i);
 	pub_index_digest(ix, d0);
 	keep = pub_index_ref(ix);
-	for (round = 0; round < 40; round++) {
-		/* Early rounds fill, later ones replace and withdraw. */
-		n = round < 10 ? 400 : 1 + rnd(&seed) % 40;
+	for (round = 0; round < 30; round++) {
+		/*
+		 * Round 0 fills (about 120 chunks, several nodes), round 10
+		 * replaces a fifth, round 20 withdraws half (small rests
+		 * that must join their neighbours); the others are small
+		 * batches of replacements and withdrawals.
+		 */
+		n = round == 0 ? MANY : round == 10 ? MANY / 5 :
+		    round == 20 ? MANY / 2 : 1 + rnd(&seed) % 200;
 		for (k = 0, i = 0; i < MANY && k < n; i++) {
-			if (rnd(&seed) % (MANY / n) != 0)
+			if (n < MANY && rnd(&seed) % (MANY / n) != 0)
 				continue;
-			if (m->ver[i] > 0 && round >= 10 &&
-			    rnd(&seed) % 3 == 0)
+			if (m->ver[i] > 0 && round > 0 && (round == 20 ||
+			    rnd(&seed) % 3 == 0))
 				m->ver[i] = 0;
 			else {
 				m->ver[i] = round + 1;
@@ -249,6 +256,8 @@ test_many_batches(void **state)
 		/* The previous one can go first: shared parts survive. */
 		pub_index_free(ix);
 		ix = nx;
+		if (round % 3 != 0 && round != 29)
+			continue;
 		whole = many_whole(m);
 		same(ix, whole);
 		pub_index_free(whole);
@@ -267,6 +276,7 @@ test_many_batches(void **state)
 	assert_memory_equal(d0, d1, 32);
 	pub_index_free(keep);
 	pub_index_free(ix);
+	free(c);
 	free(m);
 }
 
