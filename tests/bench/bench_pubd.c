@@ -423,7 +423,7 @@ bench_serial_db(void)
 	struct pub_build	*b[2];
 	struct cm_err		 err;
 	struct dbt		 t;
-	struct db		*admin, *db[2];
+	struct db		*admin = NULL, *db[2];
 	uint32_t		 seed = 11;
 	double			 tm[2][SCALE_RUNS], med[2], t0;
 	size_t			 s, r;

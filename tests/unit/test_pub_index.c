@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,93 @@ test_many_batches(void **state)
 	free(m);
 }
 
+/* ---- a snapshot thread beside the builder ---- */
+
+struct shared {
+	pthread_mutex_t		 mu;
+	struct pub_index	*job;		/* the newest index, a reference */
+	int			 stop;
+	size_t			 done;
+	int			 bad;
+};
+
+/* What the leader's worker does: snapshot the newest index, drop it. */
+static void *
+snapshotter(void *arg)
+{
+	struct shared		*sh = arg;
+	struct pub_index	*ix;
+	struct cm_buf		 b = CM_BUF_INIT;
+	struct cm_err		 err;
+	int			 stop;
+
+	for (;;) {
+		pthread_mutex_lock(&sh->mu);
+		ix = sh->job;
+		sh->job = NULL;
+		stop = sh->stop;
+		pthread_mutex_unlock(&sh->mu);
+		if (ix == NULL && stop)
+			break;
+		if (ix == NULL)
+			continue;
+		cm_buf_reset(&b);
+		if (pub_index_snapshot(ix, SESSION, 3, &b, &err) == -1 ||
+		    b.len < pub_index_bytes(ix))
+			sh->bad = 1;
+		pub_index_free(ix);
+		sh->done++;
+	}
+	cm_buf_free(&b);
+	return NULL;
+}
+
+static void
+test_concurrent_snapshot(void **state)
+{
+	struct pub_index_change	 c[20];
+	struct shared		 sh;
+	struct pub_index	*ix = pub_index_new(), *nx, *old;
+	struct cm_err		 err;
+	pthread_t		 th;
+	char			 uri[20][64];
+	uint8_t			 obj[150];
+	int			 round, i;
+
+	memset(&sh, 0, sizeof(sh));
+	pthread_mutex_init(&sh.mu, NULL);
+	memset(obj, 'x', sizeof(obj));
+	assert_int_equal(pthread_create(&th, NULL, snapshotter, &sh), 0);
+	for (round = 0; round < 300; round++) {
+		/* 20 URIs spread over 2,000: new, replaced or withdrawn. */
+		for (i = 0; i < 20; i++) {
+			snprintf(uri[i], sizeof(uri[i]),
+			    "rsync://h/repo/%04d.roa", i * 100 +
+			    (round * 37 + i) % 100);
+			c[i].uri = uri[i];
+			c[i].publisher = 1;
+			c[i].data = (round + i) % 4 ? obj : NULL;
+			c[i].len = (round + i) % 4 ? sizeof(obj) : 0;
+		}
+		assert_int_equal(pub_index_apply(ix, c, 20, &nx, &err), 0);
+		pub_index_free(ix);
+		ix = nx;
+		pthread_mutex_lock(&sh.mu);
+		old = sh.job;
+		sh.job = pub_index_ref(ix);
+		pthread_mutex_unlock(&sh.mu);
+		pub_index_free(old);	/* a job not taken in time */
+	}
+	pthread_mutex_lock(&sh.mu);
+	sh.stop = 1;
+	pthread_mutex_unlock(&sh.mu);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_false(sh.bad);
+	assert_true(sh.done > 0);
+	pub_index_free(ix);
+	pthread_mutex_destroy(&sh.mu);
+}
+
 int
 main(void)
 {
@@ -287,6 +375,7 @@ main(void)
 		cmocka_unit_test(test_snapshot_bytes),
 		cmocka_unit_test(test_unsorted_refused),
 		cmocka_unit_test(test_many_batches),
+		cmocka_unit_test(test_concurrent_snapshot),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
