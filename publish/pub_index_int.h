@@ -18,7 +18,7 @@
  * array of nodes (the last chunk and node, and those of a small
  * repository, may be smaller).  A batch rebuilds the chunks and nodes on
  * the path of its changes and shares the rest: O(changes x (IX_CHUNK +
- * IX_FAN)) work plus one reference per node (about 60 for 300,000
+ * IX_FAN)) work plus one reference per node (about 70 for 300,000
  * objects).  With a single level of chunks every batch touched every
  * chunk (a reference each), which grew with the repository.
  */
