@@ -222,8 +222,9 @@ ca_import_parse(const char *name, const char *text, struct ca_import **out,
     struct cm_err *err)
 {
 	struct ca_import	*im;
-	struct ca_res		*r;
-	char			*copy, *line, *save, *s, *h, *p, where[300];
+	struct ca_res		*r = NULL;
+	char			*copy, *line, *save, *s, *h = NULL, *p = NULL,
+				 where[300];
 	size_t			 lineno = 0, cap = 0;
 	int			 first = 1, rc = -1;
 
