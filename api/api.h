@@ -37,6 +37,14 @@ struct api_conf {
 	struct hsm_pool		*pool;		/* shared; may be NULL */
 	const struct ca_eng_conf *eng_conf;
 	const struct cm_clock	*clock;		/* NULL: real time */
+	/*
+	 * RFC 8181 publishers added through the API (a database shared with
+	 * cairn-pubd): the publication server's service URI as publishers see
+	 * it ("https://host/rfc8181/", the handle is appended) and its BPKI
+	 * certificate (PEM file).  NULL: the publisher routes answer 501.
+	 */
+	const char		*pub_service_uri;
+	const char		*pub_bpki_cert;
 };
 
 struct api;
