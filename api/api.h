@@ -51,8 +51,8 @@ struct api;
 
 /*
  * Starts the API: binds the listener, opens the worker's connection and
- * engine, starts both threads.  Everything in conf is borrowed and must
- * outlive the API.  Returns the API (stop with api_stop()), or NULL with
+ * engine, starts both threads.  conf is copied; everything it points to
+ * is borrowed and must outlive the API.  Returns the API (stop with api_stop()), or NULL with
  * err set.
  */
 struct api	*api_start(const struct api_conf *conf, struct cm_err *err);

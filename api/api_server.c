@@ -37,7 +37,7 @@ struct api {
 	struct db		*db;
 	struct ca_eng		*eng;
 	struct hsm_pool		*pool;
-	const struct api_conf	*conf;
+	struct api_conf		 conf;	/* a copy; its strings borrowed */
 	uint16_t		 port;
 };
 
@@ -429,7 +429,7 @@ handle(struct api *a, struct job *j, size_t queued)
 	c.db = a->db;
 	c.eng = a->eng;
 	c.pool = a->pool;
-	c.conf = a->conf;
+	c.conf = &a->conf;
 	c.queued = queued;
 	memcpy(c.params, j->params, sizeof(c.params));
 	memset(j->params, 0, sizeof(j->params));
@@ -621,7 +621,7 @@ api_start(const struct api_conf *conf, struct cm_err *err)
 	pthread_mutex_init(&a->mtx, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->pool = conf->pool;
-	a->conf = conf;
+	a->conf = *conf;
 	if (uv_loop_init(&a->loop) != 0) {
 		cm_err_set(err, CM_EIO, "api", "uv_loop_init failed");
 		free(a);
