@@ -1035,7 +1035,7 @@ c_import(struct opts *o)
 		    st.n[API_IMPORT_CREATED], st.n[API_IMPORT_UPDATED],
 		    st.n[API_IMPORT_UNCHANGED], st.n[API_IMPORT_FAILED],
 		    st.n[API_IMPORT_SKIPPED], rc == -1 ? " (stopped: the "
-		    "server failed)" : "");
+		    "server is unreachable or failed)" : "");
 	}
 	api_import_free(im);
 	return rc == -1 ? EX_UNREACHABLE : rc == 1 ? EX_REFUSED : EX_OK;
