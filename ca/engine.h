@@ -84,6 +84,43 @@ int	ca_eng_ca_create(struct ca_eng *e, const char *handle,
 	    const char *parent, const struct ca_res *res, const char *actor,
 	    struct cm_err *err);
 
+/* One CA of a bulk creation; everything borrowed. */
+struct ca_eng_new_ca {
+	const char		*handle;
+	const char		*parent;	/* a hosted CA or trust anchor */
+	const struct ca_res	*res;		/* explicit, within the parent's */
+};
+
+/* Progress of a bulk creation: phase "keys" or "issue", done of total. */
+typedef void	(*ca_eng_progress_fn)(void *arg, const char *phase, size_t done,
+		    size_t total);
+
+/*
+ * Creates the n hosted CAs of cas in ONE transaction: all of them or none.
+ * Each parent is an existing CA or an entry earlier in cas.  The CA keys
+ * are made first, on threads worker threads (0: 2) so that the signer's
+ * key generation runs in parallel; then each parent certifies its new
+ * children, every new CA gets its (empty) CRL and manifest, and each parent
+ * re-issues its CRL and manifest once for the whole batch instead of once
+ * per child.  Everything written is checked by the internal validator, as
+ * for every change.  The transaction lasts about n manifests' worth of EE
+ * keys from the pool: keep n to a few hundred on a busy parent (its row is
+ * locked until the commit); ca_import_apply() (ca/import.h) splits a file
+ * into such batches.
+ *
+ * progress may be NULL.  On error nothing is committed, the new keys are
+ * deleted from the signer, *bad (may be NULL) is the index of the entry at
+ * fault (n when the error is not one entry's: database, signer) and err
+ * names its handle: CM_EINVAL (bad handle, inherit or empty resources,
+ * resources beyond the parent's, parent later in the batch), CM_EEXIST
+ * (handle taken, or twice in cas), CM_ENOTFOUND (no such parent).
+ * Returns n (the number of CAs created) or -1.
+ */
+int	ca_eng_ca_create_many(struct ca_eng *e, const struct ca_eng_new_ca *cas,
+	    size_t n, unsigned threads, const char *actor,
+	    ca_eng_progress_fn progress, void *arg, size_t *bad,
+	    struct cm_err *err);
+
 /*
  * Changes the resources of hosted CA handle (within its parent's): the
  * parent re-issues its certificate; on a shrink the CA's ROAs and ASPAs
