@@ -726,57 +726,176 @@ res_body(const struct api_import_rec *r)
 	    r->res[1], "ipv6", r->res[2]);
 }
 
-/* One member: what to do and, unless dry_run, doing it. */
-static int
-apply_one(const struct api_import_rec *r, struct have *h, size_t nh,
-    const char **failed, size_t nfailed, const char *url,
-    const struct api_http_opts *ho, int dry_run, char *msg, size_t len,
-    enum api_import_what *what, struct cm_err *err)
-{
-	struct have	*cur = have_find(h, nh, r->handle);
-	json_t		*b, *j = NULL;
-	char		 path[400];
-	size_t		 i;
-	int		 st, ok;
+/* Creations go in requests of this many CAs (POST /bulk/cas). */
+#define IMPORT_BATCH	200
 
-	for (i = 0; i < nfailed; i++)
-		if (strcmp(failed[i], r->parent) == 0) {
-			snprintf(msg, len, "parent %s failed", r->parent);
-			*what = API_IMPORT_SKIPPED;
-			return 0;
+struct run {
+	const struct api_import	*im;
+	const char		*url;
+	const struct api_http_opts *ho;
+	api_import_cb		 cb;
+	void			*arg;
+	struct api_import_stats	*st;
+	struct have		*h;
+	size_t			 nh;
+	const char		**failed;	/* failed or skipped handles */
+	size_t			 nf;
+	size_t			*batch;		/* members to create */
+	size_t			 nb;
+	size_t			 done;
+};
+
+static void
+report(struct run *r, size_t i, enum api_import_what what, const char *msg)
+{
+	r->st->n[what]++;
+	if (what == API_IMPORT_FAILED || what == API_IMPORT_SKIPPED)
+		r->failed[r->nf++] = r->im->recs[i].handle;
+	r->done++;
+	if (r->cb != NULL)
+		r->cb(r->arg, &r->im->recs[i], what, msg, r->done, r->im->n);
+}
+
+static int
+is_failed(const struct run *r, const char *handle)
+{
+	for (size_t i = 0; i < r->nf; i++)
+		if (strcmp(r->failed[i], handle) == 0)
+			return 1;
+	return 0;
+}
+
+/* Drops batch entry k, and later ones whose parent has failed. */
+static void
+batch_drop(struct run *r, size_t k)
+{
+	size_t	i, j;
+	char	msg[300];
+
+	memmove(&r->batch[k], &r->batch[k + 1], (r->nb - k - 1) *
+	    sizeof(*r->batch));
+	r->nb--;
+	for (i = j = 0; i < r->nb; i++) {
+		const struct api_import_rec *m = &r->im->recs[r->batch[i]];
+
+		if (is_failed(r, m->parent)) {
+			snprintf(msg, sizeof(msg), "parent %s failed",
+			    m->parent);
+			report(r, r->batch[i], API_IMPORT_SKIPPED, msg);
+		} else
+			r->batch[j++] = r->batch[i];
+	}
+	r->nb = j;
+}
+
+/*
+ * Creates the batch: one transaction on the server, all or none.  When the
+ * server names the entry at fault, that member fails and the rest goes
+ * again.  Returns 0, or -1 when the server is unreachable or fails.
+ */
+static int
+flush(struct run *r, struct cm_err *err)
+{
+	json_t		*b, *arr, *j, *e;
+	char		 msg[1200];
+	size_t		 i;
+	int		 st;
+
+	while (r->nb > 0) {
+		arr = json_array();
+		for (i = 0; i < r->nb; i++) {
+			const struct api_import_rec *m =
+			    &r->im->recs[r->batch[i]];
+
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:o}",
+			    "handle", m->handle, "parent", m->parent,
+			    "resources", res_body(m)));
 		}
-	if (cur != NULL && strcmp(cur->parent, r->parent) != 0) {
-		snprintf(msg, len, "exists under %s, not %s (moving a CA is a "
-		    "transfer and a new CA)", *cur->parent ? cur->parent : "-",
-		    r->parent);
-		*what = API_IMPORT_FAILED;
+		b = json_pack("{s:o}", "cas", arr);
+		if (call(r->url, r->ho, "POST", "/api/v1/bulk/cas", b, &st, &j,
+		    err) == -1) {
+			json_decref(b);
+			return -1;
+		}
+		json_decref(b);
+		if (st == 201) {
+			for (i = 0; i < r->nb; i++)
+				report(r, r->batch[i], API_IMPORT_CREATED, NULL);
+			r->nb = 0;
+		} else {
+			why(j, st, msg, sizeof(msg));
+			e = json_object_get(json_object_get(j, "error"),
+			    "index");
+			if (json_is_integer(e) && json_integer_value(e) >= 0 &&
+			    (size_t)json_integer_value(e) < r->nb) {
+				i = (size_t)json_integer_value(e);
+				report(r, r->batch[i], API_IMPORT_FAILED, msg);
+				batch_drop(r, i);
+			} else {
+				for (i = 0; i < r->nb; i++)
+					report(r, r->batch[i], API_IMPORT_FAILED,
+					    msg);
+				r->nb = 0;
+			}
+		}
+		json_decref(j);
+	}
+	return 0;
+}
+
+/* One member: decided here; changed now (update) or in a batch (new). */
+static int
+one(struct run *r, size_t i, int dry_run, struct cm_err *err)
+{
+	const struct api_import_rec	*m = &r->im->recs[i];
+	struct have			*cur = have_find(r->h, r->nh, m->handle);
+	json_t				*b, *j = NULL;
+	char				 path[400], msg[1200];
+	int				 st;
+
+	if (is_failed(r, m->parent)) {
+		snprintf(msg, sizeof(msg), "parent %s failed", m->parent);
+		report(r, i, API_IMPORT_SKIPPED, msg);
 		return 0;
 	}
-	if (cur != NULL && strcmp(cur->res[0], r->res[0]) == 0 &&
-	    strcmp(cur->res[1], r->res[1]) == 0 &&
-	    strcmp(cur->res[2], r->res[2]) == 0) {
-		*what = API_IMPORT_UNCHANGED;
+	if (cur != NULL && strcmp(cur->parent, m->parent) != 0) {
+		snprintf(msg, sizeof(msg), "exists under %s, not %s (moving a "
+		    "CA is a transfer and a new CA)", *cur->parent ?
+		    cur->parent : "-", m->parent);
+		report(r, i, API_IMPORT_FAILED, msg);
 		return 0;
 	}
-	*what = cur != NULL ? API_IMPORT_UPDATED : API_IMPORT_CREATED;
-	if (dry_run)
+	if (cur != NULL && strcmp(cur->res[0], m->res[0]) == 0 &&
+	    strcmp(cur->res[1], m->res[1]) == 0 &&
+	    strcmp(cur->res[2], m->res[2]) == 0) {
+		report(r, i, API_IMPORT_UNCHANGED, NULL);
 		return 0;
-	if (cur != NULL) {
-		snprintf(path, sizeof(path), "/api/v1/cas/%s/resources",
-		    r->handle);
-		b = res_body(r);
-		ok = call(url, ho, "PUT", path, b, &st, &j, err);
-	} else {
-		b = json_pack("{s:s, s:s, s:o}", "handle", r->handle, "parent",
-		    r->parent, "resources", res_body(r));
-		ok = call(url, ho, "POST", "/api/v1/cas", b, &st, &j, err);
+	}
+	if (dry_run) {
+		report(r, i, cur != NULL ? API_IMPORT_UPDATED :
+		    API_IMPORT_CREATED, NULL);
+		return 0;
+	}
+	if (cur == NULL) {
+		r->batch[r->nb++] = i;
+		return r->nb == IMPORT_BATCH ? flush(r, err) : 0;
+	}
+	/* Changes stay in the order of the file: creations first. */
+	if (flush(r, err) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "/api/v1/cas/%s/resources", m->handle);
+	b = res_body(m);
+	st = 0;
+	if (call(r->url, r->ho, "PUT", path, b, &st, &j, err) == -1) {
+		json_decref(b);
+		return -1;
 	}
 	json_decref(b);
-	if (ok == -1)
-		return -1;
-	if (st != 200 && st != 201) {
-		why(j, st, msg, len);
-		*what = API_IMPORT_FAILED;
+	if (st == 200)
+		report(r, i, API_IMPORT_UPDATED, NULL);
+	else {
+		why(j, st, msg, sizeof(msg));
+		report(r, i, API_IMPORT_FAILED, msg);
 	}
 	json_decref(j);
 	return 0;
@@ -787,35 +906,34 @@ api_import_run(const struct api_import *im, const char *url,
     const struct api_http_opts *ho, int dry_run, api_import_cb cb,
     void *arg, struct api_import_stats *st, struct cm_err *err)
 {
-	struct have		*h = NULL;
-	const char		**failed = NULL;
-	enum api_import_what	 what;
-	size_t			 nh = 0, nf = 0, i;
-	char			 msg[1200];
-	int			 rc = -1;
+	struct run	r;
+	size_t		i;
+	int		rc = -1;
 
 	memset(st, 0, sizeof(*st));
-	if (list_cas(url, ho, &h, &nh, err) == -1)
+	memset(&r, 0, sizeof(r));
+	r.im = im;
+	r.url = url;
+	r.ho = ho;
+	r.cb = cb;
+	r.arg = arg;
+	r.st = st;
+	if (list_cas(url, ho, &r.h, &r.nh, err) == -1)
 		return -1;
-	if (im->n > 0 && (failed = calloc(im->n, sizeof(*failed))) == NULL) {
+	if ((r.failed = calloc(im->n + 1, sizeof(*r.failed))) == NULL ||
+	    (r.batch = calloc(IMPORT_BATCH, sizeof(*r.batch))) == NULL) {
 		cm_err_set(err, CM_ENOMEM, "import", "out of memory");
 		goto out;
 	}
-	for (i = 0; i < im->n; i++) {
-		msg[0] = '\0';
-		if (apply_one(&im->recs[i], h, nh, failed, nf, url, ho, dry_run,
-		    msg, sizeof(msg), &what, err) == -1)
+	for (i = 0; i < im->n; i++)
+		if (one(&r, i, dry_run, err) == -1)
 			goto out;
-		st->n[what]++;
-		if (what == API_IMPORT_FAILED || what == API_IMPORT_SKIPPED)
-			failed[nf++] = im->recs[i].handle;
-		if (cb != NULL)
-			cb(arg, &im->recs[i], what, msg[0] != '\0' ? msg : NULL,
-			    i + 1, im->n);
-	}
-	rc = nf > 0 ? 1 : 0;
+	if (flush(&r, err) == -1)
+		goto out;
+	rc = r.nf > 0 ? 1 : 0;
 out:
-	haves_free(h, nh);
-	free(failed);
+	haves_free(r.h, r.nh);
+	free(r.failed);
+	free(r.batch);
 	return rc;
 }

@@ -69,8 +69,11 @@ typedef void	(*api_import_cb)(void *arg, const struct api_import_rec *r,
 
 /*
  * Applies im through the API at url: lists the CAs the token sees (pages
- * of 1000), then one request per member that must change.  dry_run: only
- * decides.  Returns 0 when every member is done or unchanged, 1 when some
+ * of 1000), then, in the order of im, creates the missing CAs in requests
+ * of up to 200 (POST /bulk/cas: one transaction each, all or none; when
+ * the server names the member at fault, that member fails, its children in
+ * the request are skipped and the rest is sent again) and changes the
+ * resources of the others one request each.  dry_run: only decides.  Returns 0 when every member is done or unchanged, 1 when some
  * failed or were skipped, -1 with err when the server cannot be reached
  * or fails (5xx): then the rest is not attempted.
  */

@@ -1026,6 +1026,7 @@ const struct api_route api_routes[] = {
 	    API_ADMIN },
 	{ "GET", "/api/v1/cas", r_ca_list, 0 },
 	{ "POST", "/api/v1/cas", r_ca_create, API_BODY },
+	{ "POST", "/api/v1/bulk/cas", api_r_ca_bulk, API_BODY },
 	{ "GET", "/api/v1/cas/{handle}", r_ca_get, 0 },
 	{ "DELETE", "/api/v1/cas/{handle}", api_r_ca_delete, 0 },
 	{ "GET", "/api/v1/cas/{handle}/status", api_r_ca_status, 0 },

@@ -568,3 +568,129 @@ api_r_publisher_remove(struct api_call *c)
 	pub_publisher_clear(&a.p);
 	return st;
 }
+
+/* ---- POST /bulk/cas ---- */
+
+#define BULK_MAX	500	/* CAs in one request (one transaction) */
+
+struct bulk {
+	struct ca_eng_new_ca	*cas;
+	struct ca_res		**res;
+	size_t			 n;
+};
+
+static void
+bulk_free(struct bulk *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		ca_res_free(b->res[i]);
+	free(b->res);
+	free(b->cas);
+}
+
+/* The error of entry i: the field inside it, and "index". */
+static int
+bulk_error(struct api_call *c, size_t i, const char *sub, int status,
+    const char *code, const char *msg)
+{
+	char	f[64];
+
+	snprintf(f, sizeof(f), "cas[%zu]%s%s", i, sub != NULL ? "." : "",
+	    sub != NULL ? sub : "");
+	api_error(c, status, code, f, "%s", msg);
+	json_object_set_new(json_object_get(c->out, "error"), "index",
+	    json_integer((json_int_t)i));
+	return status;
+}
+
+/* Entry i of the body: syntax, and its parent in scope or earlier. */
+static int
+bulk_entry(struct api_call *c, struct bulk *b, json_t *o, size_t i)
+{
+	const char	*h, *p;
+	char		 f[64], msg[512];
+	int64_t		 id;
+	size_t		 k;
+
+	snprintf(f, sizeof(f), "cas[%zu]", i);
+	if (!json_is_object(o))
+		return bulk_error(c, i, NULL, 422, "invalid", "each entry is an "
+		    "object {handle, parent, resources}");
+	snprintf(f, sizeof(f), "cas[%zu].handle", i);
+	if (api_get_str(c, o, "handle", f, 1, &h) != 0)
+		return c->status;
+	snprintf(f, sizeof(f), "cas[%zu].parent", i);
+	if (api_get_str(c, o, "parent", f, 1, &p) != 0)
+		return c->status;
+	if (!api_handle_ok(h))
+		return bulk_error(c, i, "handle", 422, "invalid", "a handle is 1 "
+		    "to 255 letters, digits, '.', '_' or '-', starting with a "
+		    "letter or digit");
+	for (k = 0; k < i; k++)
+		if (strcmp(b->cas[k].handle, p) == 0)
+			break;
+	if (k == i && api_ca_visible(c, p, &id, f) != 0) {
+		snprintf(msg, sizeof(msg), "%s: no such CA", p);
+		return bulk_error(c, i, "parent", 404, "ca_not_found", msg);
+	}
+	snprintf(f, sizeof(f), "cas[%zu].resources", i);
+	if (api_get_res(c, json_object_get(o, "resources"), f, &b->res[i]) != 0)
+		return c->status;
+	b->cas[i].handle = h;
+	b->cas[i].parent = p;
+	b->cas[i].res = b->res[i];
+	b->n = i + 1;
+	return 0;
+}
+
+int
+api_r_ca_bulk(struct api_call *c)
+{
+	struct bulk	 b;
+	struct cm_err	 err;
+	json_t		*ja, *hs;
+	size_t		 n, i, bad = 0;
+	int		 st;
+
+	memset(&b, 0, sizeof(b));
+	ja = json_object_get(c->body, "cas");
+	if (!json_is_array(ja) || (n = json_array_size(ja)) == 0)
+		return api_error(c, 422, ja == NULL ? "missing" : "invalid",
+		    "cas", "cas must be a non-empty array of {handle, parent, "
+		    "resources}");
+	if (n > BULK_MAX)
+		return api_error(c, 413, "limit", "cas", "at most %d CAs in one "
+		    "request", BULK_MAX);
+	if ((b.cas = calloc(n, sizeof(*b.cas))) == NULL ||
+	    (b.res = calloc(n, sizeof(*b.res))) == NULL) {
+		bulk_free(&b);
+		return api_error(c, 500, "internal", NULL, "out of memory");
+	}
+	for (i = 0; i < n; i++)
+		if ((st = bulk_entry(c, &b, json_array_get(ja, i), i)) != 0) {
+			b.n = i + 1;
+			bulk_free(&b);
+			return st;
+		}
+	if (ca_eng_ca_create_many(c->eng, b.cas, n, 2, c->who.name, NULL, NULL,
+	    &bad, &err) == -1) {
+		bulk_free(&b);
+		if (bad >= n)
+			return api_error_err(c, &err, "cas");
+		api_error_err(c, &err, NULL);
+		if (c->status >= 500)
+			return c->status;
+		/* The entry at fault; the message names its handle. */
+		json_object_set_new(json_object_get(c->out, "error"), "field",
+		    json_sprintf("cas[%zu]", bad));
+		json_object_set_new(json_object_get(c->out, "error"), "index",
+		    json_integer((json_int_t)bad));
+		return c->status;
+	}
+	hs = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(hs, json_string(b.cas[i].handle));
+	bulk_free(&b);
+	return api_ok(c, 201, json_pack("{s:I, s:o}", "created",
+	    (json_int_t)n, "handles", hs));
+}

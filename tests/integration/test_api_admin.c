@@ -673,6 +673,80 @@ test_history(void **state)
 	    "ca");
 }
 
+/* ---- bulk creation ---- */
+
+static void
+test_bulk(void **state)
+{
+	json_t	*j, *e;
+	char	 body[4096];
+	int64_t	 cas;
+	size_t	 n;
+	int	 k;
+
+	(void)state;
+	/* A parent and its child in one request, all or none. */
+	cas = count("SELECT count(*) FROM ca");
+	assert_int_equal(req(F->admin, "POST", "/api/v1/bulk/cas", "{\"cas\":["
+	    "{\"handle\":\"b1\",\"parent\":\"rir\",\"resources\":{\"asn\":"
+	    "\"64505\",\"ipv4\":\"10.8.0.0/16\"}},"
+	    "{\"handle\":\"b2\",\"parent\":\"b1\",\"resources\":{\"ipv4\":"
+	    "\"10.8.1.0/24\"}},"
+	    "{\"handle\":\"b3\",\"parent\":\"b1\",\"resources\":{\"asn\":"
+	    "\"64505\"}}]}", &j), 201);
+	assert_int_equal(json_integer_value(json_object_get(j, "created")), 3);
+	json_decref(j);
+	assert_int_equal(count("SELECT count(*) FROM ca"), cas + 3);
+	expect(F->admin, "GET", "/api/v1/cas/b2", NULL, 200, NULL, NULL);
+	/* The entry at fault is named; nothing of the request is made. */
+	assert_int_equal(req(F->admin, "POST", "/api/v1/bulk/cas", "{\"cas\":["
+	    "{\"handle\":\"b4\",\"parent\":\"b1\",\"resources\":{\"asn\":"
+	    "\"64505\"}},"
+	    "{\"handle\":\"b5\",\"parent\":\"b1\",\"resources\":{\"asn\":"
+	    "\"65000\"}}]}", &j), 422);
+	e = json_object_get(j, "error");
+	assert_int_equal(json_integer_value(json_object_get(e, "index")), 1);
+	assert_string_equal(json_string_value(json_object_get(e, "field")),
+	    "cas[1]");
+	json_decref(j);
+	assert_int_equal(count("SELECT count(*) FROM ca WHERE handle IN ('b4', "
+	    "'b5')"), 0);
+	assert_int_equal(req(F->admin, "POST", "/api/v1/bulk/cas", "{\"cas\":["
+	    "{\"handle\":\"b6\",\"parent\":\"b1\",\"resources\":{\"asn\":"
+	    "\"64505\"}},{\"handle\":\"b2\",\"parent\":\"b1\","
+	    "\"resources\":{\"asn\":\"64505\"}}]}", &j), 409);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j,
+	    "error"), "index")), 1);
+	json_decref(j);
+	assert_int_equal(req(F->admin, "POST", "/api/v1/bulk/cas", "{\"cas\":["
+	    "{\"handle\":\"b7\",\"parent\":\"b1\",\"resources\":{}},"
+	    "{\"handle\":\"b8\",\"parent\":\"nope\",\"resources\":{}}]}",
+	    &j), 404);
+	e = json_object_get(j, "error");
+	assert_string_equal(json_string_value(json_object_get(e, "field")),
+	    "cas[1].parent");
+	json_decref(j);
+	expect(F->admin, "POST", "/api/v1/bulk/cas", "{\"cas\":[]}", 422,
+	    "invalid", "cas");
+	expect(F->admin, "POST", "/api/v1/bulk/cas", "{\"cas\":[{\"handle\":"
+	    "\"-x\",\"parent\":\"rir\",\"resources\":{}}]}", 422, "invalid",
+	    "cas[0].handle");
+	n = (size_t)snprintf(body, sizeof(body), "{\"cas\":[");
+	for (k = 0; k < 501; k++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "%s1",
+		    k ? "," : "");
+	snprintf(body + n, sizeof(body) - n, "]}");
+	expect(F->admin, "POST", "/api/v1/bulk/cas", body, 413, "limit", "cas");
+	/* A member creates below its own CA. */
+	expect(F->m1, "POST", "/api/v1/bulk/cas", "{\"cas\":[{\"handle\":"
+	    "\"b9\",\"parent\":\"m1c\",\"resources\":{\"asn\":\"64497\"}}"
+	    "]}", 201, NULL, NULL);
+	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action = "
+	    "'ca.create' AND actor = 'member-1' AND object = 'b9'") +
+	    count("SELECT count(*) FROM audit_log a JOIN ca c ON c.id = a.ca_id "
+	    "WHERE c.handle = 'b9' AND a.actor = 'member-1'"), 2);
+}
+
 /* ---- a member token on every new route ---- */
 
 static void
@@ -704,6 +778,13 @@ test_scope(void **state)
 	    { "GET", "/api/v1/cas/m1/status", NULL, 404 },
 	    { "GET", "/api/v1/cas/m1c/status", NULL, 404 },
 	    { "GET", "/api/v1/history?ca=m1c", NULL, 404 },
+	    { "POST", "/api/v1/bulk/cas", "{\"cas\":[{\"handle\":\"evil\","
+		"\"parent\":\"m1c\",\"resources\":{\"asn\":\"64497\"}}]}",
+		404 },
+	    { "POST", "/api/v1/bulk/cas", "{\"cas\":[{\"handle\":\"ok\","
+		"\"parent\":\"m2\",\"resources\":{\"asn\":\"64500\"}},"
+		"{\"handle\":\"evil\",\"parent\":\"m1\",\"resources\":"
+		"{\"asn\":\"64496\"}}]}", 404 },
 	    /* Admin routes. */
 	    { "GET", "/api/v1/status", NULL, 403 },
 	    { "GET", "/api/v1/metrics", NULL, 403 },
@@ -760,6 +841,7 @@ main(void)
 		cmocka_unit_test(test_publishers),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_bulk),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
