@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -246,6 +247,39 @@ teardown(void **state)
 
 /* ---- CA deletion ---- */
 
+/* The parent's current CRL lists the certificate of the deleted CA. */
+static void
+crl_lists_gone(void)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct cm_err		 err;
+	const uint8_t		*der, *q;
+	size_t			 len;
+	X509_CRL		*crl;
+	X509_REVOKED		*rev = NULL;
+	ASN1_INTEGER		*sn;
+	BIGNUM			*bn = NULL;
+
+	db_params_init(&p);
+	if (db_exec(F->db, "SELECT (SELECT der FROM issued_object WHERE kind = "
+	    "'crl' AND withdrawn_at IS NULL AND ca_id = (SELECT id FROM ca "
+	    "WHERE handle = 'rir')), (SELECT serial::text FROM issued_object "
+	    "WHERE subject = 'cer gone' ORDER BY id DESC LIMIT 1)", &p, &r,
+	    &err) != 1)
+		fail_msg("%s", err.msg);
+	assert_int_equal(db_res_bytea(r, 0, 0, &der, &len, &err), 0);
+	q = der;
+	assert_non_null(crl = d2i_X509_CRL(NULL, &q, (long)len));
+	assert_true(BN_dec2bn(&bn, db_res_text(r, 0, 1)) > 0);
+	assert_non_null(sn = BN_to_ASN1_INTEGER(bn, NULL));
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, sn), 1);
+	ASN1_INTEGER_free(sn);
+	BN_free(bn);
+	X509_CRL_free(crl);
+	db_res_free(r);
+}
+
 static void
 test_ca_delete(void **state)
 {
@@ -304,6 +338,7 @@ test_ca_delete(void **state)
 	assert_int_equal(count("SELECT count(*) FROM ca_key WHERE ca_id = "
 	    "(SELECT id FROM ca WHERE handle = 'gone') AND state <> 'revoked'"),
 	    0);
+	crl_lists_gone();
 	assert_int_equal(count("SELECT count(*) FROM roa_config r JOIN ca c ON "
 	    "c.id = r.ca_id WHERE c.handle = 'gone'"), 0);
 	assert_int_equal(count("SELECT count(*) FROM audit_log a JOIN ca c ON "
