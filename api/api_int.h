@@ -90,6 +90,8 @@ int	api_handle_ok(const char *h);
 /* Handlers in api_routes_admin.c and api_routes_status.c. */
 int	api_r_ca_delete(struct api_call *c);
 int	api_r_ca_bulk(struct api_call *c);
+int	api_r_router_list(struct api_call *c);
+int	api_r_router_remove(struct api_call *c);
 int	api_r_token_list(struct api_call *c);
 int	api_r_token_create(struct api_call *c);
 int	api_r_token_revoke(struct api_call *c);

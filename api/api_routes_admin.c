@@ -694,3 +694,89 @@ api_r_ca_bulk(struct api_call *c)
 	return api_ok(c, 201, json_pack("{s:I, s:o}", "created",
 	    (json_int_t)n, "handles", hs));
 }
+
+/* ---- BGPsec router certificates: list and remove ---- */
+
+/* The AS numbers of a router certificate (DER), RFC 6492 text. */
+static json_t *
+router_asns(const uint8_t *der, size_t len)
+{
+	struct ca_res	*res = NULL;
+	struct cm_err	 err;
+	const uint8_t	*q = der;
+	X509		*x;
+	char		*t = NULL;
+	json_t		*o = json_null();
+
+	if ((x = d2i_X509(NULL, &q, (long)len)) == NULL)
+		return o;
+	if (ca_res_from_x509(x, "router", &res, &err) == 0 &&
+	    ca_res_print(res, CA_RES_AS, &t, &err) == 0)
+		o = json_string(t);
+	free(t);
+	ca_res_free(res);
+	X509_free(x);
+	return o;
+}
+
+int
+api_r_router_list(struct api_call *c)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	const uint8_t		*der;
+	size_t			 len;
+	json_t			*arr;
+	int64_t			 id;
+	int			 n, i, st;
+
+	if ((st = api_ca_visible(c, c->params[0], &id, NULL)) != 0)
+		return st;
+	db_params_init(&p);
+	db_param_int(&p, id);
+	if ((n = api_query(c, "SELECT substr(subject, 8), uri, "
+	    TS("not_after") ", der FROM issued_object WHERE ca_id = $1 AND "
+	    "withdrawn_at IS NULL AND subject LIKE 'router %' ORDER BY subject",
+	    &p, &r)) < 0)
+		return -n;
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		json_t *asns = json_null();
+
+		if (db_res_bytea(r, i, 3, &der, &len, NULL) == 0)
+			asns = router_asns(der, len);
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:s, s:s}",
+		    "key", db_res_text(r, i, 0), "asns", asns, "uri",
+		    db_res_text(r, i, 1), "not_after", db_res_text(r, i, 2)));
+	}
+	db_res_free(r);
+	return api_ok(c, 200, json_pack("{s:o}", "routers", arr));
+}
+
+int
+api_r_router_remove(struct api_call *c)
+{
+	struct cm_err	 err;
+	const char	*k = c->params[1];
+	int64_t		 id;
+	size_t		 i;
+	int		 st;
+
+	if ((st = api_ca_visible(c, c->params[0], &id, NULL)) != 0)
+		return st;
+	for (i = 0; k[i] != '\0' && strchr("0123456789abcdefABCDEF", k[i]) !=
+	    NULL; i++)
+		;
+	if (i != 40 || k[i] != '\0')
+		return api_error(c, 422, "invalid", "key", "key must be the "
+		    "router key's SKI, 40 hex digits (GET .../routers)");
+	if (ca_eng_router_remove(c->eng, c->params[0], k, c->who.name,
+	    &err) == -1) {
+		if (err.code == CM_ENOTFOUND)
+			return api_error(c, 404, "router_not_found", "key", "%s",
+			    err.msg);
+		return api_error_err(c, &err, "key");
+	}
+	c->status = 204;
+	return 204;
+}

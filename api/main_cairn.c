@@ -828,6 +828,42 @@ c_token_revoke(struct opts *o)
 	return rc;
 }
 
+/* router-cert list HANDLE, router-cert remove HANDLE KEY */
+static int
+c_router_list(struct opts *o)
+{
+	json_t	*j, *r;
+	size_t	 i;
+	char	 p[1200];
+	int	 rc;
+
+	mkpath(p, sizeof(p), "/api/v1/cas/%s/routers", o->pos[0]);
+	if ((rc = call(o, "GET", p, NULL, &j)) == EX_OK && !o->json) {
+		printf("%-40s %-20s %s\n", "KEY", "NOT-AFTER", "ASNS");
+		json_array_foreach(json_object_get(j, "routers"), i, r)
+			printf("%-40s %-20s %s\n", js(r, "key"),
+			    js(r, "not_after"), js(r, "asns"));
+	}
+	json_decref(j);
+	return rc;
+}
+
+static int
+c_router_remove(struct opts *o)
+{
+	json_t	*j;
+	char	 p[1200], k[200];
+	int	 rc;
+
+	mkpath(k, sizeof(k), "%s", o->pos[1]);
+	mkpath(p, sizeof(p), "/api/v1/cas/%s/routers/", o->pos[0]);
+	strncat(p, k, sizeof(p) - strlen(p) - 1);
+	if ((rc = call(o, "DELETE", p, NULL, &j)) == EX_OK && !o->json)
+		printf("removed the router certificate of key %s\n", o->pos[1]);
+	json_decref(j);
+	return rc;
+}
+
 /* ---- RFC 8181 publishers ---- */
 
 static void
@@ -1059,6 +1095,8 @@ static const struct cmd cmds[] = {
 	{ "aspa", "remove", 2, 2, "HANDLE CUSTOMER", c_aspa_remove },
 	{ "router-cert", "add", 3, 3, "HANDLE CSR-FILE ASN[,ASN...]",
 	    c_router_add },
+	{ "router-cert", "list", 1, 1, "HANDLE", c_router_list },
+	{ "router-cert", "remove", 2, 2, "HANDLE KEY", c_router_remove },
 	{ "keyroll", "start", 1, 1, "HANDLE", c_kr_start },
 	{ "keyroll", "activate", 1, 1, "HANDLE [--force]", c_kr_activate },
 	{ "keyroll", "finish", 1, 1, "HANDLE", c_kr_finish },

@@ -141,6 +141,13 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -out "$RP_WORK/router.csr" 2>/dev/null || fail "openssl req"
 expect 0 router-cert add m1 "$RP_WORK/router.csr" 64496
 expect 1 router-cert add m1 "$RP_WORK/router.csr" 64496
+expect 0 router-cert list m1
+rkey=$(echo "$out" | awk '$3 == "64496" { print $1 }')
+[ ${#rkey} = 40 ] || fail "router-cert list: $out"
+expect 0 router-cert remove m1 "$rkey"
+expect 1 router-cert remove m1 "$rkey"
+grep -q "404 router_not_found" "$RP_WORK/err.txt" || fail "router remove twice: $(cat "$RP_WORK/err.txt")"
+expect 0 router-cert add m1 "$RP_WORK/router.csr" 64496
 expect 0 keyroll start m1
 expect 1 keyroll activate m1              # staging period
 grep -q "409 conflict" "$RP_WORK/err.txt" || fail "activate: $(cat "$RP_WORK/err.txt")"

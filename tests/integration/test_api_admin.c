@@ -21,6 +21,7 @@
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "api/api.h"
 #include "api/api_client.h"
@@ -708,6 +709,82 @@ test_history(void **state)
 	    "ca");
 }
 
+/* ---- router certificates: list and remove ---- */
+
+static char *
+router_csr(void)
+{
+	EVP_PKEY			*key = EVP_EC_gen("P-256");
+	X509_REQ			*req = X509_REQ_new();
+	STACK_OF(X509_EXTENSION)	*exts = sk_X509_EXTENSION_new_null();
+	X509V3_CTX			 ctx;
+	struct cm_buf			 b = CM_BUF_INIT;
+	uint8_t				*der = NULL;
+	int				 n;
+
+	X509_REQ_set_version(req, X509_REQ_VERSION_1);
+	X509_REQ_set_pubkey(req, key);
+	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
+	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, &ctx,
+	    NID_ext_key_usage, "1.3.6.1.5.5.7.3.30"));
+	X509_REQ_add_extensions(req, exts);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	n = i2d_X509_REQ(req, &der);
+	assert_true(n > 0);
+	assert_int_equal(cm_b64_encode(der, (size_t)n, &b), 0);
+	assert_int_equal(cm_buf_add(&b, "", 1), 0);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+	return (char *)cm_buf_steal(&b, NULL);
+}
+
+static void
+test_routers(void **state)
+{
+	json_t	*j, *r;
+	char	*csr = router_csr(), body[2048], path[256], key[41];
+
+	(void)state;
+	snprintf(body, sizeof(body), "{\"csr\":\"%s\",\"asns\":[64496,64497]}",
+	    csr);
+	free(csr);
+	expect(F->m1, "POST", "/api/v1/cas/m1/routers", body, 201, NULL, NULL);
+	assert_int_equal(req(F->m1, "GET", "/api/v1/cas/m1/routers", NULL, &j),
+	    200);
+	assert_int_equal(json_array_size(json_object_get(j, "routers")), 1);
+	r = json_array_get(json_object_get(j, "routers"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "asns")),
+	    "64496-64497");
+	assert_int_equal(strlen(json_string_value(json_object_get(r, "key"))),
+	    40);
+	snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(r,
+	    "key")));
+	assert_non_null(strstr(json_string_value(json_object_get(r, "uri")),
+	    BASE "m1/"));
+	json_decref(j);
+	expect(F->m2, "GET", "/api/v1/cas/m1/routers", NULL, 404, "ca_not_found",
+	    NULL);
+	snprintf(path, sizeof(path), "/api/v1/cas/m1/routers/%s", key);
+	expect(F->m2, "DELETE", path, NULL, 404, "ca_not_found", NULL);
+	expect(F->m1, "DELETE", "/api/v1/cas/m1/routers/xyz", NULL, 422,
+	    "invalid", "key");
+	expect(F->m1, "DELETE", "/api/v1/cas/m1/routers/"
+	    "0000000000000000000000000000000000000000", NULL, 404,
+	    "router_not_found", "key");
+	expect(F->m1, "DELETE", path, NULL, 204, NULL, NULL);
+	assert_int_equal(count("SELECT count(*) FROM issued_object WHERE "
+	    "subject LIKE 'router %' AND withdrawn_at IS NULL"), 0);
+	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action = "
+	    "'router.remove' AND actor = 'member-1'"), 1);
+	expect(F->m1, "DELETE", path, NULL, 404, "router_not_found", "key");
+	assert_int_equal(req(F->m1, "GET", "/api/v1/cas/m1/routers", NULL, &j),
+	    200);
+	assert_int_equal(json_array_size(json_object_get(j, "routers")), 0);
+	json_decref(j);
+}
+
 /* ---- bulk creation ---- */
 
 static void
@@ -813,6 +890,9 @@ test_scope(void **state)
 	    { "GET", "/api/v1/cas/m1/status", NULL, 404 },
 	    { "GET", "/api/v1/cas/m1c/status", NULL, 404 },
 	    { "GET", "/api/v1/history?ca=m1c", NULL, 404 },
+	    { "GET", "/api/v1/cas/m1c/routers", NULL, 404 },
+	    { "DELETE", "/api/v1/cas/m1c/routers/"
+		"0000000000000000000000000000000000000000", NULL, 404 },
 	    { "POST", "/api/v1/bulk/cas", "{\"cas\":[{\"handle\":\"evil\","
 		"\"parent\":\"m1c\",\"resources\":{\"asn\":\"64497\"}}]}",
 		404 },
@@ -877,6 +957,7 @@ main(void)
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_bulk),
+		cmocka_unit_test(test_routers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
