@@ -86,8 +86,11 @@ int	api_ok(struct api_call *c, int status, json_t *o);
 char	*api_qparam(struct api_call *c, const char *name);
 /* 1 when h is a valid CA handle. */
 int	api_handle_ok(const char *h);
+/* An audit record of a change that is not the engine's (ca_id 0: none). */
+int	api_audit(struct db *db, const char *actor, const char *action,
+	    int64_t ca_id, const char *object, struct cm_err *err);
 
-/* Handlers in api_routes_admin.c and api_routes_status.c. */
+/* Handlers in api_routes_admin.c, api_routes_pub.c, api_routes_status.c. */
 int	api_r_ca_delete(struct api_call *c);
 int	api_r_ca_bulk(struct api_call *c);
 int	api_r_router_list(struct api_call *c);
