@@ -170,6 +170,18 @@ int	ca_eng_transfer(struct ca_eng *e, const char *from, const char *to,
 	    const struct ca_res *res, const char *actor, struct cm_err *err);
 
 /*
+ * Deletes hosted CA handle, which must have no child CAs, hosted or
+ * delegated (CM_ESTATE), in one transaction: every object it published is
+ * withdrawn, its parent revokes and withdraws the certificates of its keys
+ * and re-issues its CRL and manifest, its ROA and ASPA configurations are
+ * dropped, and the CA and its publisher are marked deleted (the handle
+ * stays taken).  After the commit its keys are deleted from the signer.  A
+ * trust anchor is CM_ESTATE, an unknown CA CM_ENOTFOUND.  Returns 0 or -1.
+ */
+int	ca_eng_ca_delete(struct ca_eng *e, const char *handle,
+	    const char *actor, struct cm_err *err);
+
+/*
  * Certifies a BGPsec router key (RFC 8209): csr is a DER PKCS#10 request
  * with an ECDSA P-256 key (ca/csr.h, CA_CSR_ROUTER), asns the AS numbers the
  * router speaks for, each held by CA handle.  The certificate is published

@@ -60,12 +60,13 @@ struct conf {
 			*p11_pin_env, *key_dir;
 	char		*rsync_base, *https_base, *notify_uri, *roa_mode;
 	char		*export_dir;
+	char		*pub_service_uri, *pub_bpki_cert;
 	long long	 pool_size, pool_threads, tick, workers;
 	char		*api_address, *api_tls_cert, *api_tls_key;
 	long long	 api_port, api_max_body;
 };
 
-#define NKEYS	23
+#define NKEYS	25
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -101,6 +102,11 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"RRDP notification URI (rpkiNotify)" },
 	    { "repository", "export-dir", CM_CONF_STR, &c->export_dir, 0, 0, 0,
 		"run: write the rsync tree here after each change" },
+	    { "repository", "rfc8181-service-uri", CM_CONF_STR,
+		&c->pub_service_uri, 0, 0, 0, "API publishers: cairn-pubd's "
+		"[rfc8181] service-uri" },
+	    { "repository", "rfc8181-bpki-cert", CM_CONF_STR, &c->pub_bpki_cert,
+		0, 0, 0, "API publishers: cairn-pubd's BPKI certificate (PEM)" },
 	    { "engine", "roa-mode", CM_CONF_STR, &c->roa_mode, 0, 0, 0,
 		"per-asn (default) or per-prefix" },
 	    { "engine", "workers", CM_CONF_INT, &c->workers, 1, 64, 0,
@@ -538,6 +544,8 @@ run(struct env *v, struct cm_err *err)
 		ac.hsm = v->hsm;
 		ac.pool = v->pool;
 		ac.eng_conf = &v->econf;
+		ac.pub_service_uri = v->conf.pub_service_uri;
+		ac.pub_bpki_cert = v->conf.pub_bpki_cert;
 		if ((api = api_start(&ac, err)) == NULL)
 			return cm_err_wrap(err, "api");
 		cm_info("api: listening on %s port %u (%s)", ac.host != NULL ?
