@@ -241,13 +241,12 @@ pub_rrdp_deltas_keep(size_t snapshot_size, const struct pub_rrdp_ref *deltas,
 {
 	size_t	i, sum = 0;
 
-	for (i = 0; i < ndeltas && i < max_count; i++) {
-		/* Saturating: young deltas alone may exceed the snapshot. */
-		sum = deltas[i].size > SIZE_MAX - sum ? SIZE_MAX :
-		    sum + deltas[i].size;
-		if (now - created[i] < min_history)
-			continue;
-		if (sum > snapshot_size)
+	for (i = 0; i < ndeltas; i++) {
+		/* RFC 8182 §3.3.2: never more than the snapshot, young or old. */
+		if (deltas[i].size > snapshot_size - sum)
+			break;
+		sum += deltas[i].size;
+		if (i >= max_count && now - created[i] >= min_history)
 			break;
 	}
 	return i;

@@ -90,10 +90,10 @@ size_t	pub_rrdp_deltas_fit(size_t snapshot_size,
 /*
  * How many of deltas (newest first; created[i]: creation time of deltas[i]
  * in seconds) the notification lists, the retention policy of cairn-pubd:
- * every delta created less than min_history seconds before now (the BCP's
- * "at least 4 hours of deltas"), then older ones while the sizes of all
- * listed sum to at most snapshot_size (RFC 8182), and never more than
- * max_count in all.
+ * as many as fit in snapshot_size together (RFC 8182 §3.3.2 says MUST, so
+ * this rule is absolute), and of those at most max_count, except that
+ * deltas created less than min_history seconds before now are never left
+ * out for the count (the BCP's "at least 4 hours of deltas").
  */
 size_t	pub_rrdp_deltas_keep(size_t snapshot_size,
 	    const struct pub_rrdp_ref *deltas, const int64_t *created,

@@ -316,8 +316,8 @@ test_deltas_fit(void **state)
 }
 
 /*
- * The retention policy: deltas younger than min_history always, older
- * ones while everything listed fits in the snapshot, max_count always.
+ * The retention policy: the size rule always (RFC 8182), max_count only for
+ * deltas older than min_history.
  */
 static void
 test_deltas_keep(void **state)
@@ -329,22 +329,25 @@ test_deltas_keep(void **state)
 				    now - 5 * 3600 };
 	const int64_t		h4 = 4 * 3600;
 
+	(void)state;
 	memset(d, 0, sizeof(d));
 	d[0].size = 50, d[1].size = 50, d[2].size = 50, d[3].size = 10;
 	d[4].size = 10;
-	/* Snapshot 100: the three young ones (150) exceed it, kept. */
-	assert_int_equal(pub_rrdp_deltas_keep(100, d, c, 5, 500, now, h4), 3);
-	/* Snapshot 165: the 4 h old one fits, the next does not. */
+	/* Snapshot 100: the third young one (150 in all) does not fit. */
+	assert_int_equal(pub_rrdp_deltas_keep(100, d, c, 5, 500, now, h4), 2);
+	/* Exactly the snapshot's size fits. */
+	assert_int_equal(pub_rrdp_deltas_keep(150, d, c, 5, 500, now, h4), 3);
 	assert_int_equal(pub_rrdp_deltas_keep(165, d, c, 5, 500, now, h4), 4);
 	assert_int_equal(pub_rrdp_deltas_keep(170, d, c, 5, 500, now, h4), 5);
-	/* Without a minimum history: the size rule alone. */
-	assert_int_equal(pub_rrdp_deltas_keep(100, d, c, 5, 500, now, 0), 2);
 	assert_int_equal(pub_rrdp_deltas_keep(49, d, c, 5, 500, now, 0), 0);
-	/* max_count is absolute, young or not. */
-	assert_int_equal(pub_rrdp_deltas_keep(1000, d, c, 5, 2, now, h4), 2);
-	/* A long history: everything. */
-	assert_int_equal(pub_rrdp_deltas_keep(1, d, c, 5, 500, now,
+	/* max_count leaves out old deltas only: the 3 h 59 one stays. */
+	assert_int_equal(pub_rrdp_deltas_keep(1000, d, c, 5, 2, now, h4), 3);
+	assert_int_equal(pub_rrdp_deltas_keep(1000, d, c, 5, 2, now, 0), 2);
+	assert_int_equal(pub_rrdp_deltas_keep(1000, d, c, 5, 0, now,
 	    6 * 3600), 5);
+	/* A long history does not beat the size rule. */
+	assert_int_equal(pub_rrdp_deltas_keep(1, d, c, 5, 500, now,
+	    6 * 3600), 0);
 	assert_int_equal(pub_rrdp_deltas_keep(1, d, c, 0, 500, now, h4), 0);
 }
 
