@@ -49,6 +49,11 @@ struct api_route {
 extern const struct api_route	api_routes[];
 extern const size_t		api_nroutes;
 
+/* Trust anchors (api_routes_ta.c): POST /ta, GET /ta/{h}, GET /ta/{h}/tal. */
+int	api_r_ta_create(struct api_call *c);
+int	api_r_ta_get(struct api_call *c);
+int	api_r_ta_tal(struct api_call *c);
+
 /*
  * Sets the answer to {"error":{"code","message","field"}} with status and
  * returns status.  field may be NULL.
