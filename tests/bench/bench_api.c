@@ -58,6 +58,8 @@ now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void	die(const char *, const char *) __attribute__((noreturn));
+
 static void
 die(const char *fmt, const char *arg)
 {
@@ -112,7 +114,9 @@ cairnd_cmd(struct bench *b, char *const args[], struct cm_buf *out)
 	for (i = 0; args[i] != NULL && i < 4; i++)
 		argv[3 + i] = args[i];
 	fflush(stdout);
-	if (pipe(fd) == -1 || (pid = fork()) == -1)
+	if (pipe(fd) == -1)
+		die("%s", "pipe failed");
+	if ((pid = fork()) == -1)
 		die("%s", "fork failed");
 	if (pid == 0) {
 		int lf = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
