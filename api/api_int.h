@@ -24,6 +24,8 @@ struct api_call {
 	/* The answer: JSON, or text (metrics). */
 	int			 status;
 	json_t			*out;
+	char			*json;		/* JSON already serialized (large
+						   lists), instead of out */
 	char			*text;
 	uint8_t			*bin;		/* a binary answer (RFC 6492) */
 	size_t			 binlen;

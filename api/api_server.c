@@ -274,6 +274,12 @@ call_body(struct api_call *c, const char **ctype)
 		c->text = NULL;
 		return s;
 	}
+	if (c->json != NULL && c->out == NULL) {
+		*ctype = "application/json";
+		s = c->json;
+		c->json = NULL;
+		return s;
+	}
 	*ctype = "application/json";
 	if (c->out == NULL)
 		return NULL;
@@ -490,6 +496,7 @@ handle(struct worker *w, struct job *j)
 		json_decref(c.body);
 		json_decref(c.out);
 		free(c.text);
+		free(c.json);
 		return;
 	}
 answer:
@@ -509,6 +516,7 @@ send:
 	json_decref(c.body);
 	json_decref(c.out);
 	free(c.text);
+	free(c.json);
 }
 
 /* Is a write to CA key running?  (Under the mutex.) */
