@@ -24,6 +24,8 @@ struct api_call {
 	/* The answer: JSON, or text (metrics). */
 	int			 status;
 	json_t			*out;
+	char			*json;		/* JSON already serialized (large
+						   lists), instead of out */
 	char			*text;
 	const struct api_conf	*conf;		/* the API's configuration */
 	size_t			 queued;	/* requests waiting behind this */
@@ -52,6 +54,11 @@ struct api_route {
 
 extern const struct api_route	api_routes[];
 extern const size_t		api_nroutes;
+
+/* Trust anchors (api_routes_ta.c): POST /ta, GET /ta/{h}, GET /ta/{h}/tal. */
+int	api_r_ta_create(struct api_call *c);
+int	api_r_ta_get(struct api_call *c);
+int	api_r_ta_tal(struct api_call *c);
 
 /*
  * Sets the answer to {"error":{"code","message","field"}} with status and

@@ -41,6 +41,7 @@ struct opts {
 	const char	*parent, *asn, *ipv4, *ipv6, *limit, *after, *actor,
 			*since, *until, *max_length;
 	const char	*ca, *handle, *kind, *before;
+	const char	*cert;		/* ta show --cert FILE */
 	int		 force, admin, dry_run;
 	const char	*pos[8];
 	int		 npos;
@@ -1077,6 +1078,104 @@ c_import(struct opts *o)
 	return rc == -1 ? EX_UNREACHABLE : rc == 1 ? EX_REFUSED : EX_OK;
 }
 
+/* ---- trust anchors ---- */
+
+static void
+print_ta(json_t *t)
+{
+	json_t	*r = json_object_get(t, "resources"), *v;
+	size_t	 i;
+
+	printf("handle:    %s\nkind:      ta\n", js(t, "handle"));
+	printf("asn:       %s\nipv4:      %s\nipv6:      %s\n",
+	    dash(json_string_value(json_object_get(r, "asn"))),
+	    dash(json_string_value(json_object_get(r, "ipv4"))),
+	    dash(json_string_value(json_object_get(r, "ipv6"))));
+	printf("created:   %s\nnot-after: %s\nkey:       %s\ncert:      %s\n",
+	    js(t, "created_at"), js(t, "not_after"), js(t, "key_id"),
+	    js(t, "cert_uri"));
+	json_array_foreach(json_object_get(t, "tal_uris"), i, v)
+		printf("tal-uri:   %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(t, "children"), i, v)
+		printf("child:     %s\n", json_string_value(v));
+}
+
+static int
+c_ta_create(struct opts *o)
+{
+	json_t	*b, *j;
+	int	 rc;
+
+	b = json_pack("{s:s, s:o}", "handle", o->pos[0], "resources",
+	    res_body(o));
+	if ((rc = call(o, "POST", "/api/v1/ta", b, &j)) == EX_OK && !o->json)
+		print_ta(j);
+	json_decref(b);
+	json_decref(j);
+	return rc;
+}
+
+/* Writes the base64 DER certificate of ta show to path. */
+static int
+write_cert(const char *path, json_t *t)
+{
+	struct cm_buf	 der = CM_BUF_INIT;
+	struct cm_err	 err;
+	const char	*b64 = json_string_value(json_object_get(t,
+			    "certificate"));
+	FILE		*f;
+	int		 rc = EX_UNREACHABLE;
+
+	if (b64 == NULL || cm_b64_decode(b64, strlen(b64), &der, &err) == -1 ||
+	    der.len == 0) {
+		fprintf(stderr, "cairn: the server sent no certificate\n");
+		goto out;
+	}
+	if ((f = fopen(path, "wb")) == NULL ||
+	    fwrite(der.data, 1, der.len, f) != der.len || fclose(f) != 0) {
+		fprintf(stderr, "cairn: %s: cannot write the certificate\n",
+		    path);
+		rc = EX_REFUSED;
+		goto out;
+	}
+	rc = EX_OK;
+out:
+	cm_buf_free(&der);
+	return rc;
+}
+
+static int
+c_ta_show(struct opts *o)
+{
+	json_t	*j;
+	char	 p[1200];
+	int	 rc;
+
+	mkpath(p, sizeof(p), "/api/v1/ta/%s", o->pos[0]);
+	if ((rc = call(o, "GET", p, NULL, &j)) == EX_OK) {
+		if (o->cert != NULL)
+			rc = write_cert(o->cert, j);
+		if (rc == EX_OK && !o->json)
+			print_ta(j);
+	}
+	json_decref(j);
+	return rc;
+}
+
+static int
+c_ta_tal(struct opts *o)
+{
+	json_t	*j;
+	char	 p[1200];
+	int	 rc;
+
+	mkpath(p, sizeof(p), "/api/v1/ta/%s/tal", o->pos[0]);
+	if ((rc = call(o, "GET", p, NULL, &j)) == EX_OK && !o->json)
+		fputs(js(j, "tal"), stdout);
+	json_decref(j);
+	return rc;
+}
+
 static const struct cmd cmds[] = {
 	{ "ca", "list", 0, 0, "[--limit N] [--after HANDLE]", c_ca_list },
 	{ "ca", "show", 1, 1, "HANDLE", c_ca_show },
@@ -1105,6 +1204,10 @@ static const struct cmd cmds[] = {
 	{ "history", NULL, 0, 1, "[HANDLE] [--actor NAME] [--since TIME] "
 	    "[--until TIME] [--limit N] [--before ID]", c_history },
 	{ "status", NULL, 0, 1, "[HANDLE]", c_status },
+	{ "ta", "create", 1, 1, "HANDLE [--asn SET] [--ipv4 SET] [--ipv6 SET]",
+	    c_ta_create },
+	{ "ta", "show", 1, 1, "HANDLE [--cert FILE]", c_ta_show },
+	{ "ta", "tal", 1, 1, "HANDLE", c_ta_tal },
 	{ "token", "list", 0, 0, "", c_token_list },
 	{ "token", "create", 1, 1, "NAME --ca HANDLE | NAME --admin",
 	    c_token_create },
@@ -1134,6 +1237,7 @@ opt_slot(struct opts *o, const char *name)
 		S("--since", since), S("--until", until),
 		S("--max-length", max_length), S("--ca", ca),
 		S("--handle", handle), S("--kind", kind), S("--before", before),
+		S("--cert", cert),
 #undef S
 	};
 

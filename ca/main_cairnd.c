@@ -63,10 +63,10 @@ struct conf {
 	char		*pub_service_uri, *pub_bpki_cert;
 	long long	 pool_size, pool_threads, tick, workers;
 	char		*api_address, *api_tls_cert, *api_tls_key;
-	long long	 api_port, api_max_body;
+	long long	 api_port, api_max_body, api_workers;
 };
 
-#define NKEYS	25
+#define NKEYS	26
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -123,6 +123,8 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"PEM private key (default: in tls-cert)" },
 	    { "api", "max-body", CM_CONF_SIZE, &c->api_max_body, 1024,
 		64 * 1024 * 1024, 0, "largest request body (default 256k)" },
+	    { "api", "workers", CM_CONF_INT, &c->api_workers, 1,
+		API_MAX_WORKERS, 0, "threads answering API requests (default 4)" },
 	};
 
 	memcpy(k, t, sizeof(t));
@@ -546,11 +548,12 @@ run(struct env *v, struct cm_err *err)
 		ac.eng_conf = &v->econf;
 		ac.pub_service_uri = v->conf.pub_service_uri;
 		ac.pub_bpki_cert = v->conf.pub_bpki_cert;
+		ac.workers = (unsigned)v->conf.api_workers;
 		if ((api = api_start(&ac, err)) == NULL)
 			return cm_err_wrap(err, "api");
-		cm_info("api: listening on %s port %u (%s)", ac.host != NULL ?
-		    ac.host : "127.0.0.1", api_port(api), ac.tls_cert != NULL ?
-		    "https" : "http");
+		cm_info("api: listening on %s port %u (%s, %u workers)",
+		    ac.host != NULL ? ac.host : "127.0.0.1", api_port(api),
+		    ac.tls_cert != NULL ? "https" : "http", api_workers(api));
 	}
 	/* Workers 1..N-1 on threads; the main loop is worker 0. */
 	nw = (int)v->conf.workers;

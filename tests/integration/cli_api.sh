@@ -259,6 +259,26 @@ expect 1 ca show imp-x                    # nothing was sent
 expect 0 import resources "$RP_WORK/members.csv" --dry-run
 echo "$out" | grep -q "dry run" || fail "dry run: $out"
 
+# Trust anchors: admin tokens only.
+expect 0 ta create ta2 --asn 65100-65199 --ipv4 172.16.0.0/12
+echo "$out" | grep -q "^kind: *ta" || fail "ta create: $out"
+echo "$out" | grep -q "^tal-uri: *rsync://127.0.0.1:8873/repo/ta2-ta/ta2.cer" ||
+    fail "ta create: $out"
+expect 1 ta create ta2 --asn 65100
+grep -q "409 exists" "$RP_WORK/err.txt" || fail "ta duplicate: $(cat "$RP_WORK/err.txt")"
+expect 1 ta create ta3 --asn inherit
+grep -q "field resources.asn" "$RP_WORK/err.txt" || fail "ta inherit: $(cat "$RP_WORK/err.txt")"
+expect 0 ta show ta --cert "$RP_WORK/ta.cer"
+echo "$out" | grep -q "^child: *rir" || fail "ta show: $out"
+openssl x509 -inform DER -in "$RP_WORK/ta.cer" -noout -subject >/dev/null 2>&1 ||
+    fail "ta show --cert: not a DER certificate"
+expect 0 ta tal ta
+[ "$out" = "$(cairnd tal ta 2>/dev/null)" ] || fail "ta tal differs from cairnd tal: $out"
+expect 1 ta show rir
+grep -q "404 ta_not_found" "$RP_WORK/err.txt" || fail "ta show rir: $(cat "$RP_WORK/err.txt")"
+CAIRN_TOKEN=$member expect 1 ta tal ta
+grep -q "403 forbidden" "$RP_WORK/err.txt" || fail "member ta tal: $(cat "$RP_WORK/err.txt")"
+
 # Revoked tokens are refused at once.
 cairnd token revoke member-1 >/dev/null 2>&1 || fail "token revoke"
 CAIRN_TOKEN=$member expect 1 roa list m1
@@ -278,7 +298,8 @@ for c in "ca delete" "token create" "token list" "token revoke" "publisher add" 
 done
 
 # The tick loop kept running while the API served.
-grep -q "api: listening on 127.0.0.1 port $port" "$RP_WORK/run.log" || fail "run.log: no listener line"
+grep -q "api: listening on 127.0.0.1 port $port (http, 4 workers)" "$RP_WORK/run.log" ||
+    fail "run.log: no listener line"
 stop_daemon
 expect 3 status
 exit $failed
