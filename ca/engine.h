@@ -91,22 +91,26 @@ struct ca_eng_new_ca {
 	const struct ca_res	*res;		/* explicit, within the parent's */
 };
 
-/* Progress of a bulk creation: phase "keys" or "issue", done of total. */
+/*
+ * Progress of a bulk creation: phase "keys", "certificates" or
+ * "publication points", done of total.
+ */
 typedef void	(*ca_eng_progress_fn)(void *arg, const char *phase, size_t done,
 		    size_t total);
 
 /*
  * Creates the n hosted CAs of cas in ONE transaction: all of them or none.
- * Each parent is an existing CA or an entry earlier in cas.  The CA keys
- * are made first, on threads worker threads (0: 2) so that the signer's
- * key generation runs in parallel; then each parent certifies its new
- * children, every new CA gets its (empty) CRL and manifest, and each parent
- * re-issues its CRL and manifest once for the whole batch instead of once
- * per child.  Everything written is checked by the internal validator, as
- * for every change.  The transaction lasts about n manifests' worth of EE
- * keys from the pool: keep n to a few hundred on a busy parent (its row is
- * locked until the commit); ca_import_apply() (ca/import.h) splits a file
- * into such batches.
+ * Each parent is an existing CA or an entry earlier in cas.  First, on
+ * threads worker threads (0: 2), the CA keys are made in the signer and the
+ * one-time EE keys of the new CAs' first manifests in memory, so that key
+ * generation runs in parallel and the transaction never waits for it.
+ * Then, in the transaction, each parent certifies its new children, every
+ * new CA gets its (empty) CRL and manifest, and each parent re-issues its
+ * CRL and manifest once for the whole batch instead of once per child.
+ * Everything written is checked by the internal validator, as for every
+ * change.  The parents' rows stay locked for the transaction only (signing
+ * and database work, a few ms per CA); ca_import_apply() (ca/import.h)
+ * splits a file into batches of a few hundred.
  *
  * progress may be NULL.  On error nothing is committed, the new keys are
  * deleted from the signer, *bad (may be NULL) is the index of the entry at

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+
 #include "ca/engine_int.h"
 #include "common/cm_log.h"
 
@@ -116,12 +118,19 @@ check_all(const struct ca_eng_new_ca *cas, size_t n, size_t *bad,
 	return rc;
 }
 
-/* ---- CA keys, made in parallel ---------------------------------------- */
+/* ---- keys, made in parallel ----------------------------------------- */
 
+/*
+ * Each new CA needs two keys: its own, in the signer, and the one-time EE
+ * key of its first manifest.  Both are made here, before the transaction,
+ * so that the transaction (which holds the parents' rows locked) never
+ * waits for key generation.
+ */
 struct keygen {
 	struct ca_eng			*e;
 	const struct ca_eng_new_ca	*cas;
 	struct hsm_key			**keys;
+	EVP_PKEY			**ee;
 	size_t				 n, next, done, bad;
 	int				 failed;
 	struct cm_err			 err;
@@ -134,8 +143,10 @@ static void *
 keygen_worker(void *p)
 {
 	struct keygen	*k = p;
-	struct hsm_key	*key;
-	struct cm_err	 err;
+	struct hsm_key	*key = NULL;
+	EVP_PKEY	*ee = NULL;
+	BN_CTX		*bc = BN_CTX_new();
+	struct cm_err	 err, e2;
 	char		 label[HSM_LABEL_MAX];
 	size_t		 i;
 	int		 rc;
@@ -145,9 +156,15 @@ keygen_worker(void *p)
 		i = k->failed ? k->n : k->next++;
 		pthread_mutex_unlock(&k->mtx);
 		if (i >= k->n)
-			return NULL;
+			break;
 		snprintf(label, sizeof(label), "cairn ca %s", k->cas[i].handle);
 		rc = hsm_key_create(k->e->hsm, label, &key, &err);
+		if (rc == 0 && (ee = hsm_pool_keygen(bc, &err)) == NULL) {
+			if (hsm_key_destroy(key, &e2) == -1)
+				cm_warn("%s: a key was left in the signer: %s",
+				    k->cas[i].handle, e2.msg);
+			rc = -1;
+		}
 		pthread_mutex_lock(&k->mtx);
 		if (rc == -1 && !k->failed) {
 			k->failed = 1;
@@ -155,6 +172,7 @@ keygen_worker(void *p)
 			k->err = err;
 		} else if (rc == 0) {
 			k->keys[i] = key;
+			k->ee[i] = ee;
 			k->done++;
 			/* One call at a time: the callback need not lock. */
 			if (k->progress != NULL)
@@ -162,6 +180,8 @@ keygen_worker(void *p)
 		}
 		pthread_mutex_unlock(&k->mtx);
 	}
+	BN_CTX_free(bc);
+	return NULL;
 }
 
 /* Makes keys[0..n-1]; on failure the ones made are deleted again. */
@@ -195,7 +215,7 @@ make_keys(struct keygen *k, unsigned threads, struct cm_err *err)
 			cm_warn("%s: a key was left in the signer: %s",
 			    k->cas[i].handle, e2.msg);
 	memset(k->keys, 0, k->n * sizeof(*k->keys));
-	return -1;
+	return -1;	/* the EE keys are the caller's to free */
 }
 
 /* ---- the transaction -------------------------------------------------- */
@@ -366,8 +386,11 @@ ca_eng_ca_create_many(struct ca_eng *e, const struct ca_eng_new_ca *cas,
 	k.n = n;
 	k.progress = progress;
 	k.arg = arg;
-	if ((k.keys = calloc(n, sizeof(*k.keys))) == NULL)
+	if ((k.keys = calloc(n, sizeof(*k.keys))) == NULL ||
+	    (k.ee = calloc(n, sizeof(*k.ee))) == NULL) {
+		free(k.keys);
 		return cm_err_set(err, CM_ENOMEM, "bulk creation", "out of memory");
+	}
 	if (make_keys(&k, threads, err) == -1) {
 		*bad = k.bad;
 		goto out;
@@ -380,7 +403,13 @@ ca_eng_ca_create_many(struct ca_eng *e, const struct ca_eng_new_ca *cas,
 	b.actor = actor;
 	b.progress = progress;
 	b.arg = arg;
-	if (db_tx(e->db, NULL, bulk_tx, &b, err) == -1) {
+	/* The new CAs' manifests take their EE keys from here. */
+	e->ee_stash = k.ee;
+	e->ee_nstash = n;
+	rc = db_tx(e->db, NULL, bulk_tx, &b, err);
+	e->ee_stash = NULL;
+	e->ee_nstash = 0;
+	if (rc == -1) {
 		*bad = b.bad;
 		for (i = 0; i < n; i++)
 			if (hsm_key_destroy(k.keys[i], &e2) == -1)
@@ -391,8 +420,12 @@ ca_eng_ca_create_many(struct ca_eng *e, const struct ca_eng_new_ca *cas,
 	}
 	rc = (int)n;
 out:
-	for (i = 0; i < n; i++)
+	/* Keys handed out were set to NULL; the rest were never used. */
+	for (i = 0; i < n; i++) {
 		hsm_key_free(k.keys[i]);
+		EVP_PKEY_free(k.ee[i]);
+	}
 	free(k.keys);
+	free(k.ee);
 	return rc;
 }

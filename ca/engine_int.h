@@ -26,6 +26,13 @@ struct ca_eng {
 	struct hsm_pool		*pool;
 	const struct cm_clock	*clock;
 	struct cm_clock		 real;
+	/*
+	 * One-time EE keys made ahead for the bulk operation under way
+	 * (engine_bulk.c); eng_ee_key() hands these out before asking the
+	 * pool.  Owned by that operation, NULL otherwise.
+	 */
+	EVP_PKEY		**ee_stash;
+	size_t			 ee_nstash;
 };
 
 /* A CA with its active key, locked FOR UPDATE by eng_load_ca(). */

@@ -88,6 +88,18 @@ size_t	pub_rrdp_deltas_fit(size_t snapshot_size,
 	    const struct pub_rrdp_ref *deltas, size_t ndeltas, size_t max_count);
 
 /*
+ * How many of deltas (newest first; created[i]: creation time of deltas[i]
+ * in seconds) the notification lists, the retention policy of cairn-pubd:
+ * every delta created less than min_history seconds before now (the BCP's
+ * "at least 4 hours of deltas"), then older ones while the sizes of all
+ * listed sum to at most snapshot_size (RFC 8182), and never more than
+ * max_count in all.
+ */
+size_t	pub_rrdp_deltas_keep(size_t snapshot_size,
+	    const struct pub_rrdp_ref *deltas, const int64_t *created,
+	    size_t ndeltas, size_t max_count, int64_t now, int64_t min_history);
+
+/*
  * Builds the unpredictable URI of a snapshot or delta file:
  * "<base>/<session>/<serial>/<32 random hex>/snapshot.xml" (or delta.xml)
  * into out (size bytes).  base is the https base of the RRDP service, with

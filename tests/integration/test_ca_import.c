@@ -217,6 +217,7 @@ test_import(void **state)
 	struct ca_import_result	 res;
 	struct ca_plan_roa_cfg	 roa;
 	struct ca_res		*r;
+	struct hsm_pool_stats	 st0, st1;
 	char			*text = members(0, 12, NULL, -1);
 	int64_t			 rir_mfts;
 
@@ -226,8 +227,16 @@ test_import(void **state)
 	ok(ca_import_parse("members.csv", text, &im, &err), &err);
 	assert_int_equal(im->n, 12);
 	assert_int_equal(im->line[0], 4);
+	hsm_pool_stats(f->pool, &st0);
 	ok(ca_import_apply(f->e, f->db, im, 5, 2, "test", NULL, NULL, &res,
 	    &err), &err);
+	hsm_pool_stats(f->pool, &st1);
+	/*
+	 * The new CAs' manifests used EE keys made with the CA keys, before
+	 * the transaction; only the RIR's manifest (once per batch) took one
+	 * from the pool.
+	 */
+	assert_int_equal(st1.taken - st0.taken, 3);
 	assert_int_equal(res.created, 12);
 	assert_int_equal(res.batches, 3);
 	assert_int_equal(res.existing, 0);
