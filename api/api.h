@@ -37,14 +37,22 @@ struct api_conf {
 	struct hsm_pool		*pool;		/* shared; may be NULL */
 	const struct ca_eng_conf *eng_conf;
 	const struct cm_clock	*clock;		/* NULL: real time */
+	/*
+	 * RFC 8181 publishers added through the API (a database shared with
+	 * cairn-pubd): the publication server's service URI as publishers see
+	 * it ("https://host/rfc8181/", the handle is appended) and its BPKI
+	 * certificate (PEM file).  NULL: the publisher routes answer 501.
+	 */
+	const char		*pub_service_uri;
+	const char		*pub_bpki_cert;
 };
 
 struct api;
 
 /*
  * Starts the API: binds the listener, opens the worker's connection and
- * engine, starts both threads.  Everything in conf is borrowed and must
- * outlive the API.  Returns the API (stop with api_stop()), or NULL with
+ * engine, starts both threads.  conf is copied; everything it points to
+ * is borrowed and must outlive the API.  Returns the API (stop with api_stop()), or NULL with
  * err set.
  */
 struct api	*api_start(const struct api_conf *conf, struct cm_err *err);

@@ -32,10 +32,12 @@ struct api {
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
 	struct job		*head, *tail;
+	size_t			 nqueued;
 	int			 stopping;
 	struct db		*db;
 	struct ca_eng		*eng;
 	struct hsm_pool		*pool;
+	struct api_conf		 conf;	/* a copy; its strings borrowed */
 	uint16_t		 port;
 };
 
@@ -390,8 +392,30 @@ parse_body(struct api_call *c)
 	return 0;
 }
 
+/*
+ * The answer as stored for an idempotent replay (malloc'd): a secret shown
+ * once is left out.  NULL: the answer as sent.
+ */
+static char *
+stored_body(const struct api_call *c, const struct api_route *route)
+{
+	json_t	*cp;
+	char	*s;
+
+	if (!(route->flags & API_SECRET) || !json_is_object(c->out) ||
+	    json_object_get(c->out, "token") == NULL)
+		return NULL;
+	if ((cp = json_deep_copy(c->out)) == NULL)
+		return NULL;
+	json_object_del(cp, "token");
+	json_object_set_new(cp, "token_shown_once", json_true());
+	s = json_dumps(cp, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(cp);
+	return s;
+}
+
 static void
-handle(struct api *a, struct job *j)
+handle(struct api *a, struct job *j, size_t queued)
 {
 	struct api_call	 c;
 	struct cm_err	 err;
@@ -405,6 +429,8 @@ handle(struct api *a, struct job *j)
 	c.db = a->db;
 	c.eng = a->eng;
 	c.pool = a->pool;
+	c.conf = &a->conf;
+	c.queued = queued;
 	memcpy(c.params, j->params, sizeof(c.params));
 	memset(j->params, 0, sizeof(j->params));
 	if (!(j->route->flags & API_PUBLIC)) {
@@ -469,9 +495,15 @@ handle(struct api *a, struct job *j)
 	}
 answer:
 	body = call_body(&c, &ctype);
-	if (key != NULL && c.status < 500 &&
-	    idem_store(&c, key, h, c.status, body, &err) == -1)
-		cm_error("api: storing the idempotent answer: %s", err.msg);
+	if (key != NULL && c.status < 500) {
+		char *red = stored_body(&c, j->route);
+
+		if (idem_store(&c, key, h, c.status, red != NULL ? red : body,
+		    &err) == -1)
+			cm_error("api: storing the idempotent answer: %s",
+			    err.msg);
+		free(red);
+	}
 send:
 	if (replayed != NULL)
 		ctype = "application/json";
@@ -492,6 +524,7 @@ worker_main(void *arg)
 {
 	struct api	*a = arg;
 	struct job	*j;
+	size_t		 queued;
 
 	for (;;) {
 		pthread_mutex_lock(&a->mtx);
@@ -503,8 +536,9 @@ worker_main(void *arg)
 		}
 		if ((a->head = j->next) == NULL)
 			a->tail = NULL;
+		queued = --a->nqueued;
 		pthread_mutex_unlock(&a->mtx);
-		handle(a, j);
+		handle(a, j, queued);
 		free(j);
 	}
 }
@@ -552,6 +586,7 @@ on_request(struct cm_http_req *req, void *arg)
 	else
 		a->head = j;
 	a->tail = j;
+	a->nqueued++;
 	pthread_cond_signal(&a->cond);
 	pthread_mutex_unlock(&a->mtx);
 }
@@ -586,6 +621,7 @@ api_start(const struct api_conf *conf, struct cm_err *err)
 	pthread_mutex_init(&a->mtx, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->pool = conf->pool;
+	a->conf = *conf;
 	if (uv_loop_init(&a->loop) != 0) {
 		cm_err_set(err, CM_EIO, "api", "uv_loop_init failed");
 		free(a);
