@@ -132,7 +132,8 @@ case $TOKEN in cairn_*) ;; *) cat "$W/token.log" >&2
 pubd_rsync_root "$W/pubrsync" || exit 1
 "$PUBD" -c "$W/pubd.conf" >"$W/pubd.log" 2>&1 &
 PUBD_PID=$!
-cairnd run >"$W/run.log" 2>&1 &
+# Not through the cairnd function: $! must be the daemon, not a subshell.
+"$CAIRND" -c "$W/cairnd.conf" run >"$W/run.log" 2>&1 &
 CAIRND_PID=$!
 for _ in $(seq 100); do
 	curl -s -o /dev/null "$API/health" && break
