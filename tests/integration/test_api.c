@@ -35,6 +35,7 @@
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
 #include "db_testutil.h"
+#include "eng_testutil.h"
 
 #define BASE	"rsync://127.0.0.1:8873/repo/"
 
@@ -52,53 +53,17 @@ struct fx {
 
 static struct fx *F;
 
-static struct ca_res *
-res_of(const char *as, const char *v4, const char *v6)
-{
-	struct ca_res	*r = ca_res_new();
-	struct cm_err	 err;
-
-	assert_int_equal(ca_res_parse(r, CA_RES_AS, as, "as", &err), 0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V4, v4, "v4", &err), 0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V6, v6, "v6", &err), 0);
-	return r;
-}
-
 static int64_t
 count(const char *sql)
 {
-	struct db_res	*r = NULL;
-	struct cm_err	 err;
-	int64_t		 v = -1;
-
-	if (db_exec(F->db, sql, NULL, &r, &err) == -1)
-		fail_msg("%s: %s", sql, err.msg);
-	assert_int_equal(db_res_int64(r, 0, 0, &v, &err), 0);
-	db_res_free(r);
-	return v;
+	return tu_count(F->db, sql);
 }
 
-/* Sends a request; returns the status, the body parsed into *out if asked. */
 static int
 req(const char *token, const char *method, const char *path, const char *body,
     json_t **out)
 {
-	struct api_http_resp	r;
-	struct cm_err		err;
-	int			st;
-
-	if (api_http_request(F->url, method, path, token, NULL, body, 10000, &r,
-	    &err) == -1)
-		fail_msg("%s %s: %s", method, path, err.msg);
-	st = r.status;
-	if (out != NULL) {
-		*out = json_loads(r.body, 0, NULL);
-		if (*out == NULL && st != 204)
-			fail_msg("%s %s: %d, not JSON: %s", method, path, st,
-			    r.body);
-	}
-	api_http_resp_free(&r);
-	return st;
+	return tu_req(F->url, token, method, path, body, out);
 }
 
 /* The error code and field of an error body (borrowed from j). */
@@ -157,19 +122,19 @@ setup(void **state)
 	if ((f->e = ca_eng_new(&f->conf, f->db, f->hsm, f->pool, NULL,
 	    &err)) == NULL)
 		return -1;
-	r = res_of("0-4294967295", "0.0.0.0/0", "::/0");
+	r = tu_res("0-4294967295", "0.0.0.0/0", "::/0");
 	assert_int_equal(ca_eng_ta_create(f->e, "ta", r, "test", &err), 0);
 	ca_res_free(r);
-	r = res_of("64496-64511", "10.0.0.0/8,192.0.2.0/24", "2001:db8::/32");
+	r = tu_res("64496-64511", "10.0.0.0/8,192.0.2.0/24", "2001:db8::/32");
 	assert_int_equal(ca_eng_ca_create(f->e, "rir", "ta", r, "test", &err), 0);
 	ca_res_free(r);
-	r = res_of("64496-64499", "10.1.0.0/16", "2001:db8:1::/48");
+	r = tu_res("64496-64499", "10.1.0.0/16", "2001:db8:1::/48");
 	assert_int_equal(ca_eng_ca_create(f->e, "m1", "rir", r, "test", &err), 0);
 	ca_res_free(r);
-	r = res_of("64497", "10.1.1.0/24", "");
+	r = tu_res("64497", "10.1.1.0/24", "");
 	assert_int_equal(ca_eng_ca_create(f->e, "m1c", "m1", r, "test", &err), 0);
 	ca_res_free(r);
-	r = res_of("64500-64501", "10.2.0.0/16,192.0.2.0/24", "");
+	r = tu_res("64500-64501", "10.2.0.0/16,192.0.2.0/24", "");
 	assert_int_equal(ca_eng_ca_create(f->e, "m2", "rir", r, "test", &err), 0);
 	ca_res_free(r);
 	if (api_token_create(f->db, "ops", NULL, &f->admin, &err) == -1 ||
@@ -814,7 +779,7 @@ test_updown_http(void **state)
 	struct hsm_key		*ck;
 	X509			*cta, *pta;
 	EVP_PKEY		*ee = EVP_RSA_gen(2048);
-	struct ca_res		*ent = res_of("", "10.1.2.0/24", "");
+	struct ca_res		*ent = tu_res("", "10.1.2.0/24", "");
 	struct ca_ud_msg	 q, *r = NULL;
 	struct ca_ud_error	 ue;
 	struct ca_cms_msg	 m;

@@ -29,6 +29,7 @@
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
 #include "db_testutil.h"
+#include "eng_testutil.h"
 #include "publish/pub_bpki.h"
 #include "publish/pub_msg.h"
 #include "publish/pub_oob.h"
@@ -52,30 +53,10 @@ struct fx {
 
 static struct fx *F;
 
-static struct ca_res *
-res_of(const char *as, const char *v4, const char *v6)
-{
-	struct ca_res	*r = ca_res_new();
-	struct cm_err	 err;
-
-	assert_int_equal(ca_res_parse(r, CA_RES_AS, as, "as", &err), 0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V4, v4, "v4", &err), 0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V6, v6, "v6", &err), 0);
-	return r;
-}
-
 static int64_t
 count(const char *sql)
 {
-	struct db_res	*r = NULL;
-	struct cm_err	 err;
-	int64_t		 v = -1;
-
-	if (db_exec(F->db, sql, NULL, &r, &err) == -1)
-		fail_msg("%s: %s", sql, err.msg);
-	assert_int_equal(db_res_int64(r, 0, 0, &v, &err), 0);
-	db_res_free(r);
-	return v;
+	return tu_count(F->db, sql);
 }
 
 static void
@@ -149,7 +130,7 @@ expect(const char *token, const char *method, const char *path,
 static void
 mkca(const char *h, const char *parent, const char *as, const char *v4)
 {
-	struct ca_res	*r = res_of(as, v4, "");
+	struct ca_res	*r = tu_res(as, v4, "");
 	struct cm_err	 err;
 
 	if (ca_eng_ca_create(F->e, h, parent, r, "test", &err) == -1)
@@ -182,7 +163,7 @@ setup(void **state)
 	if ((f->e = ca_eng_new(&f->conf, f->db, f->hsm, f->pool, NULL,
 	    &err)) == NULL)
 		return -1;
-	r = res_of("0-4294967295", "0.0.0.0/0", "::/0");
+	r = tu_res("0-4294967295", "0.0.0.0/0", "::/0");
 	assert_int_equal(ca_eng_ta_create(f->e, "ta", r, "test", &err), 0);
 	ca_res_free(r);
 	mkca("rir", "ta", "64496-64511", "10.0.0.0/8");

@@ -33,6 +33,7 @@
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
 #include "db_testutil.h"
+#include "eng_testutil.h"
 
 #define BASE	"rsync://127.0.0.1:8873/repo/"
 #define HTTPS	"https://127.0.0.1:8443/"
@@ -54,33 +55,14 @@ static struct fx *F;
 static int64_t
 count(const char *sql)
 {
-	struct db_res	*r = NULL;
-	struct cm_err	 err;
-	int64_t		 v = -1;
-
-	if (db_exec(F->db, sql, NULL, &r, &err) == -1)
-		fail_msg("%s: %s", sql, err.msg);
-	assert_int_equal(db_res_int64(r, 0, 0, &v, &err), 0);
-	db_res_free(r);
-	return v;
+	return tu_count(F->db, sql);
 }
 
 static int
 req(const char *token, const char *method, const char *path, const char *body,
     json_t **out)
 {
-	struct api_http_resp	r;
-	struct cm_err		err;
-	int			st;
-
-	if (api_http_request(F->url, method, path, token, NULL, body, 20000, &r,
-	    &err) == -1)
-		fail_msg("%s %s: %s", method, path, err.msg);
-	st = r.status;
-	if (out != NULL && (*out = json_loads(r.body, 0, NULL)) == NULL)
-		fail_msg("%s %s: %d, not JSON: %s", method, path, st, r.body);
-	api_http_resp_free(&r);
-	return st;
+	return tu_req(F->url, token, method, path, body, out);
 }
 
 static void

@@ -32,6 +32,7 @@
 #include "common/cm_enc.h"
 #include "common/cm_file.h"
 #include "db_testutil.h"
+#include "eng_testutil.h"
 
 #define BASE	"rsync://127.0.0.1:8873/repo/"
 
@@ -45,30 +46,10 @@ struct fx {
 	struct ca_eng_conf	 conf;
 };
 
-static struct ca_res *
-res_of(const char *as, const char *v4, const char *v6)
-{
-	struct ca_res	*r = ca_res_new();
-	struct cm_err	 err;
-
-	assert_int_equal(ca_res_parse(r, CA_RES_AS, as, "as", &err), 0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V4, v4, "v4", &err), 0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V6, v6, "v6", &err), 0);
-	return r;
-}
-
 static int64_t
 count(struct fx *f, const char *sql)
 {
-	struct db_res	*r = NULL;
-	struct cm_err	 err;
-	int64_t		 v = -1;
-
-	if (db_exec(f->db, sql, NULL, &r, &err) == -1)
-		fail_msg("%s: %s", sql, err.msg);
-	assert_int_equal(db_res_int64(r, 0, 0, &v, &err), 0);
-	db_res_free(r);
-	return v;
+	return tu_count(f->db, sql);
 }
 
 static struct ca_plan_roa_cfg
@@ -128,16 +109,16 @@ setup(void **state)
 		fprintf(stderr, "%s\n", err.msg);
 		return -1;
 	}
-	r = res_of("0-4294967295", "0.0.0.0/0", "::/0");
+	r = tu_res("0-4294967295", "0.0.0.0/0", "::/0");
 	ok(ca_eng_ta_create(f->e, "ta", r, "test", &err), &err);
 	ca_res_free(r);
-	r = res_of("64496-64511", "10.0.0.0/8,192.0.2.0/24", "2001:db8::/32");
+	r = tu_res("64496-64511", "10.0.0.0/8,192.0.2.0/24", "2001:db8::/32");
 	ok(ca_eng_ca_create(f->e, "rir", "ta", r, "test", &err), &err);
 	ca_res_free(r);
-	r = res_of("64496", "10.1.0.0/16", "2001:db8:1::/48");
+	r = tu_res("64496", "10.1.0.0/16", "2001:db8:1::/48");
 	ok(ca_eng_ca_create(f->e, "m1", "rir", r, "test", &err), &err);
 	ca_res_free(r);
-	r = res_of("64500-64501", "10.2.0.0/16,192.0.2.0/24", "");
+	r = tu_res("64500-64501", "10.2.0.0/16,192.0.2.0/24", "");
 	ok(ca_eng_ca_create(f->e, "m2", "rir", r, "test", &err), &err);
 	ca_res_free(r);
 	*state = f;
@@ -165,45 +146,9 @@ teardown(void **state)
 static void
 check_manifests(struct fx *f)
 {
-	struct db_res	*r = NULL, *files = NULL;
-	struct db_params p;
-	struct cm_err	 err;
-	struct ca_mft	*m;
-	const uint8_t	*d, *h;
-	size_t		 dl, hl, i;
-	int		 n, nf, k;
-	char		 dir[512];
-
-	n = db_exec(f->db, "SELECT uri, der, key_id FROM issued_object WHERE "
-	    "kind = 'mft' AND withdrawn_at IS NULL", NULL, &r, &err);
 	/* One manifest per live key (two during a key roll). */
-	assert_int_equal(n, count(f, "SELECT count(*) FROM ca_key WHERE state "
-	    "<> 'revoked'"));
-	for (k = 0; k < n; k++) {
-		assert_int_equal(db_res_bytea(r, k, 1, &d, &dl, &err), 0);
-		if (ca_mft_parse(db_res_text(r, k, 0), d, dl, &m, NULL, &err) != 0)
-			fail_msg("%s", err.msg);
-		snprintf(dir, sizeof(dir), "%s", db_res_text(r, k, 0));
-		*strrchr(dir, '/') = '\0';
-		db_params_init(&p);
-		db_param_text(&p, dir);
-		db_param_text(&p, db_res_text(r, k, 2));
-		/* A manifest lists the files of its own key (RFC 9286). */
-		nf = db_exec(f->db, "SELECT name, hash FROM issued_object WHERE "
-		    "withdrawn_at IS NULL AND kind <> 'mft' AND uri = $1 || '/' "
-		    "|| name AND key_id = $2 ORDER BY name", &p, &files, &err);
-		assert_int_equal((int)m->nfiles, nf);
-		for (i = 0; i < m->nfiles; i++) {
-			assert_string_equal(m->files[i].name,
-			    db_res_text(files, (int)i, 0));
-			assert_int_equal(db_res_bytea(files, (int)i, 1, &h, &hl,
-			    &err), 0);
-			assert_memory_equal(m->files[i].hash, h, 32);
-		}
-		db_res_free(files);
-		ca_mft_free(m);
-	}
-	db_res_free(r);
+	tu_check_manifests(f->db, "SELECT count(*) FROM ca_key WHERE state "
+	    "<> 'revoked'");
 }
 
 /*
@@ -273,14 +218,14 @@ test_hierarchy(void **state)
 
 	/* Beyond the parent's resources; a taken handle; a bad handle. */
 	{
-		struct ca_res *r = res_of("64496", "11.0.0.0/8", "");
+		struct ca_res *r = tu_res("64496", "11.0.0.0/8", "");
 
 		assert_int_equal(ca_eng_ca_create(f->e, "m3", "rir", r, "t",
 		    &err), -1);
 		assert_int_equal(err.code, CM_EINVAL);
 		assert_non_null(strstr(err.msg, "not within those of the parent"));
 		ca_res_free(r);
-		r = res_of("64496", "10.1.0.0/16", "");
+		r = tu_res("64496", "10.1.0.0/16", "");
 		assert_int_equal(ca_eng_ca_create(f->e, "m1", "rir", r, "t",
 		    &err), -1);
 		assert_int_equal(err.code, CM_EEXIST);
@@ -470,7 +415,7 @@ test_transfer(void **state)
 
 	/* Between members of one RIR: m2 -> m1, with the ROA configuration. */
 	before = count(f, "SELECT coalesce(max(id), 0) FROM pub_change");
-	r = res_of("", "10.2.128.0/17", "");
+	r = tu_res("", "10.2.128.0/17", "");
 	ok(ca_eng_transfer(f->e, "m2", "m1", r, "t", &err), &err);
 	ca_res_free(r);
 	assert_string_equal(ipv4_of(f, "m1", buf, sizeof(buf)),
@@ -492,10 +437,10 @@ test_transfer(void **state)
 	check_manifests(f);
 
 	/* Between RIRs: a second RIR under the TA receives 192.0.2.0/25. */
-	r = res_of("65000", "172.16.0.0/12", "");
+	r = tu_res("65000", "172.16.0.0/12", "");
 	ok(ca_eng_ca_create(f->e, "rir2", "ta", r, "t", &err), &err);
 	ca_res_free(r);
-	r = res_of("", "192.0.2.0/25", "");
+	r = tu_res("", "192.0.2.0/25", "");
 	ok(ca_eng_transfer(f->e, "m2", "rir2", r, "t", &err), &err);
 	assert_string_equal(ipv4_of(f, "rir2", buf, sizeof(buf)),
 	    "172.16.0.0/12,192.0.2.0/25");
@@ -508,7 +453,7 @@ test_transfer(void **state)
 	assert_int_equal(err.code, CM_EINVAL);
 	assert_non_null(strstr(err.msg, "does not hold"));
 	ca_res_free(r);
-	r = res_of("", "10.1.0.0/24", "");
+	r = tu_res("", "10.1.0.0/24", "");
 	assert_int_equal(ca_eng_transfer(f->e, "m1", "rir", r, "t", &err), -1);
 	assert_non_null(strstr(err.msg, "one line of descent"));
 	assert_int_equal(ca_eng_transfer(f->e, "m1", "nope", r, "t", &err), -1);
@@ -696,14 +641,14 @@ test_updown(void **state)
 	size_t			 len;
 	char			 v4[64];
 
-	ent = res_of("64501", "10.2.0.0/18", "");
+	ent = tu_res("64501", "10.2.0.0/18", "");
 	ok(ca_eng_child_add(f->e, "m2", "krill1", ent, (const uint8_t *)"x", 1,
 	    "t", &err), &err);
 	assert_int_equal(ca_eng_child_add(f->e, "m2", "krill1", ent,
 	    (const uint8_t *)"x", 1, "t", &err), -1);
 	assert_int_equal(err.code, CM_EEXIST);
 	ca_res_free(ent);
-	ent = res_of("", "11.0.0.0/8", "");
+	ent = tu_res("", "11.0.0.0/8", "");
 	assert_int_equal(ca_eng_child_add(f->e, "m2", "greedy", ent,
 	    (const uint8_t *)"x", 1, "t", &err), -1);
 	assert_int_equal(err.code, CM_EINVAL);
@@ -831,7 +776,7 @@ test_updown_cms(void **state)
 	struct hsm_key		*ck, *xk;
 	X509			*cta, *xta, *pta;
 	EVP_PKEY		*ee = EVP_RSA_gen(2048);
-	struct ca_res		*ent = res_of("", "10.2.64.0/18", "");
+	struct ca_res		*ent = tu_res("", "10.2.64.0/18", "");
 	struct ca_ud_msg	 q, *r = NULL;
 	struct ca_ud_error	 ue;
 	struct ca_cms_msg	 m;
@@ -929,7 +874,7 @@ test_shrink(void **state)
 
 	/* rir loses 10.1.0.0/16: m1 is shrunk, its IPv4 ROA goes. */
 	before = count(f, "SELECT coalesce(max(id), 0) FROM pub_change");
-	r = res_of("64496-64511", "10.2.0.0/15,192.0.2.0/24", "2001:db8::/32");
+	r = tu_res("64496-64511", "10.2.0.0/15,192.0.2.0/24", "2001:db8::/32");
 	assert_int_equal(ca_eng_ca_set_resources(f->e, "rir", r, "test", &err), 1);
 	/* Equal resources: a no-op. */
 	assert_int_equal(ca_eng_ca_set_resources(f->e, "rir", r, "test", &err), 0);

@@ -1,0 +1,120 @@
+/*
+ * Helpers shared by the CA engine and API integration tests (cmocka): a
+ * resource set from text, a count from SQL, the manifest check of every
+ * publication point, and a JSON request to an API.  Each fails the running
+ * test on an error of its own; include after <cmocka.h>.
+ */
+#ifndef ENG_TESTUTIL_H
+#define ENG_TESTUTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ca/mft.h"
+#include "ca/resources.h"
+#include "db/db.h"
+
+/* A resource set of the three RFC 6492 texts ("" for none); caller frees. */
+static inline struct ca_res *
+tu_res(const char *as, const char *v4, const char *v6)
+{
+	struct ca_res	*r = ca_res_new();
+	struct cm_err	 err;
+
+	assert_int_equal(ca_res_parse(r, CA_RES_AS, as, "as", &err), 0);
+	assert_int_equal(ca_res_parse(r, CA_RES_V4, v4, "v4", &err), 0);
+	assert_int_equal(ca_res_parse(r, CA_RES_V6, v6, "v6", &err), 0);
+	return r;
+}
+
+/* The first column of the first row of sql, an integer. */
+static inline int64_t
+tu_count(struct db *db, const char *sql)
+{
+	struct db_res	*r = NULL;
+	struct cm_err	 err;
+	int64_t		 v = -1;
+
+	if (db_exec(db, sql, NULL, &r, &err) == -1)
+		fail_msg("%s: %s", sql, err.msg);
+	assert_int_equal(db_res_int64(r, 0, 0, &v, &err), 0);
+	db_res_free(r);
+	return v;
+}
+
+/*
+ * Every current manifest parses strictly and lists exactly the current
+ * files of its key in its publication point (RFC 9286), with their hashes;
+ * there are as many as keys_sql counts.
+ */
+static inline void
+tu_check_manifests(struct db *db, const char *keys_sql)
+{
+	struct db_res		*r = NULL, *files = NULL;
+	struct db_params	 p;
+	struct cm_err		 err;
+	struct ca_mft		*m;
+	const uint8_t		*d, *h;
+	size_t			 dl, hl, i;
+	int			 n, nf, k;
+	char			 dir[512];
+
+	n = db_exec(db, "SELECT uri, der, key_id FROM issued_object WHERE "
+	    "kind = 'mft' AND withdrawn_at IS NULL", NULL, &r, &err);
+	assert_int_equal(n, tu_count(db, keys_sql));
+	for (k = 0; k < n; k++) {
+		assert_int_equal(db_res_bytea(r, k, 1, &d, &dl, &err), 0);
+		if (ca_mft_parse(db_res_text(r, k, 0), d, dl, &m, NULL, &err) != 0)
+			fail_msg("%s", err.msg);
+		snprintf(dir, sizeof(dir), "%s", db_res_text(r, k, 0));
+		*strrchr(dir, '/') = '\0';
+		db_params_init(&p);
+		db_param_text(&p, dir);
+		db_param_text(&p, db_res_text(r, k, 2));
+		nf = db_exec(db, "SELECT name, hash FROM issued_object WHERE "
+		    "withdrawn_at IS NULL AND kind <> 'mft' AND uri = $1 || '/' "
+		    "|| name AND key_id = $2 ORDER BY name", &p, &files, &err);
+		assert_int_equal((int)m->nfiles, nf);
+		for (i = 0; i < m->nfiles; i++) {
+			assert_string_equal(m->files[i].name,
+			    db_res_text(files, (int)i, 0));
+			assert_int_equal(db_res_bytea(files, (int)i, 1, &h, &hl,
+			    &err), 0);
+			assert_memory_equal(m->files[i].hash, h, 32);
+		}
+		db_res_free(files);
+		ca_mft_free(m);
+	}
+	db_res_free(r);
+}
+
+#ifdef API_CLIENT_H
+/*
+ * Sends a request to the API at url; returns the status, and the body
+ * parsed into *out when out is not NULL (NULL for an empty 204).
+ */
+static inline int
+tu_req(const char *url, const char *token, const char *method,
+    const char *path, const char *body, json_t **out)
+{
+	struct api_http_resp	r;
+	struct cm_err		err;
+	int			st;
+
+	if (api_http_request(url, method, path, token, NULL, body, 20000, &r,
+	    &err) == -1)
+		fail_msg("%s %s: %s", method, path, err.msg);
+	st = r.status;
+	if (out != NULL) {
+		*out = json_loads(r.body, 0, NULL);
+		if (*out == NULL && st != 204)
+			fail_msg("%s %s: %d, not JSON: %s", method, path, st,
+			    r.body);
+	}
+	api_http_resp_free(&r);
+	return st;
+}
+#endif
+
+#endif
