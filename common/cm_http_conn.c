@@ -19,6 +19,7 @@
 
 #define READ_CHUNK	65536
 #define TLS_CHUNK	65536	/* plaintext encrypted per write */
+#define TLS_RECORD	16384	/* most plaintext in one TLS record */
 #define PLAIN_CHUNK	(1024 * 1024)	/* bytes per write without TLS */
 #define PIPELINE_MAX	(64 * 1024)	/* read ahead of the request handled */
 
@@ -335,7 +336,15 @@ pump(struct http_conn *c)
 		if (n > (c->tls != NULL ? TLS_CHUNK : PLAIN_CHUNK))
 			n = c->tls != NULL ? TLS_CHUNK : PLAIN_CHUNK;
 		if (c->tls != NULL) {
-			if ((c->out_head_len > 0 && cm_tls_write(c->tls,
+			/* A small response goes in one TLS record, not two. */
+			if (c->out_head_len > 0 && n > 0 &&
+			    c->out_head_len + n <= TLS_RECORD &&
+			    c->out_head == c->head.data &&
+			    cm_buf_add(&c->head, c->out_body, n) == 0) {
+				if (cm_tls_write(c->tls, c->head.data,
+				    c->head.len, &err) == -1)
+					goto fail;
+			} else if ((c->out_head_len > 0 && cm_tls_write(c->tls,
 			    c->out_head, c->out_head_len, &err) == -1) ||
 			    (n > 0 && cm_tls_write(c->tls, c->out_body, n,
 			    &err) == -1))
