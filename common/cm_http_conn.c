@@ -508,7 +508,9 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		uv_read_stop(s);
 		c->reading = 0;
 		c->eof = 1;
-		if (c->state == C_IDLE || c->state == C_READING)
+		/* After a reset (not a half-close) nothing more can be sent. */
+		if (c->state == C_IDLE || c->state == C_READING ||
+		    nread != UV_EOF)
 			conn_abort(c);
 		else
 			c->close_after = 1;

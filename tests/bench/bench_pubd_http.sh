@@ -61,7 +61,7 @@ if [ "$(id -u)" = 0 ]; then
 		say "run as root without the user cairn (deploy/install-deps.sh)"
 		exit 1
 	}
-	AS=(runuser -u cairn --)
+	AS=(setpriv --reuid=cairn --regid=cairn --init-groups --)
 fi
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -101,6 +101,9 @@ done
 mkdir -p "$W/d1" "$W/objs" && chmod 755 "$W/d1"
 conf a "$PORT_a"
 conf r "$PORT_r" "leader = no"
+# The replica also serves a static file larger than the socket buffers.
+mkdir -p "$W/static" && head -c 15000000 /dev/urandom >"$W/static/big.bin"
+sed -i "s|^access-log = off$|access-log = off\nstatic-dir = $W/static|" "$W/r.conf"
 conf b "$PORT_b"
 conf c "$PORT_c"
 conf d "$PORT_d"
@@ -282,6 +285,15 @@ for f in "$W"/objs/*; do
 	grep -q -F -- "$(base64 -w0 <"$f")" "$W/snap" ||
 	    fail "$(basename "$f"): not in the snapshot with its last content"
 done
+
+# A client that hangs up in the middle of a large response.
+timeout 1 curl -s --limit-rate 200k -o /dev/null \
+    "http://127.0.0.1:$PORT_r/big.bin"
+sleep 1.5
+kill -0 "${PID[r]}" 2>/dev/null ||
+    fail "the replica died when a client hung up: $(tail -3 "$W/r.log")"
+[ "$(get "$PORT_r" /rrdp/notification.xml | serial_of)" = 4 ] ||
+    fail "the replica stopped serving after a client hung up"
 
 # The survivors shut down cleanly (and, sanitized, without leaks).
 for n in r d; do
