@@ -20,7 +20,9 @@
 # connections.  ROUNDS (3) alternating runs per case; each server's best
 # run (requests/s) is kept, since other work on the machine only slows a
 # run down.  Ratios are "cairn-pubd as fast as nginx" when >= 1:
-# requests/s cairn/nginx, latency nginx/cairn.
+# requests/s cairn/nginx, latency nginx/cairn, and the server's CPU time
+# per request (user + system of the cairn-pubd process, of the nginx
+# worker; less sensitive to the machine's other load) nginx/cairn.
 set -u
 PUBD=${1:?usage: $0 cairn-pubd [seconds [connections]]}
 SECS=${2:-5}
@@ -127,6 +129,7 @@ say "publishing $n objects (snapshot about $SNAPSHOT_MB MB)"
     2>"$W/sync.log" || { cat "$W/sync.log"; exit 1; }
 "${AS[@]}" "$PUBD" -c "$W/pubd.conf" >"$W/pubd.log" 2>&1 &
 PIDS+=($!)
+CPID=$!
 get() { curl -s "$@"; }
 for _ in $(seq 600); do
 	get "http://127.0.0.1:$PC/rrdp/notification.xml" 2>/dev/null |
@@ -138,6 +141,7 @@ snap=$(grep -o '<snapshot uri="[^"]*' <<<"$notif" | sed 's|.*https://127.0.0.1||
 [ -n "$snap" ] || { say "cairn-pubd did not publish"; cat "$W/pubd.log"; exit 1; }
 "${AS[@]}" "$PUBD" -c "$W/pubd-tls.conf" >"$W/pubd-tls.log" 2>&1 &
 PIDS+=($!)
+CPIDS=$!
 
 # nginx serves the same bytes at the same paths.
 mkdir -p "$W/nginx/www$(dirname "$snap")"
@@ -180,6 +184,7 @@ EOF
 "${AS[@]}" "$NGINX" -p "$W/nginx" -e "$W/nginx/error.log" \
     -c "$W/nginx/nginx.conf" 2>"$W/nginx.out" &
 PIDS+=($!)
+NMASTER=$!
 wait_port "$PN" && wait_port "$PCS" ||
     { say "a server did not start"; cat "$W/nginx.out" "$W/nginx/error.log" "$W/pubd-tls.log"; exit 1; }
 for _ in $(seq 300); do
@@ -197,6 +202,7 @@ for u in /rrdp/notification.xml "$snap"; do
 		    { say "$url: other bytes than cairn-pubd's"; exit 1; }
 	done
 done
+NWORKER=$(ps -o pid= --ppid "$NMASTER" | head -1 | tr -d ' ')
 size_n=$(stat -c %s "$W/nginx/www/rrdp/notification.xml")
 size_s=$(stat -c %s "$W/nginx/www$snap")
 
@@ -206,10 +212,16 @@ to_ms() {
 	    if (u == "us") x /= 1000; else if (u == "s") x *= 1000;
 	    else if (u == "m") x *= 60000; printf "%.3f", x }'
 }
-# run URL CONNS: "rps p50-ms p99-ms MB/s" of one wrk run.
+# cpu PID: user + system clock ticks of the process (all its threads).
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# run URL CONNS PID: "rps p50-ms p99-ms MB/s cpu-us/request" of one wrk run
+# against the server process PID.
 run() {
-	local out rps p50 p99 tr
+	local out rps p50 p99 tr c0 c1 nreq
+	c0=$(cpu "$3")
 	out=$(wrk -t1 -c"$2" -d"${SECS}s" --latency "$1" 2>&1)
+	c1=$(cpu "$3")
+	nreq=$(awk '/requests in/ { print $1 }' <<<"$out")
 	if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
 		say "wrk saw errors on $1:" >&2
 		grep 'Non-2xx\|Socket errors' <<<"$out" >&2
@@ -220,37 +232,43 @@ run() {
 	tr=$(awk '/^Transfer\/sec:/ { v = $2; u = v; sub(/^[0-9.]+/, "", u);
 	    x = v + 0; if (u == "KB") x /= 1024; else if (u == "GB") x *= 1024;
 	    printf "%.1f", x }' <<<"$out")
-	echo "${rps:-0} $(to_ms "${p50:-0}") $(to_ms "${p99:-0}") ${tr:-0}"
+	echo "${rps:-0} $(to_ms "${p50:-0}") $(to_ms "${p99:-0}") ${tr:-0}" \
+	    "$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="${nreq:-0}" \
+	    'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')"
 }
 
 say "notification $size_n bytes, snapshot $size_s bytes; wrk -t1 --latency,"
 say "best of $ROUNDS runs of $SECS s, $CONNS connections (snapshot: 4), loopback"
-printf '%-22s %-6s %11s %9s %9s %9s | %s\n' file proto server req/s \
-    p50-ms p99-ms "ratio cairn-pubd/nginx (>= 1: as fast)"
+printf '%-13s %-6s %11s %9s %9s %9s %9s %11s\n' file proto server req/s \
+    p50-ms p99-ms MB/s "cpu-us/req"
 for f in notification snapshot; do
 	if [ "$f" = notification ]; then u=/rrdp/notification.xml; c=$CONNS
 	else u=$snap; c=4; fi
 	for proto in http https; do
-		if [ "$proto" = http ]; then pc=$PC; pn=$PN
-		else pc=$PCS; pn=$PNS; fi
+		if [ "$proto" = http ]; then pc=$PC; pn=$PN; cp=$CPID
+		else pc=$PCS; pn=$PNS; cp=$CPIDS; fi
 		# Alternating rounds, the best of each server: the machine is shared.
 		cr=0 nr=0
 		for _ in $(seq "$ROUNDS"); do
-			read -r r1 r2 r3 r4 <<<"$(run "$proto://127.0.0.1:$pc$u" "$c")"
+			read -r r1 r2 r3 r4 r5 <<<"$(run \
+			    "$proto://127.0.0.1:$pc$u" "$c" "$cp")"
 			awk -v a="$r1" -v b="$cr" 'BEGIN { exit !(a > b) }' &&
-			    { cr=$r1 c50=$r2 c99=$r3 cmb=$r4; }
-			read -r r1 r2 r3 r4 <<<"$(run "$proto://127.0.0.1:$pn$u" "$c")"
+			    { cr=$r1 c50=$r2 c99=$r3 cmb=$r4 ccpu=$r5; }
+			read -r r1 r2 r3 r4 r5 <<<"$(run \
+			    "$proto://127.0.0.1:$pn$u" "$c" "$NWORKER")"
 			awk -v a="$r1" -v b="$nr" 'BEGIN { exit !(a > b) }' &&
-			    { nr=$r1 n50=$r2 n99=$r3 nmb=$r4; }
+			    { nr=$r1 n50=$r2 n99=$r3 nmb=$r4 ncpu=$r5; }
 		done
-		printf '%-22s %-6s %11s %9.0f %9.2f %9.2f | %8.0f MB/s\n' \
-		    "$f" "$proto" cairn-pubd "$cr" "$c50" "$c99" "$cmb"
-		printf '%-22s %-6s %11s %9.0f %9.2f %9.2f | %8.0f MB/s\n' \
-		    "" "" nginx "$nr" "$n50" "$n99" "$nmb"
+		printf '%-13s %-6s %11s %9.0f %9.2f %9.2f %9.0f %11s\n' \
+		    "$f" "$proto" cairn-pubd "$cr" "$c50" "$c99" "$cmb" "$ccpu"
+		printf '%-13s %-6s %11s %9.0f %9.2f %9.2f %9.0f %11s\n' \
+		    "" "" nginx "$nr" "$n50" "$n99" "$nmb" "$ncpu"
 		awk -v cr="$cr" -v nr="$nr" -v c50="$c50" -v n50="$n50" \
-		    -v c99="$c99" -v n99="$n99" -v f="$f" -v p="$proto" 'BEGIN {
-			printf "  ratio %s %s: req/s %.2f, p50 %.2f, p99 %.2f\n",
-			    f, p, (nr > 0 ? cr / nr : 0),
-			    (c50 > 0 ? n50 / c50 : 0), (c99 > 0 ? n99 / c99 : 0) }'
+		    -v c99="$c99" -v n99="$n99" -v cc="$ccpu" -v nc="$ncpu" \
+		    -v f="$f" -v p="$proto" 'BEGIN {
+			printf "  ratio cairn-pubd/nginx (>= 1: as good) %s %s: " \
+			    "req/s %.2f, p50 %.2f, p99 %.2f, cpu %.2f\n", f, p,
+			    (nr > 0 ? cr / nr : 0), (c50 > 0 ? n50 / c50 : 0),
+			    (c99 > 0 ? n99 / c99 : 0), (cc > 0 ? nc / cc : 0) }'
 	done
 done
