@@ -15,7 +15,8 @@
 # cairn-pubd, over HTTP and HTTPS (the same test certificate, the same
 # TLS defaults of OpenSSL).  All of them run unprivileged (as the user
 # "cairn" when started as root) on loopback ports, with their own
-# configuration in a temporary directory.  wrk -t1 --latency, identity
+# configuration in a temporary directory.  wrk -t1 --latency --timeout
+# 10s (a 50 MB response can take over the default 2 s here), identity
 # encoding (no Accept-Encoding), keep-alive; the snapshot with 4
 # connections.  ROUNDS (3) alternating runs per case; each server's best
 # run (requests/s) is kept, since other work on the machine only slows a
@@ -219,7 +220,7 @@ cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 run() {
 	local out rps p50 p99 tr c0 c1 nreq
 	c0=$(cpu "$3")
-	out=$(wrk -t1 -c"$2" -d"${SECS}s" --latency "$1" 2>&1)
+	out=$(wrk -t1 -c"$2" -d"${SECS}s" --timeout 10s --latency "$1" 2>&1)
 	c1=$(cpu "$3")
 	nreq=$(awk '/requests in/ { print $1 }' <<<"$out")
 	if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
