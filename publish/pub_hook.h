@@ -7,8 +7,10 @@
  *	reaches POINT while building SERIAL, inside the serial's
  *	transaction, after logging "test hook: pausing at POINT of serial
  *	SERIAL" (warning level).  Points: "locked" (the pending changes are
- *	read and locked, nothing written yet) and "stored" (every row of
- *	the serial is written, the transaction not yet committed).  The
+ *	read and locked, nothing written yet), "stored" (every row of the
+ *	serial is written, the transaction not yet committed) and
+ *	"snapshot" (the leader's worker wrote the serial's snapshot and
+ *	notification, not yet committed).  The
  *	leader-kill test (tests/integration/pubd_leader_kill.sh) kills the
  *	process there.
  */

@@ -11,7 +11,10 @@
 #      and publishes serial 2;
 #   3. C at "locked" of serial 3, while more changes arrive (one of them
 #      replaces an object of the locked batch): D takes over and
-#      publishes both batches as serial 3; then serial 4 as usual.
+#      publishes both batches as serial 3;
+#   4. D at "snapshot" of serial 4 (serial 4 committed, its snapshot and
+#      notification written by the leader's worker but not committed):
+#      E takes over and writes them.
 # A replica (leader = no) is polled all along.  Checks: each kill is
 # followed by the next serial within seconds; one session; serials 1..4
 # contiguous in the database, every change consumed; the replica never
@@ -95,7 +98,7 @@ conf() {
 		echo "base-uri = rsync://rsync.example.net/repo/"
 	} >"$W/$n.conf"
 }
-for n in a r b c d; do
+for n in a r b c d e; do
 	free_port "PORT_$n" || die "no free port"
 done
 mkdir -p "$W/d1" "$W/objs" && chmod 755 "$W/d1"
@@ -107,6 +110,7 @@ sed -i "s|^access-log = off$|access-log = off\nstatic-dir = $W/static|" "$W/r.co
 conf b "$PORT_b"
 conf c "$PORT_c"
 conf d "$PORT_d"
+conf e "$PORT_e"
 
 # start NAME [PAUSE]: a process; PAUSE is its CAIRN_PUBD_TEST_PAUSE.
 declare -A PID
@@ -209,7 +213,7 @@ kill_at b
 took_over c 2
 
 # 3. C killed with the batch of serial 3 locked while more changes arrive.
-start d
+start d "snapshot:4"
 wait_serial "$PORT_d" 2
 head -c 666 /dev/urandom >"$W/objs/obj04.roa"
 head -c 777 /dev/urandom >"$W/objs/new2.roa"
@@ -221,10 +225,18 @@ sync_objs 3b
 kill_at c
 took_over d 3
 
-# Serial 4 by D, as usual.
+# 4. D killed while its worker writes the snapshot of serial 4.
+start e
+wait_serial "$PORT_e" 3
 head -c 999 /dev/urandom >"$W/objs/obj06.roa"
 sync_objs 4
-wait_serial "$PORT_r" 4
+wait_log d "test hook: pausing at snapshot of serial 4"
+[ "$(sql "SELECT serial FROM rrdp_serial WHERE snapshot IS NULL")" = 4 ] ||
+    fail "serial 4 is not committed without its snapshot"
+[ "$(get "$PORT_r" /rrdp/notification.xml | serial_of)" = 3 ] ||
+    fail "the replica serves an uncommitted notification"
+kill_at d
+took_over e 4
 sleep 1.5	# a few more polls of serial 4
 kill "$POLLER" 2>/dev/null
 wait "$POLLER" 2>/dev/null
@@ -252,7 +264,7 @@ done
 # Its files: hashes as listed and as stored, deltas 2..4, the content.
 path_of() { sed 's|https://rrdp.example.net||'; }
 n=$(get "$PORT_r" /rrdp/notification.xml)
-[ "$n" = "$(get "$PORT_d" /rrdp/notification.xml)" ] ||
+[ "$n" = "$(get "$PORT_e" /rrdp/notification.xml)" ] ||
     fail "the replica and the leader serve different notifications"
 sess=$(sed -n 's/.*session_id="\([0-9a-f-]*\)".*/\1/p' <<<"$n" | head -1)
 [ "$sess" = "$(sql "SELECT id FROM rrdp_session")" ] || fail "session $sess"
@@ -262,7 +274,7 @@ for s in 2 3 4; do
 	uri=$(sed 's/.*uri="\([^"]*\)".*/\1/' <<<"$l")
 	hash=$(sed 's/.*hash="\([^"]*\)".*/\1/' <<<"$l")
 	get "$PORT_r" "$(path_of <<<"$uri")" >"$W/delta$s"
-	get "$PORT_d" "$(path_of <<<"$uri")" | cmp -s - "$W/delta$s" ||
+	get "$PORT_e" "$(path_of <<<"$uri")" | cmp -s - "$W/delta$s" ||
 	    fail "delta $s differs between replica and leader"
 	[ "$(sha256sum <"$W/delta$s" | cut -d' ' -f1)" = "$hash" ] ||
 	    fail "delta $s: hash differs from the notification's"
@@ -296,7 +308,7 @@ kill -0 "${PID[r]}" 2>/dev/null ||
     fail "the replica stopped serving after a client hung up"
 
 # The survivors shut down cleanly (and, sanitized, without leaks).
-for n in r d; do
+for n in r e; do
 	kill -TERM "${PID[$n]}"
 	wait "${PID[$n]}" || fail "$n exited with status $? on SIGTERM"
 done
