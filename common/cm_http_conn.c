@@ -19,7 +19,9 @@
 
 #define READ_CHUNK	65536
 #define TLS_CHUNK	65536	/* plaintext encrypted per write */
+#define TLS_RECORD	16384	/* most plaintext in one TLS record */
 #define PLAIN_CHUNK	(1024 * 1024)	/* bytes per write without TLS */
+#define PIPELINE_MAX	(64 * 1024)	/* read ahead of the request handled */
 
 struct wreq {
 	uv_write_t		 w;
@@ -179,6 +181,7 @@ on_timer(uv_timer_t *t)
 /* ---- writing ------------------------------------------------------------- */
 
 static void response_done(struct http_conn *c);
+static void stop_reading(struct http_conn *c);
 
 static void
 write_cb(uv_write_t *req, int status)
@@ -202,18 +205,65 @@ write_cb(uv_write_t *req, int status)
 	pump(c);
 }
 
+/*
+ * Writes b[0..nb-1]: at once as far as the socket takes them (no request,
+ * no callback, and no epoll_ctl() when everything fits, the usual case),
+ * the rest through uv_write.  w, if not NULL, owns the bytes (its buf)
+ * and is consumed; one is allocated when the rest must wait.  1: all
+ * written; 0: the rest is queued (write_cb follows); -1: the connection
+ * is closed.
+ */
+static int
+send_bufs(struct http_conn *c, uv_buf_t *b, unsigned nb, struct wreq *w)
+{
+	unsigned	i = 0;
+	int		n = 0;
+
+	if (c->closing)
+		goto fail;
+	if (c->nwrites == 0 &&
+	    (n = uv_try_write((uv_stream_t *)&c->tcp, b, nb)) < 0) {
+		if (n != UV_EAGAIN) {
+			if (w != NULL)
+				cm_buf_free(&w->buf);
+			free(w);
+			conn_reset(c);
+			return -1;
+		}
+		n = 0;
+	}
+	for (; i < nb && (size_t)n >= b[i].len; i++)
+		n -= (int)b[i].len;
+	if (i == nb) {
+		if (w != NULL)
+			cm_buf_free(&w->buf);
+		free(w);
+		return 1;
+	}
+	b[i].base += n;
+	b[i].len -= (size_t)n;
+	if (w == NULL && (w = calloc(1, sizeof(*w))) == NULL)
+		goto fail;
+	w->c = c;
+	c->nwrites++;
+	if (uv_write(&w->w, (uv_stream_t *)&c->tcp, b + i, nb - i,
+	    write_cb) == 0)
+		return 0;
+	c->nwrites--;
+fail:
+	if (w != NULL)
+		cm_buf_free(&w->buf);
+	free(w);
+	conn_abort(c);
+	return -1;
+}
+
 static void
 raw_write(struct http_conn *c, struct wreq *w)
 {
 	uv_buf_t	b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
 
-	c->nwrites++;
-	if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
-		c->nwrites--;
-		cm_buf_free(&w->buf);
-		free(w);
-		conn_abort(c);
-	}
+	(void)send_bufs(c, &b, 1, w);
 }
 
 /* Sends pending TLS output (handshake messages, alerts).  0 or -1. */
@@ -270,49 +320,55 @@ static void
 pump(struct http_conn *c)
 {
 	struct cm_err	 err;
-	struct wreq	*w;
 	uv_buf_t	 b[2];
-	unsigned	 nb = 0;
+	unsigned	 nb;
 	size_t		 n;
 
-	if (c->nwrites > 0 || c->closing)
-		return;
-	if (c->out_head_len == 0 && c->out_body_len == 0) {
-		response_done(c);
-		return;
-	}
-	n = c->out_body_len;
-	if (n > (c->tls != NULL ? TLS_CHUNK : PLAIN_CHUNK))
-		n = c->tls != NULL ? TLS_CHUNK : PLAIN_CHUNK;
-	if (c->tls != NULL) {
-		if ((c->out_head_len > 0 && cm_tls_write(c->tls, c->out_head,
-		    c->out_head_len, &err) == -1) ||
-		    (n > 0 && cm_tls_write(c->tls, c->out_body, n, &err) == -1))
-			goto fail;
+	/* Each pass writes one piece; a piece that had to wait ends it. */
+	for (;;) {
+		if (c->nwrites > 0 || c->closing)
+			return;
+		if (c->out_head_len == 0 && c->out_body_len == 0) {
+			response_done(c);
+			return;
+		}
+		n = c->out_body_len;
+		if (n > (c->tls != NULL ? TLS_CHUNK : PLAIN_CHUNK))
+			n = c->tls != NULL ? TLS_CHUNK : PLAIN_CHUNK;
+		if (c->tls != NULL) {
+			/* A small response goes in one TLS record, not two. */
+			if (c->out_head_len > 0 && n > 0 &&
+			    c->out_head_len + n <= TLS_RECORD &&
+			    c->out_head == c->head.data &&
+			    cm_buf_add(&c->head, c->out_body, n) == 0) {
+				if (cm_tls_write(c->tls, c->head.data,
+				    c->head.len, &err) == -1)
+					goto fail;
+			} else if ((c->out_head_len > 0 && cm_tls_write(c->tls,
+			    c->out_head, c->out_head_len, &err) == -1) ||
+			    (n > 0 && cm_tls_write(c->tls, c->out_body, n,
+			    &err) == -1))
+				goto fail;
+			c->out_head_len = 0;
+			c->out_body += n;
+			c->out_body_len -= n;
+			if (tls_flush(c) == -1)
+				goto fail;
+			continue;
+		}
+		/* Plaintext: the bytes are written from where they are. */
+		nb = 0;
+		if (c->out_head_len > 0)
+			b[nb++] = uv_buf_init((char *)c->out_head,
+			    (unsigned)c->out_head_len);
+		if (n > 0)
+			b[nb++] = uv_buf_init((char *)c->out_body, (unsigned)n);
 		c->out_head_len = 0;
 		c->out_body += n;
 		c->out_body_len -= n;
-		if (tls_flush(c) == 0)
+		if (send_bufs(c, b, nb, NULL) == -1)
 			return;
-		goto fail;
 	}
-	/* Plaintext: the bytes are written from where they are, no copy. */
-	if (c->out_head_len > 0)
-		b[nb++] = uv_buf_init((char *)c->out_head,
-		    (unsigned)c->out_head_len);
-	if (n > 0)
-		b[nb++] = uv_buf_init((char *)c->out_body, (unsigned)n);
-	c->out_head_len = 0;
-	c->out_body += n;
-	c->out_body_len -= n;
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		goto fail;
-	w->c = c;
-	c->nwrites++;
-	if (uv_write(&w->w, (uv_stream_t *)&c->tcp, b, nb, write_cb) == 0)
-		return;
-	c->nwrites--;
-	free(w);
 fail:
 	conn_abort(c);
 }
@@ -321,19 +377,42 @@ static int
 build_head(struct http_conn *c, struct cm_http_resp *resp, int keep,
     int has_len, int minor)
 {
-	struct cm_buf	*h = &c->head;
-	char		 date[30];
-	int		 rc = 0;
+	struct cm_http_server	*srv = c->srv;
+	struct cm_buf		*h = &c->head;
+	char			 st[4], num[24], *p;
+	size_t			 n;
+	time_t			 now;
+	int			 rc = 0;
 
 	cm_buf_reset(h);
-	cm_http_date(time(NULL), date);
-	rc |= cm_buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n",
-	    resp->status, cm_http_reason(resp->status), date,
-	    c->srv->server_name);
+	if ((now = time(NULL)) != srv->date_t) {
+		cm_http_date(now, srv->date);
+		srv->date_t = now;
+	}
+	/* Built with copies, not printf: this runs for every response. */
+	st[0] = (char)('0' + resp->status / 100 % 10);
+	st[1] = (char)('0' + resp->status / 10 % 10);
+	st[2] = (char)('0' + resp->status % 10);
+	st[3] = ' ';
+	rc |= cm_buf_add(h, "HTTP/1.1 ", 9);
+	rc |= cm_buf_add(h, st, 4);
+	rc |= cm_buf_puts(h, cm_http_reason(resp->status));
+	rc |= cm_buf_add(h, "\r\nDate: ", 8);
+	rc |= cm_buf_add(h, srv->date, 29);
+	rc |= cm_buf_add(h, "\r\nServer: ", 10);
+	rc |= cm_buf_puts(h, srv->server_name);
+	rc |= cm_buf_add(h, "\r\n", 2);
 	rc |= cm_buf_add(h, resp->hdrs.data, resp->hdrs.len);
-	if (has_len)
-		rc |= cm_buf_printf(h, "Content-Length: %zu\r\n",
-		    resp->body_len);
+	if (has_len) {
+		n = resp->body_len;
+		p = num + sizeof(num);
+		do
+			*--p = (char)('0' + n % 10);
+		while ((n /= 10) > 0);
+		rc |= cm_buf_add(h, "Content-Length: ", 16);
+		rc |= cm_buf_add(h, p, (size_t)(num + sizeof(num) - p));
+		rc |= cm_buf_add(h, "\r\n", 2);
+	}
 	if (!keep)
 		rc |= cm_buf_puts(h, "Connection: close\r\n");
 	else if (minor == 0)
@@ -429,7 +508,9 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		uv_read_stop(s);
 		c->reading = 0;
 		c->eof = 1;
-		if (c->state == C_IDLE || c->state == C_READING)
+		/* After a reset (not a half-close) nothing more can be sent. */
+		if (c->state == C_IDLE || c->state == C_READING ||
+		    nread != UV_EOF)
 			conn_abort(c);
 		else
 			c->close_after = 1;
@@ -443,6 +524,10 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		}
 	} else
 		c->in.len += (size_t)nread;
+	/* A client that sends ahead of our responses waits when it is far. */
+	if (c->state != C_IDLE && c->state != C_READING &&
+	    c->in.len - c->in_off > PIPELINE_MAX)
+		stop_reading(c);
 	conn_process(c);
 }
 
@@ -475,7 +560,11 @@ dispatch(struct http_conn *c)
 
 	c->state = C_HANDLING;
 	uv_timer_stop(&c->timer);
-	stop_reading(c);
+	/*
+	 * Reading goes on while the request is handled (what arrives waits in
+	 * c->in, see read_cb): stopping and restarting it would cost two
+	 * epoll_ctl() per request.
+	 */
 	if ((srv->cfg.handler_flags & CM_HTTP_NO_QUERY) && r->pub.query) {
 		cm_http_respond_status(&r->pub, 400);
 		return;
@@ -488,7 +577,9 @@ conn_process(struct http_conn *c)
 {
 	llhttp_errno_t	 e;
 	const char	*start;
+	int		 was = c->processing;
 
+	c->processing = 1;
 	while (!c->closing && !c->shutting &&
 	    (c->state == C_IDLE || c->state == C_READING) &&
 	    c->in_off < c->in.len) {
@@ -502,6 +593,7 @@ conn_process(struct http_conn *c)
 			cm_debug("http: %s: bad request: %s", c->peer,
 			    llhttp_get_error_reason(&c->parser));
 			conn_error(c, c->err_status ? c->err_status : 400);
+			c->processing = was;
 			return;
 		}
 		c->in_off = (size_t)(llhttp_get_error_pos(&c->parser) -
@@ -518,6 +610,7 @@ conn_process(struct http_conn *c)
 		c->in.len -= c->in_off;
 		c->in_off = 0;
 	}
+	c->processing = was;
 }
 
 static void
@@ -537,7 +630,9 @@ response_done(struct http_conn *c)
 	c->state = C_IDLE;
 	timer_set(c, c->srv->cfg.idle_timeout_ms);
 	start_reading(c);
-	conn_process(c);
+	/* Answered at once from conn_process(): its loop goes on. */
+	if (!c->processing)
+		conn_process(c);
 }
 
 /* Answers status and closes: the request could not be parsed or accepted. */

@@ -66,6 +66,7 @@ struct http_conn {
 	enum conn_state		 state;
 	int			 err_status;	/* set by a parser callback */
 	int			 reading, eof, closing, shutting, close_after;
+	int			 processing;	/* in conn_process() */
 	int			 nhandles;	/* open uv handles */
 	unsigned		 nreq;
 	int			 nwrites;	/* uv_write in flight */
@@ -99,6 +100,8 @@ struct cm_http_server {
 	int			 nabort;	/* handles to close after a failed start */
 	void			(*done)(void *);
 	void			*done_arg;
+	char			 date[30];	/* Date header of date_t */
+	int64_t			 date_t;
 	uint8_t			 scratch[65536];	/* TLS ciphertext reads */
 };
 

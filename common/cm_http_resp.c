@@ -63,7 +63,12 @@ cm_http_resp_header(struct cm_http_resp *resp, const char *name,
 	/* Header injection through a value taken from a request is refused. */
 	if (has_crlf(name) || has_crlf(value) || *name == '\0')
 		return -1;
-	return cm_buf_printf(&resp->hdrs, "%s: %s\r\n", name, value);
+	if (cm_buf_puts(&resp->hdrs, name) == -1 ||
+	    cm_buf_add(&resp->hdrs, ": ", 2) == -1 ||
+	    cm_buf_puts(&resp->hdrs, value) == -1 ||
+	    cm_buf_add(&resp->hdrs, "\r\n", 2) == -1)
+		return -1;
+	return 0;
 }
 
 static void

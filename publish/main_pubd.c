@@ -458,6 +458,8 @@ main(int argc, char *argv[])
 	cmd = argc > 0 ? argv[0] : "run";
 	defaults();
 	cm_log_init("cairn-pubd", CM_LOG_INFO);
+	/* A client that hangs up mid-response must not end the process. */
+	signal(SIGPIPE, SIG_IGN);
 	if (cm_conf_load(conf, keys, NKEYS, &err) == -1) {
 		cm_error("%s", err.msg);
 		goto out;

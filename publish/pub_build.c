@@ -10,6 +10,7 @@
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
 #include "common/cm_log.h"
+#include "publish/pub_hook.h"
 #include "publish/pub_index.h"
 #include "publish/pub_rrdp.h"
 
@@ -370,6 +371,8 @@ step_fn(struct db *db, void *v, struct cm_err *err)
 	step_reset(a);
 	if (read_pending(db, a, err) == -1)
 		return -1;
+	if (a->nchg > 0)
+		pub_hook_pause("locked", b->serial + 1);
 	if (a->nchg == 0 && b->serial > 0)
 		return release_done(db, a, b->serial, err);
 	if (make_nets(a, err) == -1)
@@ -390,7 +393,10 @@ step_fn(struct db *db, void *v, struct cm_err *err)
 	a->serial = b->serial + 1;
 	if (build_files(a, err) == -1)
 		return -1;
-	return store(db, a, err);
+	if (store(db, a, err) == -1)
+		return -1;
+	pub_hook_pause("stored", a->serial);
+	return 0;
 }
 
 int

@@ -13,6 +13,7 @@
 
 #include "common/cm_enc.h"
 #include "common/cm_log.h"
+#include "publish/pub_hook.h"
 #include "publish/pub_rrdp.h"
 
 static double
@@ -271,6 +272,7 @@ snap_fn(struct db *db, void *v, struct cm_err *err)
 	    a->job->serial);
 	if (db_notify(db, PUB_RRDP_CHANNEL, payload, err) == -1)
 		return -1;
+	pub_hook_pause("snapshot", a->job->serial);
 	a->done = 1;
 	return 0;
 }

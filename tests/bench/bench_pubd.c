@@ -22,6 +22,12 @@
  * leader's worker thread builds off that path.  bench_serial_db(): the
  * same with pub_build_step() and pub_build_snapshot() on an embedded
  * PostgreSQL (skipped when $BENCH_NODB is set).
+ *
+ * Then the files over HTTP(S): cairn-pubd against nginx serving the same
+ * notification and ~50 MB snapshot, measured with wrk in this run
+ * (bench_pubd_http.sh, which starts and stops the servers).
+ *
+ *   bench_pubd http [seconds-per-run [connections]]   only that part
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +117,22 @@ from_scratch(const struct obj *o, size_t n, uint64_t serial,
 	cm_buf_reset(&b);
 	*buf = b;
 	return now() - t0;
+}
+
+/*
+ * The RRDP files over HTTP(S), cairn-pubd against nginx: a script, since
+ * it drives processes (cairn-pubd, nginx, wrk).  0, or 1 if it failed.
+ */
+static int
+http_files(int secs, int conns)
+{
+	char	cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "bash '%s/bench_pubd_http.sh' '%s' %d %d",
+	    CAIRN_BENCH_DIR, CAIRN_PUBD_BIN, secs > 0 ? secs : 5,
+	    conns > 0 ? conns : 32);
+	fflush(stdout);
+	return system(cmd) == 0 ? 0 : 1;
 }
 
 /* ---- the serial builder's critical path against repository size ---- */
@@ -487,6 +509,9 @@ main(int argc, char *argv[])
 	size_t			 i, slen;
 	int			 r;
 
+	if (argc > 1 && strcmp(argv[1], "http") == 0)
+		return http_files(argc > 2 ? atoi(argv[2]) : 0,
+		    argc > 3 ? atoi(argv[3]) : 0);
 	if (n < 4 * k || k == 0 || sz < 100) {
 		fprintf(stderr, "usage: bench_pubd [objects [changes [size]]] "
 		    "with objects >= 4 * changes, size >= 100\n");
@@ -643,5 +668,5 @@ main(int argc, char *argv[])
 	bench_serial_scaling(sz);
 	if (getenv("BENCH_NODB") == NULL)
 		bench_serial_db();
-	return 0;
+	return http_files(0, 0);
 }

@@ -35,6 +35,7 @@
 #include <openssl/x509v3.h>
 #include <zlib.h>
 
+#include "common/cm_buf.h"
 #include "common/cm_http.h"
 #include "common/cm_http_file.h"
 
@@ -511,6 +512,48 @@ test_keepalive_and_pipelining(void **state)
 	assert_string_equal(want, "close");
 	resp_free(&r);
 	assert_true(cl_closed(c));
+	cl_close(c);
+	tsrv_stop(&t);
+}
+
+/*
+ * Far more pipelined requests than the server reads ahead of the one it
+ * answers (64 KiB), sent before any answer is read, behind one answered
+ * late by another thread: reading pauses and resumes, and every answer
+ * comes, in order.
+ */
+static void
+test_pipeline_backlog(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	struct resp	 r;
+	struct cm_buf	 all = CM_BUF_INIT;
+	char		 want[64];
+	int		 i, n = 2500;
+
+	t.async_delay_ms = 300;
+	tsrv_start(&t);
+	c = cl_open(t.port);
+	cl_send(c, "GET /async/first HTTP/1.1\r\nHost: x\r\n\r\n");
+	sleep_ms(50);	/* the rest arrives while the first is handled */
+	for (i = 0; i < n; i++)
+		assert_int_equal(cm_buf_printf(&all, "GET /seq/%d HTTP/1.1\r\n"
+		    "Host: x\r\n\r\n", i), 0);
+	assert_true(all.len > 64 * 1024);
+	assert_non_null(cm_buf_cstr(&all));
+	cl_send(c, (const char *)all.data);
+	assert_int_equal(cl_read(c, &r, 0), 0);
+	assert_string_equal((char *)r.body, "async:/async/first");
+	resp_free(&r);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(cl_read(c, &r, 0), 0);
+		assert_int_equal(r.status, 200);
+		snprintf(want, sizeof(want), "/seq/%d", i);
+		assert_string_equal((char *)r.body, want);
+		resp_free(&r);
+	}
+	cm_buf_free(&all);
 	cl_close(c);
 	tsrv_stop(&t);
 }
@@ -1345,6 +1388,7 @@ main(void)
 		cmocka_unit_test(test_get_head),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_keepalive_and_pipelining),
+		cmocka_unit_test(test_pipeline_backlog),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_http10),
 		cmocka_unit_test(test_conditional),
