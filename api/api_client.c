@@ -288,7 +288,7 @@ api_http_do(const char *url, const char *method, const char *path,
 	struct cm_buf		 req = CM_BUF_INIT;
 	struct timeval		 tv;
 	char			 host[256], port[16], buf[16384];
-	size_t			 off = 0;
+	size_t			 off = 0, blen;
 	ssize_t			 n;
 	int			 rc = -1, tls = 0, tmo, fl;
 	llhttp_errno_t		 e;
@@ -296,6 +296,8 @@ api_http_do(const char *url, const char *method, const char *path,
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
 	r.out = out;
+	blen = body == NULL ? 0 : opts->body_len > 0 ? opts->body_len :
+	    strlen(body);
 	tmo = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
 	if (parse_url(url, host, sizeof(host), port, sizeof(port), &tls,
 	    err) == -1)
@@ -308,11 +310,10 @@ api_http_do(const char *url, const char *method, const char *path,
 	    "Bearer %s\r\n", opts->token) == -1) ||
 	    (opts->idem_key != NULL && cm_buf_printf(&req, "Idempotency-Key: "
 	    "%s\r\n", opts->idem_key) == -1) ||
-	    (body != NULL && cm_buf_printf(&req, "Content-Type: "
-	    "application/json\r\n") == -1) ||
-	    cm_buf_printf(&req, "Content-Length: %zu\r\n\r\n", body != NULL ?
-	    strlen(body) : 0) == -1 ||
-	    (body != NULL && cm_buf_puts(&req, body) == -1)) {
+	    (body != NULL && cm_buf_printf(&req, "Content-Type: %s\r\n",
+	    opts->ctype != NULL ? opts->ctype : "application/json") == -1) ||
+	    cm_buf_printf(&req, "Content-Length: %zu\r\n\r\n", blen) == -1 ||
+	    (body != NULL && cm_buf_add(&req, body, blen) == -1)) {
 		cm_buf_free(&req);
 		return cm_err_set(err, CM_ENOMEM, "request", "out of memory");
 	}
@@ -395,7 +396,7 @@ api_http_request(const char *url, const char *method, const char *path,
     const char *token, const char *idem_key, const char *body,
     int timeout_ms, struct api_http_resp *out, struct cm_err *err)
 {
-	struct api_http_opts	o = { token, idem_key, NULL, timeout_ms };
+	struct api_http_opts	o = { token, idem_key, NULL, timeout_ms, NULL, 0 };
 
 	return api_http_do(url, method, path, body, &o, out, err);
 }

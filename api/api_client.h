@@ -24,6 +24,8 @@ struct api_http_opts {
 	const char	*cafile;	/* https: trusted CAs (PEM); NULL: the
 					   system's */
 	int		 timeout_ms;	/* each step; 0: 30 s */
+	const char	*ctype;		/* body's Content-Type; NULL: JSON */
+	size_t		 body_len;	/* 0: strlen(body); else binary */
 };
 
 /*

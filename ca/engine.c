@@ -28,6 +28,7 @@ ca_eng_conf_defaults(struct ca_eng_conf *conf)
 	conf->ca_validity = 365LL * 86400;
 	conf->ta_validity = 10LL * 365 * 86400;
 	conf->keyroll_staging = 24 * 3600;
+	conf->parent_sync = 600;
 }
 
 struct ca_eng *
@@ -934,6 +935,17 @@ out:
 	eng_ctx_clear(&c);
 	eng_ctx_clear(&p);
 	return rc;
+}
+
+int
+eng_after_recert(struct ca_eng *e, struct db *db, struct eng_ca *c,
+    struct cm_err *err)
+{
+	if (shrink_children(e, db, c, err) == -1 ||
+	    sync_objects(e, db, c, err) == -1 ||
+	    eng_publish_pp(e, db, c, err) == -1)
+		return -1;
+	return 0;
 }
 
 struct res_arg {

@@ -26,6 +26,8 @@ struct ca_eng {
 	struct hsm_pool		*pool;
 	const struct cm_clock	*clock;
 	struct cm_clock		 real;
+	ca_eng_post_fn		 post;		/* RFC 6492 child side; NULL: none */
+	void			*post_arg;
 };
 
 /* A CA with its active key, locked FOR UPDATE by eng_load_ca(). */
@@ -117,6 +119,13 @@ int	eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
  * (CM_ESTATE, logged as an alert) so that the transaction rolls back.
  */
 int	eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
+	    struct cm_err *err);
+/*
+ * After c's certificate changed (its resources may have shrunk): shrinks its
+ * children to what it holds, brings its ROAs and ASPAs in line, re-issues
+ * its CRL and manifest.  Returns 0 or -1.
+ */
+int	eng_after_recert(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	    struct cm_err *err);
 int	eng_audit(struct db *db, const char *actor, const char *action,
 	    int64_t ca_id, const char *object, struct cm_err *err);

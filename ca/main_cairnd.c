@@ -18,6 +18,11 @@
  *                                   tree (DIR/current), for setups without
  *                                   the publication server
  *   cairnd -c CONF token create --admin NAME | --ca HANDLE NAME
+ *   cairnd -c CONF parent request HANDLE [FILE] | import HANDLE FILE |
+ *                         sync HANDLE
+ *                                   a CA whose parent runs elsewhere: its
+ *                                   RFC 8183 child_request, the parent's
+ *                                   parent_response, an RFC 6492 round
  *   cairnd -c CONF token revoke NAME | token list
  *                                   bearer tokens of the provisioning API
  *                                   (docs/api.md); run serves the API when
@@ -37,6 +42,7 @@
 #include <openssl/x509.h>
 
 #include "api/api.h"
+#include "api/api_client.h"
 #include "ca/desc.h"
 #include "ca/engine.h"
 #include "common/cm_conf.h"
@@ -45,6 +51,7 @@
 #include "db/db.h"
 #include "hsm/hsm.h"
 #include "hsm/hsm_pool.h"
+#include "publish/pub_oob.h"
 #include "publish/pub_rsync.h"
 
 struct conf {
@@ -57,9 +64,11 @@ struct conf {
 	long long	 pool_size, pool_threads, tick, workers;
 	char		*api_address, *api_tls_cert, *api_tls_key;
 	long long	 api_port, api_max_body;
+	long long	 parent_sync;
+	char		*parent_cafile, *updown_uri;
 };
 
-#define NKEYS	23
+#define NKEYS	26
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -111,6 +120,12 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"PEM private key (default: in tls-cert)" },
 	    { "api", "max-body", CM_CONF_SIZE, &c->api_max_body, 1024,
 		64 * 1024 * 1024, 0, "largest request body (default 256k)" },
+	    { "api", "updown-uri", CM_CONF_STR, &c->updown_uri, 0, 0, 0,
+		"URI prefix of the RFC 6492 service for delegated children" },
+	    { "engine", "parent-sync", CM_CONF_DURATION, &c->parent_sync, 1,
+		86400, 0, "how often a CA asks its remote parent again" },
+	    { "engine", "parent-cafile", CM_CONF_STR, &c->parent_cafile, 0, 0,
+		0, "PEM CAs trusted for https parents (default: the system's)" },
 	};
 
 	memcpy(k, t, sizeof(t));
@@ -140,7 +155,55 @@ usage(void)
 	    "       cairnd -c CONF token create --admin NAME\n"
 	    "       cairnd -c CONF token create --ca HANDLE NAME\n"
 	    "       cairnd -c CONF token revoke NAME\n"
-	    "       cairnd -c CONF token list\n");
+	    "       cairnd -c CONF token list\n"
+	    "       cairnd -c CONF parent request HANDLE [FILE]\n"
+	    "       cairnd -c CONF parent import HANDLE FILE\n"
+	    "       cairnd -c CONF parent sync HANDLE\n");
+}
+
+/*
+ * The RFC 6492 transport of the child side (ca_eng_set_transport): one
+ * HTTP POST of the CMS message to the parent's service URI; arg is the PEM
+ * file of trusted CAs for https (NULL: the system's).
+ */
+static int
+updown_post(void *arg, const char *uri, const uint8_t *msg, size_t len,
+    uint8_t **reply, size_t *replylen, struct cm_err *err)
+{
+	struct api_http_opts	 o;
+	struct api_http_resp	 r;
+	const char		*path;
+	char			 base[512];
+	size_t			 n;
+
+	*reply = NULL;
+	if ((path = strstr(uri, "://")) == NULL ||
+	    (path = strchr(path + 3, '/')) == NULL ||
+	    (n = (size_t)(path - uri)) >= sizeof(base))
+		return cm_err_set(err, CM_EINVAL, uri, "not an http(s) URI with "
+		    "a path");
+	memcpy(base, uri, n);
+	base[n] = '\0';
+	memset(&o, 0, sizeof(o));
+	o.cafile = arg;
+	o.timeout_ms = 60000;
+	o.ctype = "application/rpki-updown";
+	o.body_len = len;
+	if (api_http_do(base, "POST", path, (const char *)msg, &o, &r, err) == -1)
+		return -1;
+	if (r.status != 200 || strncmp(r.ctype, "application/rpki-updown",
+	    23) != 0) {
+		cm_err_set(err, CM_EIO, uri, "HTTP %d (%s): %.200s", r.status,
+		    r.ctype, r.ctype[0] == 'a' && strstr(r.ctype, "json") != NULL ?
+		    r.body : "");
+		api_http_resp_free(&r);
+		return -1;
+	}
+	*reply = (uint8_t *)r.body;
+	*replylen = r.len;
+	r.body = NULL;
+	api_http_resp_free(&r);
+	return 0;
 }
 
 /* Everything a command needs, opened from the configuration. */
@@ -200,6 +263,9 @@ env_open(struct env *v, struct cm_err *err)
 	v->econf.rsync_base = v->conf.rsync_base;
 	v->econf.https_base = v->conf.https_base;
 	v->econf.notify_uri = v->conf.notify_uri;
+	v->econf.updown_uri = v->conf.updown_uri;
+	if (v->conf.parent_sync > 0)
+		v->econf.parent_sync = v->conf.parent_sync;
 	if (v->conf.roa_mode != NULL) {
 		if (strcmp(v->conf.roa_mode, "per-prefix") == 0)
 			v->econf.roa_mode = CA_PLAN_ROA_PER_PREFIX;
@@ -208,7 +274,10 @@ env_open(struct env *v, struct cm_err *err)
 			    "roa-mode must be per-asn or per-prefix");
 	}
 	v->eng = ca_eng_new(&v->econf, v->db, v->hsm, v->pool, NULL, err);
-	return v->eng == NULL ? -1 : 0;
+	if (v->eng == NULL)
+		return -1;
+	ca_eng_set_transport(v->eng, updown_post, v->conf.parent_cafile);
+	return 0;
 }
 
 /*
@@ -422,6 +491,74 @@ out:
 }
 
 /* token create|revoke|list: 0, 1 (refused) or 2 (usage). */
+/*
+ * cairnd parent request HANDLE [FILE]  the RFC 8183 child_request of CA
+ *                                      HANDLE (made, without a key, when
+ *                                      it does not exist yet)
+ * cairnd parent import HANDLE FILE     its parent's parent_response
+ * cairnd parent sync HANDLE            one RFC 6492 round with the parent
+ */
+static int
+parent_cmd(struct env *v, int argc, char **argv, struct cm_err *err)
+{
+	struct pub_oob	 o, *in = NULL;
+	struct cm_buf	 xml = CM_BUF_INIT;
+	uint8_t		*der = NULL, *text = NULL;
+	size_t		 len;
+	int		 rc = 1;
+
+	if (strcmp(argv[1], "request") == 0 && (argc == 3 || argc == 4)) {
+		if (ca_eng_remote_create(v->eng, argv[2], "cli:parent", err) == -1 ||
+		    ca_eng_bpki(v->eng, argv[2], &der, &len, NULL, err) == -1)
+			goto out;
+		memset(&o, 0, sizeof(o));
+		o.type = PUB_OOB_CHILD_REQUEST;
+		o.handle = argv[2];
+		o.bpki_ta = der;
+		o.bpki_ta_len = len;
+		if (pub_oob_write(&o, &xml, err) == -1)
+			goto out;
+		if (argc == 4) {
+			if (cm_file_write_atomic(argv[3], xml.data, xml.len, 0644,
+			    err) == -1)
+				goto out;
+		} else
+			fwrite(xml.data, 1, xml.len, stdout);
+		rc = 0;
+	} else if (strcmp(argv[1], "import") == 0 && argc == 4) {
+		if (cm_file_read(argv[3], PUB_OOB_MAX, &text, &len, err) == -1 ||
+		    pub_oob_parse(argv[3], text, len, PUB_OOB_PARENT_RESPONSE, &in,
+		    err) == -1 ||
+		    ca_eng_parent_set(v->eng, argv[2], in->parent_handle,
+		    in->handle, in->service_uri, in->bpki_ta, in->bpki_ta_len,
+		    "cli:parent", err) == -1)
+			goto out;
+		printf("%s: parent %s at %s (we are %s there)\n", argv[2],
+		    in->parent_handle, in->service_uri, in->handle);
+		rc = 0;
+	} else if (strcmp(argv[1], "sync") == 0 && argc == 3) {
+		switch (ca_eng_parent_sync(v->eng, argv[2], "cli:parent", err)) {
+		case -1:
+			goto out;
+		case 1:
+			printf("%s: certificate installed\n", argv[2]);
+			break;
+		default:
+			printf("%s: up to date\n", argv[2]);
+		}
+		rc = 0;
+	} else {
+		usage();
+		rc = 2;
+	}
+out:
+	free(der);
+	free(text);
+	cm_buf_free(&xml);
+	pub_oob_free(in);
+	return rc;
+}
+
 static int
 token_cmd(struct env *v, int argc, char **argv, struct cm_err *err)
 {
@@ -504,6 +641,12 @@ run(struct env *v, struct cm_err *err)
 			cm_error("%s", err->msg);
 		} else if (n > 0)
 			cm_info("re-issued the objects of %d CAs", n);
+		/* CAs whose parent is remote: the rounds that are due. */
+		if ((n = ca_eng_parent_sync_due(v->eng, 100, err)) == -1)
+			cm_error("%s", err->msg);
+		else if (n > 0)
+			cm_info("new certificates from remote parents for %d CAs",
+			    n);
 		/*
 		 * Export when anything was written since the last export, by
 		 * this loop or by another process (cairnd apply).
@@ -599,7 +742,8 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "router-add") != 0 &&
 	    strcmp(argv[0], "transfer") != 0 &&
 	    strcmp(argv[0], "keyroll") != 0 &&
-	    strcmp(argv[0], "keyroll-all") != 0 && strcmp(argv[0], "token") != 0) {
+	    strcmp(argv[0], "keyroll-all") != 0 && strcmp(argv[0], "token") != 0 &&
+	    strcmp(argv[0], "parent") != 0) {
 		usage();
 		rc = 2;
 		goto out;
@@ -609,6 +753,7 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "keyroll") == 0 ? argc != 3 :
 	    strcmp(argv[0], "keyroll-all") == 0 ? argc != 2 :
 	    strcmp(argv[0], "token") == 0 ? argc < 2 || argc > 5 :
+	    strcmp(argv[0], "parent") == 0 ? argc < 3 || argc > 4 :
 	    strcmp(argv[0], "run") != 0 && argc != 2) {
 		usage();
 		rc = 2;
@@ -628,6 +773,9 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(argv[0], "run") == 0) {
 		if ((rc = run(&v, &err) == 0 ? 0 : 1) != 0)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+	} else if (strcmp(argv[0], "parent") == 0) {
+		if ((rc = parent_cmd(&v, argc, argv, &err)) == 1)
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else if (strcmp(argv[0], "token") == 0) {
 		if ((rc = token_cmd(&v, argc, argv, &err)) == 1)
