@@ -127,6 +127,16 @@ int	eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
  */
 int	eng_after_recert(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	    struct cm_err *err);
+/*
+ * Key roll of a CA whose parent is remote (engine_parent.c), outside any
+ * transaction: the parent certifies key (new, borrowed) and it is
+ * installed as the CA's pending key; and the parent is asked to revoke the
+ * certificate of key key_id.  Each returns 0 or -1.
+ */
+int	eng_parent_roll_start(struct ca_eng *e, const char *handle,
+	    struct hsm_key *key, const char *actor, struct cm_err *err);
+int	eng_parent_revoke(struct ca_eng *e, const char *handle,
+	    const char *key_id, struct cm_err *err);
 int	eng_audit(struct db *db, const char *actor, const char *action,
 	    int64_t ca_id, const char *object, struct cm_err *err);
 

@@ -228,6 +228,8 @@ struct pinfo {
 	int64_t		 last_sent, last_reply;
 	char		 active[HSM_KEY_ID_LEN + 1];	/* "" if none */
 	char		 pending[HSM_KEY_ID_LEN + 1];
+	char		 old[HSM_KEY_ID_LEN + 1];	/* a roll's old key */
+	char		 klass[CLASS_MAX];		/* the active key's */
 	uint8_t		*cert;				/* the active key's */
 	size_t		 certlen;
 };
@@ -285,8 +287,9 @@ load_pinfo(struct ca_eng *e, const char *handle, struct pinfo *pi,
 	r = NULL;
 	db_params_init(&p);
 	db_param_int(&p, pi->ca_id);
-	if ((n = db_exec(e->db, "SELECT id, state, cert FROM ca_key WHERE ca_id "
-	    "= $1 AND state IN ('active', 'pending')", &p, &r, err)) == -1)
+	if ((n = db_exec(e->db, "SELECT id, state, cert, class FROM ca_key WHERE "
+	    "ca_id = $1 AND state IN ('active', 'pending', 'old')", &p, &r,
+	    err)) == -1)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (strcmp(db_res_text(r, i, 1), "pending") == 0) {
@@ -294,8 +297,15 @@ load_pinfo(struct ca_eng *e, const char *handle, struct pinfo *pi,
 			    db_res_text(r, i, 0));
 			continue;
 		}
+		if (strcmp(db_res_text(r, i, 1), "old") == 0) {
+			snprintf(pi->old, sizeof(pi->old), "%s",
+			    db_res_text(r, i, 0));
+			continue;
+		}
 		snprintf(pi->active, sizeof(pi->active), "%s",
 		    db_res_text(r, i, 0));
+		snprintf(pi->klass, sizeof(pi->klass), "%s",
+		    db_res_text(r, i, 3));
 		if (db_res_bytea(r, i, 2, &d, &dl, err) == -1)
 			goto out;
 		if ((pi->cert = malloc(dl)) == NULL) {
@@ -867,13 +877,17 @@ round_with(struct ca_eng *e, struct pinfo *pi, const char *actor,
 		cm_err_set(err, CM_ENOMEM, pi->handle, "out of memory");
 		goto out;
 	}
-	/* Certificates for keys that are no longer ours (a finished roll). */
+	/*
+	 * Certificates for keys that are no longer ours (a finished roll);
+	 * the old key of a roll under way keeps its certificate until the
+	 * roll finishes.
+	 */
 	for (i = 0; cl != NULL && i < cl->ncerts; i++) {
 		if (cert_key_id(cl->certs[i].der, cl->certs[i].der_len, k,
 		    err) == -1)
 			goto out;
 		if (strcmp(k, pi->active) != 0 && strcmp(k, pi->pending) != 0 &&
-		    request_revoke(e, pi, cl->class_name, k, err) == -1)
+		    strcmp(k, pi->old) != 0 && request_revoke(e, pi, cl->class_name, k, err) == -1)
 			goto out;
 	}
 	if (cl == NULL || ca_res_is_empty(*entp)) {
@@ -936,6 +950,40 @@ out:
 	ca_ud_free(a);
 	free(q.sender);
 	free(q.recipient);
+	return rc;
+}
+
+int
+eng_parent_roll_start(struct ca_eng *e, const char *handle,
+    struct hsm_key *key, const char *actor, struct cm_err *err)
+{
+	struct pinfo	pi;
+	int		rc;
+
+	if (load_pinfo(e, handle, &pi, err) == -1)
+		return -1;
+	if (pi.active[0] == '\0') {
+		pinfo_clear(&pi);
+		return cm_err_set(err, CM_ESTATE, handle, "no certified key to "
+		    "roll (the parent has not certified one yet)");
+	}
+	rc = request_cert(e, &pi, pi.klass, key, "pending", actor, err);
+	pinfo_clear(&pi);
+	return rc;
+}
+
+int
+eng_parent_revoke(struct ca_eng *e, const char *handle, const char *key_id,
+    struct cm_err *err)
+{
+	struct pinfo	pi;
+	int		rc;
+
+	if (load_pinfo(e, handle, &pi, err) == -1)
+		return -1;
+	rc = request_revoke(e, &pi, pi.klass[0] != '\0' ? pi.klass : "default",
+	    key_id, err);
+	pinfo_clear(&pi);
 	return rc;
 }
 

@@ -10,7 +10,8 @@
 # complaint, exactly the expected VRPs).  Then the parent shrinks and grows
 # the child's entitlement: the child's own `cairnd run` picks the changes
 # up on its schedule (installing the parent's shrunk certificate,
-# re-requesting after the growth), and the result validates again.
+# re-requesting after the growth), the child rolls its key, and the result
+# validates again.
 #
 #   rp_child.sh path/to/cairnd path/to/cairn
 set -u
@@ -222,13 +223,31 @@ stop cdaemon
 printf 'roa  member 64501 10.6.0.0/16-20\n' >"$C/roas2.txt"
 cd_ apply "$C/roas2.txt" >"$C/apply2.log" 2>&1 ||
     fail "child apply after the growth: $(cat "$C/apply2.log")"
+# A key roll of the child (RFC 6489 over RFC 6492): the parent certifies
+# the new key on start and revokes the old one on finish.
+ncerts() { "$CAIRN" --json child show rir member | jq '.certificates | length'; }
+touch "$RP_WORK/mark3"
+sleep 1
+cd_ keyroll member start >"$C/roll.log" 2>&1 || fail "child keyroll start"
+[ "$(ncerts)" = 2 ] || fail "after keyroll start the parent lists $(ncerts) certificates, not 2"
+cd_ keyroll member activate-now >>"$C/roll.log" 2>&1 ||
+    fail "child keyroll activate-now"
+cd_ keyroll member finish >>"$C/roll.log" 2>&1 || fail "child keyroll finish"
+[ "$(ncerts)" = 1 ] || fail "after keyroll finish the parent lists $(ncerts) certificates, not 1"
+grep -q 'did not revoke' "$C/roll.log" && fail "keyroll finish: $(cat "$C/roll.log")"
+cd_ parent sync member >"$C/sync3.log" 2>&1 || fail "sync after the key roll"
+grep -q 'up to date' "$C/sync3.log" || fail "sync after the key roll: $(cat "$C/sync3.log")"
 cd_ export "$C/tree" >"$C/export2.log" 2>&1 || fail "child export"
-wait_parent_export "$RP_WORK/mark2"
+wait_parent_export "$RP_WORK/mark3"
 merge || fail "merge"
 printf '%s\n' 'AS64496 10.1.0.0/16 24' 'AS64500 10.5.0.0/17 24' \
     'AS64501 10.6.0.0/16 20' 'AS64501 2001:db8:5::/48 48' |
     LC_ALL=C sort >"$RP_WORK/expected2"
 validate second "$RP_WORK/expected2"
+# The old key's certificate, CRL and manifest are gone.
+n=$(jq -r '.metadata | "\(.certificates) \(.manifests) \(.roas)"' \
+    "$RP_WORK/second-rpki-client/output/json")
+[ "$n" = "4 4 3" ] || fail "rpki-client counts after the key roll: $n, not 4 4 3"
 
 # Removing the child withdraws its certificate at the parent.
 "$CAIRN" child remove rir member >"$C/remove.log" 2>&1 || fail "cairn child remove"
