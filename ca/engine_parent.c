@@ -242,6 +242,59 @@ pinfo_clear(struct pinfo *pi)
 	memset(pi, 0, sizeof(*pi));
 }
 
+/*
+ * Rounds, key roll requests and revocations of one CA are serialised
+ * across processes (the daemon's schedule, `cairnd parent sync`, a key
+ * roll) by a session-level advisory lock on the CA's handle, taken before
+ * its state is read and released after what the parent answered is
+ * installed; otherwise one could revoke a key that the other just had
+ * certified.
+ */
+#define ROUND_LOCK	"1128350542"
+
+static int
+round_lock(struct ca_eng *e, const char *handle, int on, struct cm_err *err)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	return db_exec(e->db, on ? "SELECT pg_advisory_lock(" ROUND_LOCK
+	    ", hashtext($1))" : "SELECT pg_advisory_unlock(" ROUND_LOCK
+	    ", hashtext($1))", &p, NULL, err) == -1 ? -1 : 0;
+}
+
+static int load_pinfo(struct ca_eng *, const char *, struct pinfo *,
+    struct cm_err *);
+
+/* Takes the CA's round lock and loads its state (fresh, under the lock). */
+static int
+begin(struct ca_eng *e, const char *handle, struct pinfo *pi,
+    struct cm_err *err)
+{
+	struct cm_err e2;
+
+	memset(pi, 0, sizeof(*pi));
+	if (round_lock(e, handle, 1, err) == -1)
+		return -1;
+	if (load_pinfo(e, handle, pi, err) == -1) {
+		if (round_lock(e, handle, 0, &e2) == -1)
+			cm_error("%s: %s", handle, e2.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+end(struct ca_eng *e, const char *handle, struct pinfo *pi)
+{
+	struct cm_err e2;
+
+	pinfo_clear(pi);
+	if (round_lock(e, handle, 0, &e2) == -1)
+		cm_error("%s: %s", handle, e2.msg);
+}
+
 static int
 load_pinfo(struct ca_eng *e, const char *handle, struct pinfo *pi,
     struct cm_err *err)
@@ -596,7 +649,7 @@ install_tx(struct db *db, void *arg, struct cm_err *err)
 	struct eng_ca		 c;
 	char			*t[3] = { NULL, NULL, NULL };
 	int			 active = strcmp(a->state, "active") == 0;
-	int			 rc = -1;
+	int			 n, rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	db_params_init(&p);
@@ -604,6 +657,17 @@ install_tx(struct db *db, void *arg, struct cm_err *err)
 	if (db_exec(db, "SELECT id FROM ca WHERE id = $1 FOR UPDATE", &p, NULL,
 	    err) == -1)
 		return -1;
+	/* A key roll step taken meanwhile (activate) changed the states. */
+	db_params_init(&p);
+	db_param_text(&p, a->key_id);
+	db_param_text(&p, a->state);
+	if ((n = db_exec(db, "SELECT 1 FROM ca_key WHERE id = $1 AND state <> $2",
+	    &p, NULL, err)) == -1)
+		return -1;
+	if (n > 0)
+		return cm_err_set(err, CM_ESTATE, a->pi->handle, "key %s is no "
+		    "longer %s; the next round will see to it", a->key_id,
+		    a->state);
 	db_params_init(&p);
 	db_param_text(&p, a->key_id);
 	db_param_int(&p, a->pi->ca_id);
@@ -960,15 +1024,14 @@ eng_parent_roll_start(struct ca_eng *e, const char *handle,
 	struct pinfo	pi;
 	int		rc;
 
-	if (load_pinfo(e, handle, &pi, err) == -1)
+	if (begin(e, handle, &pi, err) == -1)
 		return -1;
-	if (pi.active[0] == '\0') {
-		pinfo_clear(&pi);
-		return cm_err_set(err, CM_ESTATE, handle, "no certified key to "
+	if (pi.active[0] == '\0')
+		rc = cm_err_set(err, CM_ESTATE, handle, "no certified key to "
 		    "roll (the parent has not certified one yet)");
-	}
-	rc = request_cert(e, &pi, pi.klass, key, "pending", actor, err);
-	pinfo_clear(&pi);
+	else
+		rc = request_cert(e, &pi, pi.klass, key, "pending", actor, err);
+	end(e, handle, &pi);
 	return rc;
 }
 
@@ -979,11 +1042,11 @@ eng_parent_revoke(struct ca_eng *e, const char *handle, const char *key_id,
 	struct pinfo	pi;
 	int		rc;
 
-	if (load_pinfo(e, handle, &pi, err) == -1)
+	if (begin(e, handle, &pi, err) == -1)
 		return -1;
 	rc = request_revoke(e, &pi, pi.klass[0] != '\0' ? pi.klass : "default",
 	    key_id, err);
-	pinfo_clear(&pi);
+	end(e, handle, &pi);
 	return rc;
 }
 
@@ -1037,7 +1100,7 @@ ca_eng_parent_sync(struct ca_eng *e, const char *handle, const char *actor,
 	char		 class_name[CLASS_MAX] = "";
 	int		 rc;
 
-	if (load_pinfo(e, handle, &pi, err) == -1)
+	if (begin(e, handle, &pi, err) == -1)
 		return -1;
 	rc = round_with(e, &pi, actor, &ent, class_name, err);
 	if (rc == -1) {
@@ -1048,7 +1111,7 @@ ca_eng_parent_sync(struct ca_eng *e, const char *handle, const char *actor,
 	}
 	schedule(e, &pi, ent, class_name, rc == -1 ? err : NULL);
 	ca_res_free(ent);
-	pinfo_clear(&pi);
+	end(e, handle, &pi);
 	return rc;
 }
 

@@ -86,7 +86,7 @@ up=0
 for _ in 1 2 3 4 5; do
 	aport=$(rp_free_port) || exit 1
 	conf "$P" "$aport"
-	pd run >"$P/run.log" 2>&1 &
+	"$CAIRND" -c "$P/cairnd.conf" run >"$P/run.log" 2>&1 &
 	pdaemon=$!
 	export CAIRN_URL=http://127.0.0.1:$aport
 	for _ in $(seq 300); do
@@ -190,7 +190,7 @@ n=$(jq -r '.metadata | "\(.certificates) \(.manifests) \(.roas)"' \
 # over what is left at once; the child's daemon installs it on its next
 # round and withdraws the ROA that fell outside.  Then the parent grows
 # it: the child asks for a new certificate.
-cd_ run >"$C/run.log" 2>&1 &
+"$CAIRND" -c "$C/cairnd.conf" run >"$C/run.log" 2>&1 &
 cdaemon=$!
 touch "$RP_WORK/mark"
 sleep 1
