@@ -407,6 +407,10 @@ record_time(struct ca_eng *e, const struct pinfo *pi, const char *col,
 	    "to_timestamp($2::bigint))", col, col, col);
 	if ((n = db_exec(e->db, sql, &p, NULL, err)) == -1)
 		return -1;
+	if (n == 0 && strcmp(col, "last_sent_time") == 0)
+		return cm_err_set(err, CM_ESTATE, pi->handle, "the clock went "
+		    "back: signing time %lld is not after that of the last "
+		    "request", (long long)t);
 	if (n == 0)
 		return cm_err_set(err, CM_EPERM, pi->parent, "replayed or "
 		    "out-of-order reply (signing time not after the last one "

@@ -31,6 +31,7 @@ struct child_arg {
 	size_t			 bpkilen;
 	const struct ca_ud_msg	*req;
 	struct ca_ud_msg	*resp;
+	int			 changed;
 };
 
 static int
@@ -232,6 +233,7 @@ child_set_tx(struct db *db, void *arg, struct cm_err *err)
 		    a->parent);
 		goto out;
 	}
+	a->changed = 0;
 	if (ca_res_equal(cur, a->res)) {
 		rc = 0;
 		goto out;
@@ -258,7 +260,8 @@ child_set_tx(struct db *db, void *arg, struct cm_err *err)
 	    (n > 0 && eng_publish_pp(a->e, db, &c, err) == -1) ||
 	    eng_audit(db, a->actor, "child.resources", c.id, a->child, err) == -1)
 		goto out;
-	rc = 1;
+	a->changed = 1;
+	rc = 0;
 out:
 	eng_free_texts(t);
 	ca_res_free(cur);
@@ -279,7 +282,9 @@ ca_eng_child_set_resources(struct ca_eng *e, const char *parent,
 	a.child = child;
 	a.actor = actor;
 	a.res = entitlement;
-	return db_tx(e->db, NULL, child_set_tx, &a, err);
+	if (db_tx(e->db, NULL, child_set_tx, &a, err) == -1)
+		return -1;
+	return a.changed;
 }
 
 static int
