@@ -128,6 +128,46 @@ int	eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 int	eng_after_recert(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	    struct cm_err *err);
 /*
+ * Child side of RFC 6492 (engine_parent*.c): what a round needs to know
+ * about a CA and its remote parent.  eng_parent_begin() takes the CA's
+ * round lock (a session advisory lock that serialises rounds, key roll
+ * requests and revocations of one CA across processes) and loads the state
+ * under it; eng_parent_end() frees it and releases the lock.
+ * eng_parent_exchange() signs q (sender and recipient are filled in) with
+ * the CA's BPKI identity, posts it, verifies the reply against the
+ * parent's BPKI certificate and its signing time against the last one
+ * accepted, and returns it (*out, free with ca_ud_free()) when it is of
+ * type want; an error_response is a failure naming the RFC 6492 status.
+ */
+#define ENG_PARENT_HANDLE_MAX	255
+#define ENG_CLASS_MAX		64
+
+struct eng_parent {
+	int64_t		 ca_id;
+	const char	*handle;
+	char		 parent[ENG_PARENT_HANDLE_MAX + 1];
+	char		 child[ENG_PARENT_HANDLE_MAX + 1];
+	char		 uri[ENG_URI_MAX];
+	char		 repo[ENG_URI_MAX];
+	X509		*ta;
+	int64_t		 last_sent, last_reply;
+	char		 active[HSM_KEY_ID_LEN + 1];	/* "" if none */
+	char		 pending[HSM_KEY_ID_LEN + 1];
+	char		 old[HSM_KEY_ID_LEN + 1];	/* a roll's old key */
+	char		 klass[ENG_CLASS_MAX];		/* the active key's */
+	uint8_t		*cert;				/* the active key's */
+	size_t		 certlen;
+};
+
+int	eng_parent_begin(struct ca_eng *e, const char *handle,
+	    struct eng_parent *pi, struct cm_err *err);
+void	eng_parent_end(struct ca_eng *e, const char *handle,
+	    struct eng_parent *pi);
+int	eng_parent_exchange(struct ca_eng *e, struct eng_parent *pi,
+	    struct ca_ud_msg *q, enum ca_ud_type want, struct ca_ud_msg **out,
+	    struct cm_err *err);
+
+/*
  * Key roll of a CA whose parent is remote (engine_parent.c), outside any
  * transaction: the parent certifies key (new, borrowed) and it is
  * installed as the CA's pending key; and the parent is asked to revoke the
