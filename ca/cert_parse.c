@@ -331,24 +331,37 @@ uri_of(const GENERAL_NAME *gn, const char *scheme)
 	return strndup((const char *)s->data, (size_t)s->length);
 }
 
+/*
+ * CRLDP and AIA: required in every certificate but a TA's, which must not
+ * have them.  Returns 1 when the extension is present and allowed, 0 when
+ * a TA rightly lacks it, -1 (err set, naming rule and name) otherwise.
+ */
+static int
+non_ta_ext(struct parse *p, enum ext which, const char *rule,
+    const char *name, struct cm_err *err)
+{
+	int	 ta = p->c->kind == CA_CERT_TA;
+
+	if (p->ext[which] == NULL && !ta)
+		return cm_err_set(err, CM_EINVAL, p->fn, "%s: %s is required",
+		    rule, name);
+	if (p->ext[which] != NULL && ta)
+		return cm_err_set(err, CM_EINVAL, p->fn, "%s: a TA must not "
+		    "have a%s %s", rule, name[0] == 'A' ? "n" : "", name);
+	return !ta;
+}
+
 static int
 crldp(struct parse *p, struct cm_err *err)
 {
-	CRL_DIST_POINTS	*dps = ext_d2i(p, E_CRLDP);
+	CRL_DIST_POINTS	*dps;
 	DIST_POINT	*dp;
-	int		 rc = -1;
+	int		 rc;
 
-	if (p->ext[E_CRLDP] == NULL) {
-		if (p->c->kind == CA_CERT_TA)
-			return 0;
-		return cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §4.8.6: "
-		    "CRLDP is required");
-	}
-	if (p->c->kind == CA_CERT_TA) {
-		cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §4.8.6: a TA must "
-		    "not have a CRLDP");
-		goto out;
-	}
+	if ((rc = non_ta_ext(p, E_CRLDP, "RFC 6487 §4.8.6", "CRLDP", err)) <= 0)
+		return rc;
+	rc = -1;
+	dps = ext_d2i(p, E_CRLDP);
 	if (sk_DIST_POINT_num(dps) != 1 ||
 	    (dp = sk_DIST_POINT_value(dps, 0))->reasons != NULL ||
 	    dp->CRLissuer != NULL || dp->distpoint == NULL ||
@@ -374,21 +387,14 @@ out:
 static int
 aia(struct parse *p, struct cm_err *err)
 {
-	AUTHORITY_INFO_ACCESS	*ia = ext_d2i(p, E_AIA);
+	AUTHORITY_INFO_ACCESS	*ia;
 	ACCESS_DESCRIPTION	*ad;
-	int			 rc = -1;
+	int			 rc;
 
-	if (p->ext[E_AIA] == NULL) {
-		if (p->c->kind == CA_CERT_TA)
-			return 0;
-		return cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §4.8.7: AIA "
-		    "is required");
-	}
-	if (p->c->kind == CA_CERT_TA) {
-		cm_err_set(err, CM_EINVAL, p->fn, "RFC 6487 §4.8.7: a TA must "
-		    "not have an AIA");
-		goto out;
-	}
+	if ((rc = non_ta_ext(p, E_AIA, "RFC 6487 §4.8.7", "AIA", err)) <= 0)
+		return rc;
+	rc = -1;
+	ia = ext_d2i(p, E_AIA);
 	if (sk_ACCESS_DESCRIPTION_num(ia) != 1 ||
 	    !ca_asn1_oid_is((ad = sk_ACCESS_DESCRIPTION_value(ia, 0))->method,
 	    CA_OID_AD_CA_ISSUERS) ||

@@ -19,16 +19,25 @@ set_alg(X509_ALGOR *a)
 	    V_ASN1_NULL, NULL);
 }
 
+/*
+ * Signs the DER "tbs" (tbslen bytes, or <= 0 when encoding failed) with key
+ * into sigbs.  Takes ownership of tbs and frees it.  what names the object
+ * in errors.  Returns 0 or -1.
+ */
 static int
-sign_tbs(const uint8_t *tbs, int tbslen, struct hsm_key *key,
+sign_tbs(uint8_t *tbs, int tbslen, struct hsm_key *key,
     ASN1_BIT_STRING *sigbs, const char *what, struct cm_err *err)
 {
 	uint8_t		 md[32], sig[HSM_SIG_MAX];
 	size_t		 siglen = 0;
+	int		 ok;
 
+	ok = tbslen > 0 &&
+	    EVP_Digest(tbs, (size_t)tbslen, md, NULL, EVP_sha256(), NULL);
+	OPENSSL_free(tbs);
 	if (tbslen <= 0)
 		return cm_err_set(err, CM_ECRYPTO, what, "cannot encode TBS");
-	if (!EVP_Digest(tbs, (size_t)tbslen, md, NULL, EVP_sha256(), NULL))
+	if (!ok)
 		return cm_err_set(err, CM_ECRYPTO, what, "SHA-256 failed");
 	if (hsm_key_sign(key, md, sig, &siglen, err) == -1)
 		return -1;
@@ -40,33 +49,35 @@ sign_tbs(const uint8_t *tbs, int tbslen, struct hsm_key *key,
 	return 0;
 }
 
+/* verified: the result of an X509*_verify() call; 1 is success. */
+static int
+check_verified(int verified, const char *what, const char *keyname,
+    struct cm_err *err)
+{
+	if (verified == 1)
+		return 0;
+	return cm_err_set(err, CM_ECRYPTO, what,
+	    "signature does not verify with the %s", keyname);
+}
+
 int
 ca_sign_cert(X509 *x, struct hsm_key *key, struct cm_err *err)
 {
 	X509_ALGOR	*outer = NULL;
 	ASN1_BIT_STRING	*sigbs = NULL;
 	uint8_t		*tbs = NULL;
-	int		 tbslen, rc = -1;
+	int		 tbslen;
 
 	X509_get0_signature((const ASN1_BIT_STRING **)&sigbs,
 	    (const X509_ALGOR **)&outer, x);
 	if (!set_alg(outer) ||
-	    !set_alg((X509_ALGOR *)X509_get0_tbs_sigalg(x))) {
-		cm_err_set(err, CM_ENOMEM, "certificate", "out of memory");
-		goto out;
-	}
+	    !set_alg((X509_ALGOR *)X509_get0_tbs_sigalg(x)))
+		return cm_err_set(err, CM_ENOMEM, "certificate", "out of memory");
 	tbslen = i2d_re_X509_tbs(x, &tbs);
 	if (sign_tbs(tbs, tbslen, key, sigbs, "certificate", err) == -1)
-		goto out;
-	if (X509_verify(x, hsm_key_pubkey(key)) != 1) {
-		cm_err_set(err, CM_ECRYPTO, "certificate",
-		    "signature does not verify with the issuer key");
-		goto out;
-	}
-	rc = 0;
- out:
-	OPENSSL_free(tbs);
-	return rc;
+		return -1;
+	return check_verified(X509_verify(x, hsm_key_pubkey(key)),
+	    "certificate", "issuer key", err);
 }
 
 int
@@ -75,10 +86,8 @@ ca_sign_crl(X509_CRL *crl, struct hsm_key *key, struct cm_err *err)
 	X509_ALGOR	*outer = NULL;
 	ASN1_BIT_STRING	*sigbs = NULL;
 	uint8_t		*tbs = NULL;
-	int		 tbslen, rc = -1;
+	int		 tbslen;
 
-	X509_CRL_get0_signature(crl, (const ASN1_BIT_STRING **)&sigbs,
-	    (const X509_ALGOR **)&outer);
 	/*
 	 * OpenSSL has no setter for the CRL's inner AlgorithmIdentifier; a
 	 * signing attempt with the public key fills both identifiers before
@@ -90,22 +99,13 @@ ca_sign_crl(X509_CRL *crl, struct hsm_key *key, struct cm_err *err)
 	ERR_clear_error();
 	X509_CRL_get0_signature(crl, (const ASN1_BIT_STRING **)&sigbs,
 	    (const X509_ALGOR **)&outer);
-	if (!set_alg(outer)) {
-		cm_err_set(err, CM_ENOMEM, "CRL", "out of memory");
-		goto out;
-	}
+	if (!set_alg(outer))
+		return cm_err_set(err, CM_ENOMEM, "CRL", "out of memory");
 	tbslen = i2d_re_X509_CRL_tbs(crl, &tbs);
 	if (sign_tbs(tbs, tbslen, key, sigbs, "CRL", err) == -1)
-		goto out;
-	if (X509_CRL_verify(crl, hsm_key_pubkey(key)) != 1) {
-		cm_err_set(err, CM_ECRYPTO, "CRL",
-		    "signature does not verify with the issuer key");
-		goto out;
-	}
-	rc = 0;
- out:
-	OPENSSL_free(tbs);
-	return rc;
+		return -1;
+	return check_verified(X509_CRL_verify(crl, hsm_key_pubkey(key)),
+	    "CRL", "issuer key", err);
 }
 
 int
@@ -114,24 +114,16 @@ ca_sign_req(X509_REQ *req, struct hsm_key *key, struct cm_err *err)
 	X509_ALGOR	*alg = NULL;
 	ASN1_BIT_STRING	*sigbs = NULL;
 	uint8_t		*tbs = NULL;
-	int		 tbslen, rc = -1;
+	int		 tbslen;
 
 	X509_REQ_get0_signature(req, (const ASN1_BIT_STRING **)&sigbs,
 	    (const X509_ALGOR **)&alg);
-	if (!set_alg(alg)) {
-		cm_err_set(err, CM_ENOMEM, "certificate request", "out of memory");
-		goto out;
-	}
+	if (!set_alg(alg))
+		return cm_err_set(err, CM_ENOMEM, "certificate request",
+		    "out of memory");
 	tbslen = i2d_re_X509_REQ_tbs(req, &tbs);
 	if (sign_tbs(tbs, tbslen, key, sigbs, "certificate request", err) == -1)
-		goto out;
-	if (X509_REQ_verify(req, hsm_key_pubkey(key)) != 1) {
-		cm_err_set(err, CM_ECRYPTO, "certificate request",
-		    "signature does not verify with the key");
-		goto out;
-	}
-	rc = 0;
- out:
-	OPENSSL_free(tbs);
-	return rc;
+		return -1;
+	return check_verified(X509_REQ_verify(req, hsm_key_pubkey(key)),
+	    "certificate request", "key", err);
 }

@@ -100,6 +100,9 @@ grep -q -i '^cache-control: public, max-age=60$' <<<"$hdr" ||
 cmp -s <(curl -s --cacert "$tls/ca.pem" "${HTTPS}ta.cer") "$src/full/ta.cer" ||
     rpt_fail "ta.cer over HTTPS differs"
 
+# FORT as an RTR server validates now (serial 1, from the snapshot) and
+# again 60 s later (serial 2, which it must take from the delta).
+rp_fort_server_start rrdp "$W/full-rrdp.tal" "$W/fortsrv" || exit 1
 rp_validate_all "$W/full-rrdp.tal" "$W/out1" rrdp || exit 1
 rp_validate_all "$W/full.tal" "$W/out1" rsync || exit 1
 for v in rpki-client fort; do
@@ -114,9 +117,12 @@ for v in rpki-client fort; do
 done
 # Deltas with a warm cache: a second repository joins (publisher "other",
 # unrelated to our TAL), so delta 2 is small enough to be listed, and
-# rpki-client, run again on its cache, must fetch delta 2 and not the
-# snapshot, and still see exactly our VRPs.  (FORT 1.5.4 keeps no RRDP
-# state between standalone runs, so only rpki-client can show this.)
+# rpki-client, run again on its cache, and the FORT server in its next
+# cycle, must fetch delta 2 and not the snapshot, and still see exactly our
+# VRPs.  (FORT 1.5.4 keeps no RRDP state between standalone runs: only its
+# server mode can show this.)
+rp_fort_server_wait "$W/fortsrv" 1 100 || exit 1
+mark_fort=$(wc -l <"$W/pubd.log")
 "$MKREPO" -b "${RP_RSYNC_BASE}other/" -n "${HTTPS}rrdp/notification.xml" \
     -o "$src/other" -t "$W/other.tal" "$W/full.desc" >/dev/null ||
     { echo "FAIL: mkrepo (other)" >&2; exit 1; }
@@ -138,6 +144,20 @@ tail -n +"$mark" "$W/pubd.log" | grep -q '"GET /rrdp/[0-9a-f-]*/2/[0-9a-f]*/delt
     rpt_fail "rpki-client did not fetch delta 2"
 tail -n +"$mark" "$W/pubd.log" | grep -q '/snapshot.xml' &&
     rpt_fail "rpki-client fetched a snapshot despite delta 2"
+rp_fort_server_wait "$W/fortsrv" 2 100 || exit 1
+rp_fort_server_stop "$W/fortsrv"
+o=$W/fortsrv
+echo "--- FORT server, second cycle: $(wc -l <"$o/vrps") VRPs"
+sed 's/^/    /' "$o/complaints"
+rp_expect_vrps "$o" "$W/want" || rpt_fail "FORT server: VRPs"
+rp_expect_clean "$o" || rpt_fail "FORT server: complaints"
+tail -n +"$mark_fort" "$W/pubd.log" | grep ' "fort/' >"$W/fort-gets"
+grep -q '"GET /rrdp/[0-9a-f-]*/2/[0-9a-f]*/delta.xml' "$W/fort-gets" ||
+    rpt_fail "FORT did not fetch delta 2"
+# (The access log line of its first cycle's snapshot may come after the
+# mark: only a snapshot of serial 2 would be wrong.)
+grep -q '/2/[0-9a-f]*/snapshot.xml' "$W/fort-gets" &&
+    rpt_fail "FORT fetched a snapshot despite delta 2"
 
 # Change: withdraw the second ROA of m2 (its manifest is reissued by mkrepo:
 # rebuild with one roa line fewer and sync the difference).

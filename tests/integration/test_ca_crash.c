@@ -1,7 +1,8 @@
 /*
  * Crash safety of the CA engine: a child process makes ROA changes one
  * transaction at a time and reports each one after it committed; it is
- * killed with SIGKILL at a random moment, 50 times.  After every kill: every
+ * killed with SIGKILL at a random moment, 50 times (CAIRN_CRASH_RUNS=N for
+ * more: tests/soak/ca_crash_soak.sh).  After every kill: every
  * acknowledged change is in the database, and every publication point is
  * consistent (each current manifest parses and lists exactly its key's
  * current files with their hashes; the CRL parses).  CA keys live in the
@@ -27,7 +28,7 @@
 #include "common/cm_log.h"
 #include "db_testutil.h"
 
-#define RUNS	50
+#define RUNS	50	/* default; CAIRN_CRASH_RUNS overrides */
 #define BASE	"rsync://127.0.0.1:8873/repo/"
 
 struct fx {
@@ -226,14 +227,18 @@ test_kill9(void **state)
 	struct fx	*f = *state;
 	struct cm_err	 err;
 	struct db	*db;
-	int		 run, fd[2], k, last, acked, first = 0, status;
+	int		 run, runs = RUNS, fd[2], k, last, acked, first = 0;
+	int		 status;
 	int64_t		 rows;
 	pid_t		 pid;
 	char		 pfx[40];
+	const char	*env = getenv("CAIRN_CRASH_RUNS");
 
+	if (env != NULL && (runs = atoi(env)) <= 0)
+		fail_msg("CAIRN_CRASH_RUNS must be a positive number: %s", env);
 	srand((unsigned)time(NULL));
 	assert_non_null(db = db_open(f->t.dsn, 5, &err));
-	for (run = 0; run < RUNS; run++) {
+	for (run = 0; run < runs; run++) {
 		assert_int_equal(pipe(fd), 0);
 		if ((pid = fork()) == 0) {
 			close(fd[0]);
@@ -288,7 +293,7 @@ test_kill9(void **state)
 		consistent(db);
 		first = (int)rows;
 	}
-	printf("%d kills, %d configurations committed, all consistent\n", RUNS,
+	printf("%d kills, %d configurations committed, all consistent\n", runs,
 	    first);
 	assert_true(first > 0);
 	db_close(db);

@@ -56,6 +56,7 @@ rp_init() {
 }
 
 rp_cleanup() {
+	rp_fort_server_stop
 	rp_rsyncd_stop
 	rp_https_stop
 	if [ -n "$RP_WORK" ] && [ -d "$RP_WORK" ]; then
@@ -273,33 +274,46 @@ rp_run_rpki_client() {
 	return 0
 }
 
-rp_run_fort() {
-	local transport=$1 tal=$2 out=$3 args rc
+# FORT's arguments for transport $1, TAL $2 and output directory $3, in the
+# array RP_FORT_ARGS (without --mode).
+rp_fort_args() {
+	local transport=$1 tal=$2 out=$3
 	mkdir -p "$out/cache"
-	args=(--mode=standalone --tal="$tal" --local-repository="$out/cache"
+	RP_FORT_ARGS=(--tal="$tal" --local-repository="$out/cache"
 	    --http.retry.count=0 --rsync.retry.count=0
 	    --log.output=console --log.level=warning
 	    --validation-log.enabled=true --validation-log.output=console
 	    --validation-log.level=warning
 	    --output.roa="$out/roas.csv" --output.format=csv)
 	if [ "$transport" = rsync ]; then
-		args+=(--http.enabled=false)
+		RP_FORT_ARGS+=(--http.enabled=false)
 	else
 		# FORT ignores SSL_CERT_FILE: it wants a hashed directory.
 		mkdir -p "$out/ca"
 		cp "$RP_HTTPS_CA" "$out/ca/ca.pem"
 		openssl rehash "$out/ca" || return 1
-		args+=(--rsync.enabled=false --http.ca-path="$out/ca")
+		RP_FORT_ARGS+=(--rsync.enabled=false --http.ca-path="$out/ca")
 	fi
-	timeout "$RP_TIMEOUT" "$RP_FORT" "${args[@]}" >"$out/stdout" \
-	    2>"$out/stderr"
+}
+
+rp_run_fort() {
+	local transport=$1 tal=$2 out=$3 rc
+	rp_fort_args "$transport" "$tal" "$out" || return 1
+	timeout "$RP_TIMEOUT" "$RP_FORT" --mode=standalone "${RP_FORT_ARGS[@]}" \
+	    >"$out/stdout" 2>"$out/stderr"
 	rc=$?
 	echo "$rc" >"$out/rc"
 	[ "$rc" = 0 ] || rp_complain "$out" fort "exit code $rc"
+	rp_fort_collect "$out"
+}
+
+# Reads FORT's logs and ROA output in $1 into complaints and vrps.
+rp_fort_collect() {
+	local out=$1
 	# INF lines go to stdout, WRN/ERR/CRT to stderr; two WRN lines are
-	# FORT's normal start and end banner.
+	# FORT's normal start and end banner (worded otherwise in server mode).
 	grep -E ' (WRN|ERR|CRT)' "$out/stdout" "$out/stderr" -h |
-	    grep -v -E 'WRN: The validation has (begun|successfully ended)\.$' |
+	    grep -v -E 'WRN: (The validation has|First validation cycle has) begun|WRN: (The validation has|First validation cycle) successfully ended' |
 	    while IFS= read -r line; do
 		rp_complain "$out" fort "$line"
 	    done
@@ -313,6 +327,52 @@ rp_run_fort() {
 		    awk -F, 'NF == 3 { print $1 " " $2 " " $3 }' |
 		    LC_ALL=C sort -u >"$out/vrps"
 	fi
+	return 0
+}
+
+# FORT as an RTR server (its only mode that keeps RRDP state between
+# validation cycles, so the only way to see it use deltas): validates every
+# 60 s (its minimum) into $3 until rp_fort_server_stop.  Sets RP_FORT_PID.
+# Its log level is info, for the "Validation finished:" line of each cycle
+# (INF lines are never complaints).
+#   rp_fort_server_start TRANSPORT TAL OUT
+rp_fort_server_start() {
+	local transport=$1 tal=$2 out=$3 port
+	rm -rf "$out"
+	mkdir -p "$out" && chmod 755 "$out" || return 1
+	: >"$out/complaints"
+	: >"$out/vrps"
+	rp_fort_args "$transport" "$tal" "$out" || return 1
+	port=$(rp_free_port) || return 1
+	"$RP_FORT" --mode=server --server.address="127.0.0.1#$port" \
+	    --server.interval.validation=60 "${RP_FORT_ARGS[@]}" --log.level=info \
+	    >"$out/stdout" 2>"$out/stderr" &
+	RP_FORT_PID=$!
+}
+
+# Waits (at most $3 seconds) until the FORT server of directory $1 has
+# finished $2 validation cycles; returns 1 on timeout or when it died.
+rp_fort_server_wait() {
+	local out=$1 n=$2 i
+	for ((i = 0; i < $3; i++)); do
+		[ "$(cat "$out/stdout" "$out/stderr" 2>/dev/null |
+		    grep -c 'INF: Validation finished:')" -ge "$n" ] &&
+		    return 0
+		kill -0 "$RP_FORT_PID" 2>/dev/null ||
+		    { rp_die "FORT server exited"; return 1; }
+		sleep 1
+	done
+	rp_die "FORT server: no validation cycle $n in $3 s"
+}
+
+# Stops the FORT server and collects its complaints and VRPs (those of its
+# last cycle) in its output directory $1.
+rp_fort_server_stop() {
+	[ -n "${RP_FORT_PID:-}" ] || return 0
+	kill "$RP_FORT_PID" 2>/dev/null
+	wait "$RP_FORT_PID" 2>/dev/null
+	RP_FORT_PID=
+	[ -n "${1:-}" ] && rp_fort_collect "$1"
 	return 0
 }
 
