@@ -76,9 +76,16 @@ ca   rir   ta   as=64496-64511 v4=10.0.0.0/8 v6=2001:db8::/32
 ca   m1    rir  as=64496 v4=10.1.0.0/16
 roa  m1    64496 10.1.0.0/16-24
 REPO
+# The child's cluster is made while the parent's is (two initdb at once):
+# RFC 8183 child_request of a CA that has no parent yet.
+cd_ parent request member "$C/request.xml" >"$C/request.log" 2>&1 &
+req=$!
 pd apply "$P/repo.txt" >"$P/apply.log" 2>&1 || { fail "parent apply"; exit 1; }
+wait "$req" || { fail "parent request: $(cat "$C/request.log")"; exit 1; }
 admin=$(pd token create --admin ops 2>"$P/token.log" | tail -n 1)
 case $admin in cairn_*) ;; *) fail "no admin token: $admin"; exit 1 ;; esac
+member=$(pd token create --ca m1 member-1 2>>"$P/token.log" | tail -n 1)
+case $member in cairn_*) ;; *) fail "no member token: $member"; exit 1 ;; esac
 export CAIRN_TOKEN=$admin
 
 # The parent's daemon with its API (RFC 6492 service and provisioning).
@@ -101,8 +108,6 @@ done
 [ $up = 1 ] || { fail "the parent's API did not come up"; exit 1; }
 
 # RFC 8183: child_request -> parent_response.
-cd_ parent request member "$C/request.xml" >"$C/request.log" 2>&1 ||
-    { fail "parent request"; exit 1; }
 grep -q '<child_request ' "$C/request.xml" || fail "no child_request"
 cd_ parent sync member >"$C/early.log" 2>&1 &&
     fail "sync before the parent_response was imported succeeded"
@@ -114,6 +119,15 @@ grep -q '<parent_response ' "$C/response.xml" || fail "no parent_response"
     fail "registering the same child twice succeeded"
 "$CAIRN" child add rir "$C/request.xml" --asn 65000 >/dev/null 2>&1 &&
     fail "an entitlement outside the parent's resources was accepted"
+printf '<child_request/>\n' >"$C/bad.xml"
+"$CAIRN" child add rir "$C/bad.xml" --asn 64500 >"$C/bad.log" 2>&1 &&
+    fail "a malformed child_request was accepted"
+grep -q 'child_request' "$C/bad.log" || fail "bad child_request: $(cat "$C/bad.log")"
+# A member token of m1 does not see the children of its parent.
+CAIRN_TOKEN=$member "$CAIRN" child list rir >/dev/null 2>&1 &&
+    fail "a member token of m1 listed the children of rir"
+CAIRN_TOKEN=$member "$CAIRN" child list m1 >/dev/null 2>&1 ||
+    fail "a member token of m1 cannot list its own children"
 "$CAIRN" child list rir >"$C/list.txt" 2>&1 || fail "cairn child list"
 grep -q '^member ' "$C/list.txt" || fail "child list: $(cat "$C/list.txt")"
 "$CAIRN" child response rir member >"$C/response2.xml" 2>&1 ||
