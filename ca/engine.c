@@ -852,6 +852,9 @@ shrink_children(struct ca_eng *e, struct db *db, struct eng_ca *c,
 		    set_resources(e, db, h, cut, 0, err) == -1)
 			goto out;
 	}
+	/* Delegated children too: their entitlements and certificates. */
+	if (eng_fit_delegated(e, db, c, err) == -1)
+		goto out;
 	rc = 0;
 out:
 	ca_res_free(cur);

@@ -168,6 +168,15 @@ int	eng_parent_exchange(struct ca_eng *e, struct eng_parent *pi,
 	    struct cm_err *err);
 
 /*
+ * Shrinks the entitlements of c's delegated children (engine_updown.c) to
+ * what c holds, and their current certificates with them (re-issued, or
+ * withdrawn when nothing is left), after c's resources shrank.  Returns
+ * the number of children changed, or -1.
+ */
+int	eng_fit_delegated(struct ca_eng *e, struct db *db, struct eng_ca *c,
+	    struct cm_err *err);
+
+/*
  * Key roll of a CA whose parent is remote (engine_parent.c), outside any
  * transaction: the parent certifies key (new, borrowed) and it is
  * installed as the CA's pending key; and the parent is asked to revoke the

@@ -214,6 +214,63 @@ out:
 	return rc;
 }
 
+int
+eng_fit_delegated(struct ca_eng *e, struct db *db, struct eng_ca *c,
+    struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct ca_res		*cur = NULL, *cut = NULL;
+	char			*t[3] = { NULL, NULL, NULL };
+	int			 i, n, in, changed = 0, rc = -1;
+
+	db_params_init(&p);
+	db_param_int(&p, c->id);
+	if ((n = db_exec(db, "SELECT handle, asn, ipv4, ipv6 FROM ca_child WHERE "
+	    "ca_id = $1 AND deleted_at IS NULL ORDER BY handle", &p, &r,
+	    err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *h = db_res_text(r, i, 0);
+
+		ca_res_free(cur);
+		ca_res_free(cut);
+		cur = cut = NULL;
+		eng_free_texts(t);
+		t[0] = t[1] = t[2] = NULL;
+		if (eng_res_parse(db_res_text(r, i, 1), db_res_text(r, i, 2),
+		    db_res_text(r, i, 3), h, &cur, err) == -1 ||
+		    (in = ca_res_contains(c->res, cur, err)) == -1)
+			goto out;
+		if (in)
+			continue;
+		if (ca_res_intersect(c->res, cur, &cut, err) == -1 ||
+		    eng_res_texts(cut, t, err) == -1)
+			goto out;
+		db_params_init(&p);
+		db_param_int(&p, c->id);
+		db_param_text(&p, h);
+		db_param_text(&p, t[0]);
+		db_param_text(&p, t[1]);
+		db_param_text(&p, t[2]);
+		if (db_exec(db, "UPDATE ca_child SET asn = $3, ipv4 = $4, ipv6 = "
+		    "$5 WHERE ca_id = $1 AND handle = $2 AND deleted_at IS NULL",
+		    &p, NULL, err) == -1 ||
+		    fit_child_certs(e, db, c, h, cut, err) == -1)
+			goto out;
+		cm_info("%s: the entitlement of delegated child %s shrank with "
+		    "its parent's resources", c->handle, h);
+		changed++;
+	}
+	rc = changed;
+out:
+	eng_free_texts(t);
+	ca_res_free(cur);
+	ca_res_free(cut);
+	db_res_free(r);
+	return rc;
+}
+
 static int
 child_set_tx(struct db *db, void *arg, struct cm_err *err)
 {

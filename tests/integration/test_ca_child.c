@@ -396,6 +396,32 @@ test_key_roll(void **state)
 	free(key2);
 }
 
+/* The parent's own resources shrink: the child's entitlement follows. */
+static void
+test_parent_shrinks(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct ca_res	*r;
+	int		 rc;
+
+	expect(f->pdb, "SELECT ipv4 FROM ca_child WHERE handle = 'kid'",
+	    "10.5.0.0/16");
+	r = res_of("64496-64511", "10.0.0.0-10.5.127.255,10.6.0.0-10.255.255.255",
+	    "2001:db8::/32");
+	rc = ca_eng_ca_set_resources(f->p, "rir", r, "test", &err);
+	ok(rc, &err);
+	assert_int_equal(rc, 1);
+	ca_res_free(r);
+	expect(f->pdb, "SELECT asn || ' ' || ipv4 FROM ca_child WHERE handle = "
+	    "'kid'", "64500 10.5.0.0/17");
+	expect(f->pdb, PARENT_CERTS, "1");
+	rc = ca_eng_parent_sync(f->c, "kid", "test", &err);
+	ok(rc, &err);
+	assert_int_equal(rc, 1);
+	expect(f->cdb, KID_RES, "64500 10.5.0.0/17 ");
+}
+
 static void
 test_replay_refused(void **state)
 {
@@ -440,6 +466,7 @@ main(void)
 		cmocka_unit_test(test_revoked_by_parent),
 		cmocka_unit_test(test_entitlement_gone),
 		cmocka_unit_test(test_key_roll),
+		cmocka_unit_test(test_parent_shrinks),
 		cmocka_unit_test(test_replay_refused),
 	};
 
