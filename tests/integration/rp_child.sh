@@ -44,7 +44,16 @@ show_logs() {
 
 rp_init || exit 1
 trap 'rc=$?; stop pdaemon; stop cdaemon; show_logs $rc; rp_cleanup' EXIT
-port=$(rp_free_port) || exit 1
+# rsyncd holds its port from the start (the port is in every URI we sign),
+# below the ephemeral range that the test's own connections use.
+mkdir -p "$RP_WORK/tree"
+port=
+for _ in $(seq 20); do
+	port=$((20000 + RANDOM % 12000))
+	rp_port_free "$port" && rp_rsyncd_start "$RP_WORK/tree" "$port" && break
+	port=
+done
+[ -n "$port" ] || { fail "no port for rsyncd"; exit 1; }
 base=rsync://127.0.0.1:$port/repo/
 P=$RP_WORK/p
 C=$RP_WORK/c
@@ -170,8 +179,7 @@ wait_parent_export() {	# until the rsync tree has the child's current cert
 	return 1
 }
 merge() {
-	rm -rf "$RP_WORK/tree"
-	mkdir -p "$RP_WORK/tree"
+	find "$RP_WORK/tree" -mindepth 1 -delete
 	cp -a "$P/tree/current/." "$RP_WORK/tree/" &&
 	    cp -a "$C/tree/current/." "$RP_WORK/tree/" &&
 	    chmod -R a+rX "$RP_WORK/tree" "$RP_WORK/ta.tal"
@@ -191,7 +199,6 @@ touch -d '-1 hour' "$RP_WORK/epoch"
 wait_parent_export "$RP_WORK/epoch"
 cd_ export "$C/tree" >"$C/export.log" 2>&1 || fail "child export"
 merge || fail "merge"
-rp_rsyncd_start "$RP_WORK/tree" "$port" || exit 1
 printf '%s\n' 'AS64496 10.1.0.0/16 24' 'AS64500 10.5.0.0/17 24' \
     'AS64501 10.5.128.0/17 17' 'AS64501 2001:db8:5::/48 48' |
     LC_ALL=C sort >"$RP_WORK/expected1"
