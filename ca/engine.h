@@ -293,6 +293,15 @@ int	ca_eng_parent_set(struct ca_eng *e, const char *handle,
 int	ca_eng_parent_sync(struct ca_eng *e, const char *handle,
 	    const char *actor, struct cm_err *err);
 /*
+ * The state of remote CA handle's relation to its parent, as text lines
+ * "key value" (parent, child-handle, service-uri, class, entitlement,
+ * key, last-sync, next-sync, last-error) into *out (malloc'd).  Returns 0
+ * or -1 (CM_ENOTFOUND).
+ */
+int	ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
+	    struct cm_err *err);
+
+/*
  * ca_eng_parent_sync() for up to max remote CAs whose round is due.  A CA
  * that fails is logged and does not stop the others.  Returns the number
  * of CAs whose certificate changed, or -1 when the due CAs cannot be read.

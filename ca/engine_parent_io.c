@@ -198,6 +198,50 @@ ca_eng_parent_set(struct ca_eng *e, const char *handle,
 	return db_tx(e->db, NULL, parent_set_tx, &a, err);
 }
 
+int
+ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
+    struct cm_err *err)
+{
+	static const char *names[] = { "parent", "child-handle", "service-uri",
+	    "class", "entitlement", "key", "last-sync", "next-sync",
+	    "last-error" };
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct cm_buf		 b = CM_BUF_INIT;
+	size_t			 i;
+	int			 n;
+
+	*out = NULL;
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	if ((n = db_exec(e->db, "SELECT p.parent_handle, p.child_handle, "
+	    "p.service_uri, coalesce(p.class, '-'), 'as=' || p.asn || ' v4=' || "
+	    "p.ipv4 || ' v6=' || p.ipv6, coalesce((SELECT k.id FROM ca_key k "
+	    "WHERE k.ca_id = c.id AND k.state = 'active'), '-'), "
+	    "coalesce(to_char(p.last_sync AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), to_char(p.next_sync AT "
+	    "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "coalesce(p.last_error, '-') FROM ca c JOIN ca_parent p ON p.ca_id "
+	    "= c.id WHERE c.handle = $1 AND c.deleted_at IS NULL", &p, &r,
+	    err)) == -1)
+		return -1;
+	if (n != 1) {
+		db_res_free(r);
+		return cm_err_set(err, CM_ENOTFOUND, handle, "no CA with a remote "
+		    "parent by this handle");
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		cm_buf_printf(&b, "%-12s %s\n", names[i],
+		    db_res_text(r, 0, (int)i));
+	db_res_free(r);
+	if (cm_buf_add(&b, "", 1) == -1) {
+		cm_buf_free(&b);
+		return cm_err_set(err, CM_ENOMEM, handle, "out of memory");
+	}
+	*out = (char *)cm_buf_steal(&b, NULL);
+	return 0;
+}
+
 /* ---- one exchange ----------------------------------------------------- */
 static void
 pinfo_clear(struct eng_parent *pi)

@@ -19,7 +19,7 @@
  *                                   the publication server
  *   cairnd -c CONF token create --admin NAME | --ca HANDLE NAME
  *   cairnd -c CONF parent request HANDLE [FILE] | import HANDLE FILE |
- *                         sync HANDLE
+ *                         sync HANDLE | show HANDLE
  *                                   a CA whose parent runs elsewhere: its
  *                                   RFC 8183 child_request, the parent's
  *                                   parent_response, an RFC 6492 round
@@ -158,7 +158,8 @@ usage(void)
 	    "       cairnd -c CONF token list\n"
 	    "       cairnd -c CONF parent request HANDLE [FILE]\n"
 	    "       cairnd -c CONF parent import HANDLE FILE\n"
-	    "       cairnd -c CONF parent sync HANDLE\n");
+	    "       cairnd -c CONF parent sync HANDLE\n"
+	    "       cairnd -c CONF parent show HANDLE\n");
 }
 
 /*
@@ -497,6 +498,7 @@ out:
  *                                      it does not exist yet)
  * cairnd parent import HANDLE FILE     its parent's parent_response
  * cairnd parent sync HANDLE            one RFC 6492 round with the parent
+ * cairnd parent show HANDLE            the state of that relation
  */
 static int
 parent_cmd(struct env *v, int argc, char **argv, struct cm_err *err)
@@ -535,6 +537,14 @@ parent_cmd(struct env *v, int argc, char **argv, struct cm_err *err)
 			goto out;
 		printf("%s: parent %s at %s (we are %s there)\n", argv[2],
 		    in->parent_handle, in->service_uri, in->handle);
+		rc = 0;
+	} else if (strcmp(argv[1], "show") == 0 && argc == 3) {
+		char *show = NULL;
+
+		if (ca_eng_parent_show(v->eng, argv[2], &show, err) == -1)
+			goto out;
+		fputs(show, stdout);
+		free(show);
 		rc = 0;
 	} else if (strcmp(argv[1], "sync") == 0 && argc == 3) {
 		switch (ca_eng_parent_sync(v->eng, argv[2], "cli:parent", err)) {

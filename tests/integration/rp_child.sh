@@ -149,6 +149,10 @@ cd_ parent import member "$C/response.xml" >"$C/import.log" 2>&1 ||
 cd_ parent sync member >"$C/sync.log" 2>&1 ||
     { fail "parent sync: $(cat "$C/sync.log")"; exit 1; }
 grep -q 'certificate installed' "$C/sync.log" || fail "sync: $(cat "$C/sync.log")"
+cd_ parent show member >"$C/show-parent.txt" 2>&1 || fail "parent show"
+grep -q '^entitlement  as=64500-64501 v4=10.5.0.0/16 v6=2001:db8:5::/48$' \
+    "$C/show-parent.txt" || fail "parent show: $(cat "$C/show-parent.txt")"
+grep -q '^last-error   -$' "$C/show-parent.txt" || fail "parent show: an error"
 cd_ parent sync member >"$C/sync2.log" 2>&1 || fail "second sync"
 grep -q 'up to date' "$C/sync2.log" || fail "second sync: $(cat "$C/sync2.log")"
 "$CAIRN" child show rir member >"$C/show.txt" 2>&1 || fail "cairn child show"
