@@ -65,8 +65,8 @@ ca_eng_free(struct ca_eng *e)
 	free(e);
 }
 
-static int
-explicit_res(const char *who, const struct ca_res *r, struct cm_err *err)
+int
+eng_explicit_res(const char *who, const struct ca_res *r, struct cm_err *err)
 {
 	if (ca_res_is_inherit(r, CA_RES_AS) || ca_res_is_inherit(r, CA_RES_V4) ||
 	    ca_res_is_inherit(r, CA_RES_V6))
@@ -86,9 +86,9 @@ struct create_arg {
 	struct hsm_key		*key;
 };
 
-static int
-insert_ca(struct db *db, const char *handle, const char *kind, int64_t parent,
-    const char *repo, const struct ca_res *res, int64_t *id,
+int
+eng_insert_ca(struct db *db, const char *handle, const char *kind,
+    int64_t parent, const char *repo, const struct ca_res *res, int64_t *id,
     struct cm_err *err)
 {
 	struct db_params	 p;
@@ -136,8 +136,8 @@ out:
 	return rc;
 }
 
-static int
-insert_key(struct db *db, const char *key_id, int64_t ca_id,
+int
+eng_insert_key(struct db *db, const char *key_id, int64_t ca_id,
     const uint8_t *cert, size_t len, const char *cert_uri, struct cm_err *err)
 {
 	struct db_params p;
@@ -175,7 +175,7 @@ ta_create_tx(struct db *db, void *arg, struct cm_err *err)
 	snprintf(tadir, sizeof(tadir), "%s%s-ta/", e->conf.rsync_base, a->handle);
 	snprintf(handle_ta, sizeof(handle_ta), "%s-ta", a->handle);
 	snprintf(name, sizeof(name), "%s.cer", a->handle);
-	if (insert_ca(db, a->handle, "ta", 0, repo, a->res, &id, err) == -1)
+	if (eng_insert_ca(db, a->handle, "ta", 0, repo, a->res, &id, err) == -1)
 		return -1;
 	db_params_init(&p);
 	db_param_text(&p, handle_ta);
@@ -208,7 +208,7 @@ ta_create_tx(struct db *db, void *arg, struct cm_err *err)
 		char uri[ENG_URI_MAX];
 
 		snprintf(uri, sizeof(uri), "%s%s", tadir, name);
-		if (insert_key(db, hsm_key_id(a->key), id, der, (size_t)len, uri,
+		if (eng_insert_key(db, hsm_key_id(a->key), id, der, (size_t)len, uri,
 		    err) == -1)
 			goto out;
 	}
@@ -248,7 +248,7 @@ with_new_key(struct create_arg *a, db_tx_fn fn, struct cm_err *err)
 		return cm_err_set(err, CM_EINVAL, a->handle, "a handle is 1-64 "
 		    "letters, digits, '-', '_' or '.', starting with a letter "
 		    "or digit");
-	if (explicit_res(a->handle, a->res, err) == -1)
+	if (eng_explicit_res(a->handle, a->res, err) == -1)
 		return -1;
 	snprintf(label, sizeof(label), "cairn ca %s", a->handle);
 	if (hsm_key_create(a->e->hsm, label, &a->key, err) == -1)
@@ -311,13 +311,8 @@ out:
 	return rc;
 }
 
-/*
- * Issues (or re-issues) the certificate of child key child_key for the
- * child CA child in the publication point of parent p, over res.  The DER
- * and URI go to *der (malloc'd) and uri.
- */
-static int
-issue_child_cert(struct ca_eng *e, struct db *db, struct eng_ca *p,
+int
+eng_issue_child_cert(struct ca_eng *e, struct db *db, struct eng_ca *p,
     const char *child, const char *child_repo, EVP_PKEY *child_key,
     const char *child_key_id, const struct ca_res *res, uint8_t **der,
     size_t *len, char uri[ENG_URI_MAX], struct cm_err *err)
@@ -346,8 +341,8 @@ issue_child_cert(struct ca_eng *e, struct db *db, struct eng_ca *p,
 	return 0;
 }
 
-static int
-within_parent(const struct eng_ca *p, const char *child,
+int
+eng_within_parent(const struct eng_ca *p, const char *child,
     const struct ca_res *res, struct cm_err *err)
 {
 	int in;
@@ -376,12 +371,12 @@ ca_create_tx(struct db *db, void *arg, struct cm_err *err)
 	if (eng_load_ca(e, db, a->parent, &p, err) == -1)
 		return -1;
 	snprintf(repo, sizeof(repo), "%s%s/", e->conf.rsync_base, a->handle);
-	if (within_parent(&p, a->handle, a->res, err) == -1 ||
-	    insert_ca(db, a->handle, "hosted", p.id, repo, a->res, &id,
+	if (eng_within_parent(&p, a->handle, a->res, err) == -1 ||
+	    eng_insert_ca(db, a->handle, "hosted", p.id, repo, a->res, &id,
 	    err) == -1 ||
-	    issue_child_cert(e, db, &p, a->handle, repo, hsm_key_pubkey(a->key),
+	    eng_issue_child_cert(e, db, &p, a->handle, repo, hsm_key_pubkey(a->key),
 	    hsm_key_id(a->key), a->res, &der, &len, uri, err) == -1 ||
-	    insert_key(db, hsm_key_id(a->key), id, der, len, uri, err) == -1 ||
+	    eng_insert_key(db, hsm_key_id(a->key), id, der, len, uri, err) == -1 ||
 	    eng_load_ca(e, db, a->handle, &c, err) == -1 ||
 	    eng_publish_pp(e, db, &c, err) == -1 ||
 	    eng_publish_pp(e, db, &p, err) == -1 ||
@@ -904,7 +899,7 @@ set_resources(struct ca_eng *e, struct db *db, const char *handle,
 		rc = 0;		/* nothing to do */
 		goto out;
 	}
-	if (within_parent(&p, handle, res, err) == -1 ||
+	if (eng_within_parent(&p, handle, res, err) == -1 ||
 	    eng_res_texts(res, t, err) == -1)
 		goto out;
 	db_params_init(&q);
@@ -914,7 +909,7 @@ set_resources(struct ca_eng *e, struct db *db, const char *handle,
 	db_param_text(&q, t[2]);
 	if (db_exec(db, "UPDATE ca_resources SET asn = $2, ipv4 = $3, ipv6 = $4, "
 	    "updated_at = now() WHERE ca_id = $1", &q, NULL, err) == -1 ||
-	    issue_child_cert(e, db, &p, handle, c.repo, hsm_key_pubkey(c.key),
+	    eng_issue_child_cert(e, db, &p, handle, c.repo, hsm_key_pubkey(c.key),
 	    c.key_id, res, &der, &len, uri, err) == -1)
 		goto out;
 	db_params_init(&q);
@@ -996,7 +991,7 @@ ca_eng_ca_set_resources(struct ca_eng *e, const char *handle,
 {
 	struct res_arg a = { e, handle, actor, res, 0 };
 
-	if (explicit_res(handle, res, err) == -1)
+	if (eng_explicit_res(handle, res, err) == -1)
 		return -1;
 	if (db_tx(e->db, NULL, set_resources_tx, &a, err) == -1)
 		return -1;
@@ -1207,7 +1202,7 @@ ca_eng_transfer(struct ca_eng *e, const char *from, const char *to,
 {
 	struct transfer_arg a = { e, from, to, actor, res };
 
-	if (explicit_res(from, res, err) == -1)
+	if (eng_explicit_res(from, res, err) == -1)
 		return -1;
 	return db_tx(e->db, NULL, transfer_tx, &a, err);
 }
@@ -1520,7 +1515,7 @@ roll_start_tx(struct db *db, void *arg, struct cm_err *err)
 	eng_ctx_clear(&c);
 	if (eng_load_ca(a->e, db, parent, &p, err) == -1 ||
 	    eng_load_ca(a->e, db, a->handle, &c, err) == -1 ||
-	    issue_child_cert(a->e, db, &p, a->handle, c.repo,
+	    eng_issue_child_cert(a->e, db, &p, a->handle, c.repo,
 	    hsm_key_pubkey(a->key), hsm_key_id(a->key), c.res, &der, &len, uri,
 	    err) == -1)
 		goto out;

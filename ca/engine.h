@@ -89,6 +89,47 @@ int	ca_eng_ca_create(struct ca_eng *e, const char *handle,
 	    const char *parent, const struct ca_res *res, const char *actor,
 	    struct cm_err *err);
 
+/* One CA of a bulk creation; everything borrowed. */
+struct ca_eng_new_ca {
+	const char		*handle;
+	const char		*parent;	/* a hosted CA or trust anchor */
+	const struct ca_res	*res;		/* explicit, within the parent's */
+};
+
+/*
+ * Progress of a bulk creation: phase "keys", "certificates" or
+ * "publication points", done of total.
+ */
+typedef void	(*ca_eng_progress_fn)(void *arg, const char *phase, size_t done,
+		    size_t total);
+
+/*
+ * Creates the n hosted CAs of cas in ONE transaction: all of them or none.
+ * Each parent is an existing CA or an entry earlier in cas.  First, on
+ * threads worker threads (0: 2), the CA keys are made in the signer and the
+ * one-time EE keys of the new CAs' first manifests in memory, so that key
+ * generation runs in parallel and the transaction never waits for it.
+ * Then, in the transaction, each parent certifies its new children, every
+ * new CA gets its (empty) CRL and manifest, and each parent re-issues its
+ * CRL and manifest once for the whole batch instead of once per child.
+ * Everything written is checked by the internal validator, as for every
+ * change.  The parents' rows stay locked for the transaction only (signing
+ * and database work, a few ms per CA); ca_import_apply() (ca/import.h)
+ * splits a file into batches of a few hundred.
+ *
+ * progress may be NULL.  On error nothing is committed, the new keys are
+ * deleted from the signer, *bad (may be NULL) is the index of the entry at
+ * fault (n when the error is not one entry's: database, signer) and err
+ * names its handle: CM_EINVAL (bad handle, inherit or empty resources,
+ * resources beyond the parent's, parent later in the batch), CM_EEXIST
+ * (handle taken, or twice in cas), CM_ENOTFOUND (no such parent).
+ * Returns n (the number of CAs created) or -1.
+ */
+int	ca_eng_ca_create_many(struct ca_eng *e, const struct ca_eng_new_ca *cas,
+	    size_t n, unsigned threads, const char *actor,
+	    ca_eng_progress_fn progress, void *arg, size_t *bad,
+	    struct cm_err *err);
+
 /*
  * Changes the resources of hosted CA handle (within its parent's): the
  * parent re-issues its certificate; on a shrink the CA's ROAs and ASPAs
@@ -132,6 +173,18 @@ int	ca_eng_aspa_set(struct ca_eng *e, const char *handle,
  */
 int	ca_eng_transfer(struct ca_eng *e, const char *from, const char *to,
 	    const struct ca_res *res, const char *actor, struct cm_err *err);
+
+/*
+ * Deletes hosted CA handle, which must have no child CAs, hosted or
+ * delegated (CM_ESTATE), in one transaction: every object it published is
+ * withdrawn, its parent revokes and withdraws the certificates of its keys
+ * and re-issues its CRL and manifest, its ROA and ASPA configurations are
+ * dropped, and the CA and its publisher are marked deleted (the handle
+ * stays taken).  After the commit its keys are deleted from the signer.  A
+ * trust anchor is CM_ESTATE, an unknown CA CM_ENOTFOUND.  Returns 0 or -1.
+ */
+int	ca_eng_ca_delete(struct ca_eng *e, const char *handle,
+	    const char *actor, struct cm_err *err);
 
 /*
  * Certifies a BGPsec router key (RFC 8209): csr is a DER PKCS#10 request

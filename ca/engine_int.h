@@ -28,6 +28,13 @@ struct ca_eng {
 	struct cm_clock		 real;
 	ca_eng_post_fn		 post;		/* RFC 6492 child side; NULL: none */
 	void			*post_arg;
+	/*
+	 * One-time EE keys made ahead for the bulk operation under way
+	 * (engine_bulk.c); eng_ee_key() hands these out before asking the
+	 * pool.  Owned by that operation, NULL otherwise.
+	 */
+	EVP_PKEY		**ee_stash;
+	size_t			 ee_nstash;
 };
 
 /* A CA with its active key, locked FOR UPDATE by eng_load_ca(). */
@@ -186,6 +193,36 @@ int	eng_parent_roll_start(struct ca_eng *e, const char *handle,
 	    struct hsm_key *key, const char *actor, struct cm_err *err);
 int	eng_parent_revoke(struct ca_eng *e, const char *handle,
 	    const char *key_id, struct cm_err *err);
+/* ---- creating CAs (engine.c), shared with the bulk path (engine_bulk.c) */
+
+/* res has no inherit and is not empty (CM_EINVAL naming who). */
+int	eng_explicit_res(const char *who, const struct ca_res *r,
+	    struct cm_err *err);
+/* res lies within p's certified resources (CM_EINVAL naming child). */
+int	eng_within_parent(const struct eng_ca *p, const char *child,
+	    const struct ca_res *res, struct cm_err *err);
+/*
+ * Inserts the rows of a new CA (ca, ca_resources, its publisher) and its
+ * id into *id; CM_EEXIST when the handle is taken.
+ */
+int	eng_insert_ca(struct db *db, const char *handle, const char *kind,
+	    int64_t parent, const char *repo, const struct ca_res *res,
+	    int64_t *id, struct cm_err *err);
+/* Inserts key key_id of CA ca_id as its active key, with its certificate. */
+int	eng_insert_key(struct db *db, const char *key_id, int64_t ca_id,
+	    const uint8_t *cert, size_t len, const char *cert_uri,
+	    struct cm_err *err);
+/*
+ * Issues (or re-issues) the certificate of child key child_key for the
+ * child CA child in the publication point of parent p, over res.  The DER
+ * goes to *der (malloc'd, the caller frees it) and its URI to uri.  p's
+ * CRL and manifest are not re-issued: that is the caller's.
+ */
+int	eng_issue_child_cert(struct ca_eng *e, struct db *db, struct eng_ca *p,
+	    const char *child, const char *child_repo, EVP_PKEY *child_key,
+	    const char *child_key_id, const struct ca_res *res, uint8_t **der,
+	    size_t *len, char uri[ENG_URI_MAX], struct cm_err *err);
+
 int	eng_audit(struct db *db, const char *actor, const char *action,
 	    int64_t ca_id, const char *object, struct cm_err *err);
 

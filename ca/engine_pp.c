@@ -95,6 +95,11 @@ eng_keyname(const char *key_id, const char *ext, char *out, size_t len)
 int
 eng_ee_key(struct ca_eng *e, EVP_PKEY **out, struct cm_err *err)
 {
+	if (e->ee_nstash > 0) {
+		*out = e->ee_stash[--e->ee_nstash];
+		e->ee_stash[e->ee_nstash] = NULL;
+		return 0;
+	}
 	if (e->pool != NULL)
 		return hsm_pool_get(e->pool, 60000, out, err);
 	if ((*out = EVP_RSA_gen(2048)) == NULL)

@@ -3,6 +3,10 @@
  *
  *   cairnd -c CONF run              keep every CA's objects current
  *   cairnd -c CONF apply FILE       create/update CAs, ROAs, ASPAs (ca/desc.h)
+ *   cairnd -c CONF import FILE [BATCH]
+ *                                   create many hosted CAs (CSV or "ca"
+ *                                   lines, ca/import.h), BATCH (500) per
+ *                                   transaction
  *   cairnd -c CONF tal HANDLE       print a trust anchor's TAL
  *   cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]
  *                                   move resources (and their ROA/ASPA
@@ -36,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -45,6 +50,7 @@
 #include "api/api_client.h"
 #include "ca/desc.h"
 #include "ca/engine.h"
+#include "ca/import.h"
 #include "common/cm_conf.h"
 #include "common/cm_file.h"
 #include "common/cm_log.h"
@@ -61,14 +67,15 @@ struct conf {
 			*p11_pin_env, *key_dir;
 	char		*rsync_base, *https_base, *notify_uri, *roa_mode;
 	char		*export_dir;
+	char		*pub_service_uri, *pub_bpki_cert;
 	long long	 pool_size, pool_threads, tick, workers;
 	char		*api_address, *api_tls_cert, *api_tls_key;
-	long long	 api_port, api_max_body;
+	long long	 api_port, api_max_body, api_workers;
 	long long	 parent_sync;
 	char		*parent_cafile, *updown_uri;
 };
 
-#define NKEYS	26
+#define NKEYS	29
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -104,6 +111,11 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"RRDP notification URI (rpkiNotify)" },
 	    { "repository", "export-dir", CM_CONF_STR, &c->export_dir, 0, 0, 0,
 		"run: write the rsync tree here after each change" },
+	    { "repository", "rfc8181-service-uri", CM_CONF_STR,
+		&c->pub_service_uri, 0, 0, 0, "API publishers: cairn-pubd's "
+		"[rfc8181] service-uri" },
+	    { "repository", "rfc8181-bpki-cert", CM_CONF_STR, &c->pub_bpki_cert,
+		0, 0, 0, "API publishers: cairn-pubd's BPKI certificate (PEM)" },
 	    { "engine", "roa-mode", CM_CONF_STR, &c->roa_mode, 0, 0, 0,
 		"per-asn (default) or per-prefix" },
 	    { "engine", "workers", CM_CONF_INT, &c->workers, 1, 64, 0,
@@ -120,6 +132,8 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"PEM private key (default: in tls-cert)" },
 	    { "api", "max-body", CM_CONF_SIZE, &c->api_max_body, 1024,
 		64 * 1024 * 1024, 0, "largest request body (default 256k)" },
+	    { "api", "workers", CM_CONF_INT, &c->api_workers, 1,
+		API_MAX_WORKERS, 0, "threads answering API requests (default 4)" },
 	    { "api", "updown-uri", CM_CONF_STR, &c->updown_uri, 0, 0, 0,
 		"URI prefix of the RFC 6492 service for delegated children" },
 	    { "engine", "parent-sync", CM_CONF_DURATION, &c->parent_sync, 1,
@@ -146,6 +160,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: cairnd -c CONF run\n"
 	    "       cairnd -c CONF apply FILE\n"
+	    "       cairnd -c CONF import FILE [BATCH]\n"
 	    "       cairnd -c CONF tal HANDLE\n"
 	    "       cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR-FILE\n"
 	    "       cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]\n"
@@ -418,6 +433,61 @@ roll_progress(void *arg, const char *handle, int i, int n,
 	    "FAILED: ", e == NULL ? "" : e->msg);
 }
 
+/*
+ * Progress of an import on stderr: a line per 100 CAs of a phase and at
+ * its end ("[batch 2/20] keys 300/500").
+ */
+static void
+import_progress(void *arg, size_t batch, size_t nbatches, const char *phase,
+    size_t done, size_t total)
+{
+	(void)arg;
+	if (done % 100 == 0 || done == total)
+		fprintf(stderr, "[batch %zu/%zu] %s %zu/%zu\n", batch, nbatches,
+		    phase, done, total);
+}
+
+/* import FILE [BATCH] */
+static int
+import(struct env *v, const char *file, const char *batch,
+    struct cm_err *err)
+{
+	struct ca_import	*im = NULL;
+	struct ca_import_result	 res;
+	char			*text = NULL, *end;
+	size_t			 len;
+	unsigned long		 b = 0;
+	struct timespec		 t0, t1;
+	int			 rc = 1;
+
+	if (batch != NULL) {
+		b = strtoul(batch, &end, 10);
+		if (*batch == '\0' || *end != '\0' || b < 1 || b > 100000) {
+			cm_err_set(err, CM_EINVAL, batch, "BATCH is a number of "
+			    "CAs per transaction, 1-100000");
+			return 2;
+		}
+	}
+	if (cm_file_read(file, 256 * 1024 * 1024, (uint8_t **)&text, &len,
+	    err) == -1 ||
+	    ca_import_parse(file, text, &im, err) == -1)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = ca_import_apply(v->eng, v->db, im, b, 0, "cli:import",
+	    import_progress, NULL, &res, err) == 0 ? 0 : 1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("%zu CAs created in %zu batches, %zu already existed, %.1f s\n",
+	    res.created, res.batches, res.existing,
+	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (rc != 0 && res.created > 0)
+		fprintf(stderr, "cairnd: the %zu CAs of the committed batches stay; "
+		    "run the import again to create the rest\n", res.created);
+out:
+	ca_import_free(im);
+	free(text);
+	return rc;
+}
+
 /* transfer FROM TO as=... v4=... v6=... */
 static int
 transfer(struct env *v, const char *from, const char *to, char **words,
@@ -623,11 +693,14 @@ run(struct env *v, struct cm_err *err)
 		ac.hsm = v->hsm;
 		ac.pool = v->pool;
 		ac.eng_conf = &v->econf;
+		ac.pub_service_uri = v->conf.pub_service_uri;
+		ac.pub_bpki_cert = v->conf.pub_bpki_cert;
+		ac.workers = (unsigned)v->conf.api_workers;
 		if ((api = api_start(&ac, err)) == NULL)
 			return cm_err_wrap(err, "api");
-		cm_info("api: listening on %s port %u (%s)", ac.host != NULL ?
-		    ac.host : "127.0.0.1", api_port(api), ac.tls_cert != NULL ?
-		    "https" : "http");
+		cm_info("api: listening on %s port %u (%s, %u workers)",
+		    ac.host != NULL ? ac.host : "127.0.0.1", api_port(api),
+		    ac.tls_cert != NULL ? "https" : "http", api_workers(api));
 	}
 	/* Workers 1..N-1 on threads; the main loop is worker 0. */
 	nw = (int)v->conf.workers;
@@ -748,6 +821,7 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if (strcmp(argv[0], "run") != 0 && strcmp(argv[0], "apply") != 0 &&
+	    strcmp(argv[0], "import") != 0 &&
 	    strcmp(argv[0], "tal") != 0 && strcmp(argv[0], "export") != 0 &&
 	    strcmp(argv[0], "router-add") != 0 &&
 	    strcmp(argv[0], "transfer") != 0 &&
@@ -760,6 +834,7 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(argv[0], "router-add") == 0 ? argc != 4 :
 	    strcmp(argv[0], "transfer") == 0 ? argc < 4 || argc > 6 :
+	    strcmp(argv[0], "import") == 0 ? argc < 2 || argc > 3 :
 	    strcmp(argv[0], "keyroll") == 0 ? argc != 3 :
 	    strcmp(argv[0], "keyroll-all") == 0 ? argc != 2 :
 	    strcmp(argv[0], "token") == 0 ? argc < 2 || argc > 5 :
@@ -800,6 +875,10 @@ main(int argc, char *argv[])
 			printf("%zu changes applied\n", applied);
 			rc = 0;
 		}
+	} else if (strcmp(argv[0], "import") == 0) {
+		rc = import(&v, argv[1], argc > 2 ? argv[2] : NULL, &err);
+		if (rc != 0)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else if (strcmp(argv[0], "tal") == 0) {
 		if (ca_eng_tal(v.eng, argv[1], &tal, &err) == -1)
 			fprintf(stderr, "cairnd: %s\n", err.msg);

@@ -4,7 +4,7 @@
 # PostgreSQL and its CA keys in a SoftHSM2 token, applies rp_repo.txt (TA ->
 # RIR CA -> two member CAs, ROAs, ASPAs), transfers a prefix with its ROA
 # between the members, rolls the RIR CA's key, certifies a BGPsec router
-# key, and exports the
+# key, creates three more CAs with a bulk import, and exports the
 # repository as an rsync tree; rpki-client 8.2 and FORT 1.5.4 fetch it over rsync only, each
 # with a fresh cache.  Both must report exactly the VRPs that mkrepo derives
 # from the same description, and no complaint except rpki-client 8.2's
@@ -80,6 +80,26 @@ cairnd router-add m1 64499 "$RP_WORK/router.csr" >"$RP_WORK/router2.log" 2>&1 &&
     fail "router-add for an AS that m1 does not hold succeeded"
 grep -q "AS64499 is not within" "$RP_WORK/router2.log" ||
     fail "router-add error: $(cat "$RP_WORK/router2.log")"
+# Bulk creation (cairnd import): three CAs in one batch, one of them the
+# parent of another; then a file whose second line is outside the RIR's
+# resources: refused, naming the line, and nothing of it is published.
+cat >"$RP_WORK/import.csv" <<'EOF'
+handle,parent,asns,ipv4,ipv6
+i1,rir,64502-64503,10.3.0.0/16,2001:db8:3::/48
+i2,rir,64504,"10.4.0.0/16,10.5.0.0/16",
+ca i3 i1 as=64503 v4=10.3.1.0/24
+EOF
+cairnd import "$RP_WORK/import.csv" >"$RP_WORK/import.log" 2>&1 ||
+    { cat "$RP_WORK/import.log" >&2; fail "cairnd import"; }
+grep -q '^3 CAs created in 1 batches, 0 already existed' "$RP_WORK/import.log" ||
+    fail "import summary: $(tail -n 1 "$RP_WORK/import.log")"
+printf 'b1,rir,64505,10.6.0.0/16,\nb2,rir,64506,172.16.0.0/16,\n' \
+    >"$RP_WORK/import-bad.csv"
+cairnd import "$RP_WORK/import-bad.csv" >"$RP_WORK/import-bad.log" 2>&1 &&
+    fail "an import with a line outside the parent's resources succeeded"
+grep -q 'import-bad.csv:2: b2: resources are not within those of the parent rir' \
+    "$RP_WORK/import-bad.log" ||
+    fail "import error: $(cat "$RP_WORK/import-bad.log")"
 cairnd export "$RP_WORK/tree" >"$RP_WORK/export.log" 2>&1 ||
     { cat "$RP_WORK/export.log" >&2; fail "cairnd export"; }
 cairnd tal ta >"$RP_WORK/ta.tal" 2>"$RP_WORK/tal.log" || fail "cairnd tal"
@@ -113,16 +133,16 @@ if [ -s "$out/other" ]; then
 	fail "rpki-client complained about more than the ASPA profile:"
 	cat "$out/other" >&2
 fi
-# Everything the engine made was seen: certificates (4 CAs and the router),
-# manifests and CRLs of the TA and 3 CAs, and one ROA per (CA, origin AS),
-# the engine's default.
+# Everything the engine made was seen: certificates (7 CAs, 3 of them
+# imported, and the router), manifests and CRLs of the TA and 6 CAs, and one
+# ROA per (CA, origin AS), the engine's default.
 nroa=$(awk '$1 == "roa" { print $2, $3 }' "$here/rp_repo.txt" | sort -u | wc -l)
 # The transfer made m1 an issuer of AS64501's ROA too (m2 keeps the IPv6 part).
 nroa=$((nroa + 1))
 got=$(jq -r '.metadata | "\(.certificates) \(.manifests) \(.crls) \(.roas)"' \
     "$out/output/json")
-[ "$got" = "5 4 4 $nroa" ] ||
-    fail "rpki-client object counts: $got, not 5 4 4 $nroa (the router cert counts)"
+[ "$got" = "8 7 7 $nroa" ] ||
+    fail "rpki-client object counts: $got, not 8 7 7 $nroa (the router cert counts)"
 
 # The router key reached rpki-client's output: one key, for AS64496.
 keys=$(jq -r '[.bgpsec_keys[]? | .asn | tostring | ltrimstr("AS")] | join(" ")' \
