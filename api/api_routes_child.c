@@ -275,7 +275,10 @@ api_r_child_add(struct api_call *c)
 		goto out;
 	if (ca_eng_child_add(c->eng, c->params[0], child, res, req->bpki_ta,
 	    req->bpki_ta_len, c->who.name, &err) == -1) {
-		api_error_err(c, &err, "resources");
+		/* A bad handle, or an entitlement beyond the parent's. */
+		api_error_err(c, &err, err.code != CM_EINVAL ? NULL :
+		    strstr(err.msg, "bad child handle") != NULL ? "handle" :
+		    "resources");
 		goto out;
 	}
 	child_show(c, id, child, 201);
