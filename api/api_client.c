@@ -409,3 +409,44 @@ api_http_resp_free(struct api_http_resp *r)
 	free(r->body);
 	r->body = NULL;
 }
+
+/* RFC 6492 child side: one POST of a CMS message (see api_client.h). */
+int
+api_updown_post(void *cafile, const char *uri, const uint8_t *msg, size_t len,
+    uint8_t **reply, size_t *replylen, struct cm_err *err)
+{
+	struct api_http_opts	 o;
+	struct api_http_resp	 r;
+	const char		*path;
+	char			 base[512];
+	size_t			 n;
+
+	*reply = NULL;
+	if ((path = strstr(uri, "://")) == NULL ||
+	    (path = strchr(path + 3, '/')) == NULL ||
+	    (n = (size_t)(path - uri)) >= sizeof(base))
+		return cm_err_set(err, CM_EINVAL, uri, "not an http(s) URI with "
+		    "a path");
+	memcpy(base, uri, n);
+	base[n] = '\0';
+	memset(&o, 0, sizeof(o));
+	o.cafile = cafile;
+	o.timeout_ms = 60000;
+	o.ctype = "application/rpki-updown";
+	o.body_len = len;
+	if (api_http_do(base, "POST", path, (const char *)msg, &o, &r, err) == -1)
+		return -1;
+	if (r.status != 200 || strncmp(r.ctype, "application/rpki-updown",
+	    23) != 0) {
+		cm_err_set(err, CM_EIO, uri, "HTTP %d (%s): %.200s", r.status,
+		    r.ctype, r.ctype[0] == 'a' && strstr(r.ctype, "json") != NULL ?
+		    r.body : "");
+		api_http_resp_free(&r);
+		return -1;
+	}
+	*reply = (uint8_t *)r.body;
+	*replylen = r.len;
+	r.body = NULL;
+	api_http_resp_free(&r);
+	return 0;
+}

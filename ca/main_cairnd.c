@@ -177,51 +177,6 @@ usage(void)
 	    "       cairnd -c CONF parent show HANDLE\n");
 }
 
-/*
- * The RFC 6492 transport of the child side (ca_eng_set_transport): one
- * HTTP POST of the CMS message to the parent's service URI; arg is the PEM
- * file of trusted CAs for https (NULL: the system's).
- */
-static int
-updown_post(void *arg, const char *uri, const uint8_t *msg, size_t len,
-    uint8_t **reply, size_t *replylen, struct cm_err *err)
-{
-	struct api_http_opts	 o;
-	struct api_http_resp	 r;
-	const char		*path;
-	char			 base[512];
-	size_t			 n;
-
-	*reply = NULL;
-	if ((path = strstr(uri, "://")) == NULL ||
-	    (path = strchr(path + 3, '/')) == NULL ||
-	    (n = (size_t)(path - uri)) >= sizeof(base))
-		return cm_err_set(err, CM_EINVAL, uri, "not an http(s) URI with "
-		    "a path");
-	memcpy(base, uri, n);
-	base[n] = '\0';
-	memset(&o, 0, sizeof(o));
-	o.cafile = arg;
-	o.timeout_ms = 60000;
-	o.ctype = "application/rpki-updown";
-	o.body_len = len;
-	if (api_http_do(base, "POST", path, (const char *)msg, &o, &r, err) == -1)
-		return -1;
-	if (r.status != 200 || strncmp(r.ctype, "application/rpki-updown",
-	    23) != 0) {
-		cm_err_set(err, CM_EIO, uri, "HTTP %d (%s): %.200s", r.status,
-		    r.ctype, r.ctype[0] == 'a' && strstr(r.ctype, "json") != NULL ?
-		    r.body : "");
-		api_http_resp_free(&r);
-		return -1;
-	}
-	*reply = (uint8_t *)r.body;
-	*replylen = r.len;
-	r.body = NULL;
-	api_http_resp_free(&r);
-	return 0;
-}
-
 /* Everything a command needs, opened from the configuration. */
 struct env {
 	struct conf		 conf;
@@ -292,7 +247,7 @@ env_open(struct env *v, struct cm_err *err)
 	v->eng = ca_eng_new(&v->econf, v->db, v->hsm, v->pool, NULL, err);
 	if (v->eng == NULL)
 		return -1;
-	ca_eng_set_transport(v->eng, updown_post, v->conf.parent_cafile);
+	ca_eng_set_transport(v->eng, api_updown_post, v->conf.parent_cafile);
 	return 0;
 }
 
@@ -693,6 +648,7 @@ run(struct env *v, struct cm_err *err)
 		ac.hsm = v->hsm;
 		ac.pool = v->pool;
 		ac.eng_conf = &v->econf;
+		ac.parent_cafile = v->conf.parent_cafile;
 		ac.pub_service_uri = v->conf.pub_service_uri;
 		ac.pub_bpki_cert = v->conf.pub_bpki_cert;
 		ac.workers = (unsigned)v->conf.api_workers;
