@@ -88,7 +88,7 @@ repo_response(struct api_call *c, const char *handle, const char *sia,
 	struct pub_oob	 r;
 	struct cm_buf	 out = CM_BUF_INIT;
 	uint8_t		*der = NULL;
-	size_t		 len;
+	size_t		 len = 0;
 	char		*svc = NULL;
 	int		 rc = -1;
 

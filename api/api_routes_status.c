@@ -15,8 +15,11 @@
 
 /* A pending change older than this means publication is stuck. */
 #define LAG_PROBLEM	"300"
-/* Objects expiring within this are a problem (re-issue failed). */
-#define EXPIRY_PROBLEM	"86400"
+/*
+ * Objects expiring within this are a problem: their re-issue failed or is
+ * late (by default manifests are re-issued with a day or more to go).
+ */
+#define EXPIRY_PROBLEM	"3600"
 /* Re-issue this late means the engine does not keep up or fails. */
 #define OVERDUE_PROBLEM	"600"
 

@@ -632,7 +632,7 @@ print_repo_status(json_t *j)
 	printf("re-issue:     next %s, %lld overdue\n", js(ri, "next_at"),
 	    ji(ri, "overdue"));
 	printf("objects:      %lld current, earliest notAfter %s, %lld "
-	    "expiring within a day\n", ji(ob, "current"),
+	    "expiring within an hour\n", ji(ob, "current"),
 	    js(ob, "earliest_not_after"), ji(ob, "expiring"));
 	printf("cas:          %lld\n", ji(j, "cas"));
 	if (json_is_object(kp))

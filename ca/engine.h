@@ -376,4 +376,17 @@ int	ca_eng_tick(struct ca_eng *e, int max, struct cm_err *err);
 int	ca_eng_tick_shard(struct ca_eng *e, int max, int shard, int nshards,
 	    struct cm_err *err);
 
+/*
+ * The internal validator over the whole repository (ca/engine_check.c):
+ * for every key of every hosted CA, each current object is checked as
+ * before a commit (strict parse, signed by the key, resources within the
+ * CA's; the CRL lists exactly the unexpired revoked serials; the manifest
+ * exactly the key's files with their hashes) and must be valid at the
+ * engine's now (certificates within notBefore..notAfter, CRLs and
+ * manifests between thisUpdate and nextUpdate).  Changes nothing.
+ * Returns the number of objects checked, or -1 with err naming the first
+ * failure.
+ */
+int	ca_eng_check(struct ca_eng *e, struct cm_err *err);
+
 #endif

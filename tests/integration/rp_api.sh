@@ -61,7 +61,8 @@ for _ in 1 2 3 4 5; do
 		sed -i "s/^port = .*/port = $apiport/" "$RP_WORK/cairnd.conf"
 	fi
 	export CAIRN_URL=http://127.0.0.1:$apiport
-	cairnd run >"$RP_WORK/run.log" 2>&1 &
+	# The binary itself, not the shell function: $! must be the daemon.
+	"$CAIRND" -c "$RP_WORK/cairnd.conf" run >"$RP_WORK/run.log" 2>&1 &
 	daemon=$!
 	for _ in $(seq 300); do
 		if "$CAIRN" status >/dev/null 2>&1; then up=1; break; fi

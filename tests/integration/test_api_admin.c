@@ -628,6 +628,24 @@ test_status(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j,
 	    "objects"), "mft")), 1);
 	json_decref(j);
+	/* An object about to expire is a problem of its CA and of all. */
+	exec("UPDATE issued_object SET not_after = now() + interval '10 "
+	    "minutes' WHERE kind = 'mft' AND withdrawn_at IS NULL AND ca_id = "
+	    "(SELECT id FROM ca WHERE handle = 'm2')");
+	assert_int_equal(req(F->m2, "GET", "/api/v1/cas/m2/status", NULL, &j),
+	    200);
+	probs = json_object_get(j, "problems");
+	assert_int_equal(json_array_size(probs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    probs, 0), "code")), "expiring");
+	json_decref(j);
+	assert_int_equal(req(F->admin, "GET", "/api/v1/status", NULL, &j), 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j,
+	    "objects"), "expiring")), 1);
+	json_decref(j);
+	exec("UPDATE issued_object SET not_after = not_before + interval '48 "
+	    "hours' WHERE kind = 'mft' AND withdrawn_at IS NULL AND ca_id = "
+	    "(SELECT id FROM ca WHERE handle = 'm2')");
 	/* Metrics: the figures the issue asks for. */
 	assert_int_equal(req_url(F->url, F->admin, "GET", "/api/v1/metrics",
 	    NULL, NULL, NULL, &text), 200);
