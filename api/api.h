@@ -48,6 +48,9 @@ struct api_conf {
 	const char		*pub_service_uri;
 	const char		*pub_bpki_cert;
 	unsigned		 workers;	/* 0: API_DEFAULT_WORKERS */
+	/* RFC 6492 child side (a key roll of a CA with a remote parent): CAs
+	 * trusted for https parents; NULL: the system's. */
+	const char		*parent_cafile;
 };
 
 #define API_DEFAULT_WORKERS	4

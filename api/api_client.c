@@ -288,7 +288,7 @@ api_http_do(const char *url, const char *method, const char *path,
 	struct cm_buf		 req = CM_BUF_INIT;
 	struct timeval		 tv;
 	char			 host[256], port[16], buf[16384];
-	size_t			 off = 0;
+	size_t			 off = 0, blen;
 	ssize_t			 n;
 	int			 rc = -1, tls = 0, tmo, fl;
 	llhttp_errno_t		 e;
@@ -296,6 +296,8 @@ api_http_do(const char *url, const char *method, const char *path,
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
 	r.out = out;
+	blen = body == NULL ? 0 : opts->body_len > 0 ? opts->body_len :
+	    strlen(body);
 	tmo = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
 	if (parse_url(url, host, sizeof(host), port, sizeof(port), &tls,
 	    err) == -1)
@@ -308,11 +310,10 @@ api_http_do(const char *url, const char *method, const char *path,
 	    "Bearer %s\r\n", opts->token) == -1) ||
 	    (opts->idem_key != NULL && cm_buf_printf(&req, "Idempotency-Key: "
 	    "%s\r\n", opts->idem_key) == -1) ||
-	    (body != NULL && cm_buf_printf(&req, "Content-Type: "
-	    "application/json\r\n") == -1) ||
-	    cm_buf_printf(&req, "Content-Length: %zu\r\n\r\n", body != NULL ?
-	    strlen(body) : 0) == -1 ||
-	    (body != NULL && cm_buf_puts(&req, body) == -1)) {
+	    (body != NULL && cm_buf_printf(&req, "Content-Type: %s\r\n",
+	    opts->ctype != NULL ? opts->ctype : "application/json") == -1) ||
+	    cm_buf_printf(&req, "Content-Length: %zu\r\n\r\n", blen) == -1 ||
+	    (body != NULL && cm_buf_add(&req, body, blen) == -1)) {
 		cm_buf_free(&req);
 		return cm_err_set(err, CM_ENOMEM, "request", "out of memory");
 	}
@@ -395,7 +396,7 @@ api_http_request(const char *url, const char *method, const char *path,
     const char *token, const char *idem_key, const char *body,
     int timeout_ms, struct api_http_resp *out, struct cm_err *err)
 {
-	struct api_http_opts	o = { token, idem_key, NULL, timeout_ms };
+	struct api_http_opts	o = { token, idem_key, NULL, timeout_ms, NULL, 0 };
 
 	return api_http_do(url, method, path, body, &o, out, err);
 }
@@ -407,4 +408,45 @@ api_http_resp_free(struct api_http_resp *r)
 		return;
 	free(r->body);
 	r->body = NULL;
+}
+
+/* RFC 6492 child side: one POST of a CMS message (see api_client.h). */
+int
+api_updown_post(void *cafile, const char *uri, const uint8_t *msg, size_t len,
+    uint8_t **reply, size_t *replylen, struct cm_err *err)
+{
+	struct api_http_opts	 o;
+	struct api_http_resp	 r;
+	const char		*path;
+	char			 base[512];
+	size_t			 n;
+
+	*reply = NULL;
+	if ((path = strstr(uri, "://")) == NULL ||
+	    (path = strchr(path + 3, '/')) == NULL ||
+	    (n = (size_t)(path - uri)) >= sizeof(base))
+		return cm_err_set(err, CM_EINVAL, uri, "not an http(s) URI with "
+		    "a path");
+	memcpy(base, uri, n);
+	base[n] = '\0';
+	memset(&o, 0, sizeof(o));
+	o.cafile = cafile;
+	o.timeout_ms = 60000;
+	o.ctype = "application/rpki-updown";
+	o.body_len = len;
+	if (api_http_do(base, "POST", path, (const char *)msg, &o, &r, err) == -1)
+		return -1;
+	if (r.status != 200 || strncmp(r.ctype, "application/rpki-updown",
+	    23) != 0) {
+		cm_err_set(err, CM_EIO, uri, "HTTP %d (%s): %.200s", r.status,
+		    r.ctype, r.ctype[0] == 'a' && strstr(r.ctype, "json") != NULL ?
+		    r.body : "");
+		api_http_resp_free(&r);
+		return -1;
+	}
+	*reply = (uint8_t *)r.body;
+	*replylen = r.len;
+	r.body = NULL;
+	api_http_resp_free(&r);
+	return 0;
 }

@@ -7,6 +7,7 @@
 #define API_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/cm_err.h"
 
@@ -24,6 +25,8 @@ struct api_http_opts {
 	const char	*cafile;	/* https: trusted CAs (PEM); NULL: the
 					   system's */
 	int		 timeout_ms;	/* each step; 0: 30 s */
+	const char	*ctype;		/* body's Content-Type; NULL: JSON */
+	size_t		 body_len;	/* 0: strlen(body); else binary */
 };
 
 /*
@@ -41,5 +44,16 @@ int	api_http_request(const char *url, const char *method, const char *path,
 	    const char *token, const char *idem_key, const char *body,
 	    int timeout_ms, struct api_http_resp *out, struct cm_err *err);
 void	api_http_resp_free(struct api_http_resp *r);
+
+/*
+ * The transport of the RFC 6492 child side (ca_eng_post_fn, see
+ * ca/engine.h): POSTs msg as application/rpki-updown to uri (http or https,
+ * with a path) and returns the body of a 200 application/rpki-updown
+ * answer in *reply (malloc'd).  cafile is the PEM file of CAs trusted for
+ * https (a const char *; NULL: the system's).  Returns 0, or -1 (CM_EIO for
+ * another status or type, naming them).
+ */
+int	api_updown_post(void *cafile, const char *uri, const uint8_t *msg,
+	    size_t len, uint8_t **reply, size_t *replylen, struct cm_err *err);
 
 #endif

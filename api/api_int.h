@@ -52,6 +52,13 @@ struct api_route {
 	unsigned	 flags;
 };
 
+/* Delegated children (api_routes_child.c). */
+int	api_r_child_list(struct api_call *c);
+int	api_r_child_add(struct api_call *c);
+int	api_r_child_get(struct api_call *c);
+int	api_r_child_resources(struct api_call *c);
+int	api_r_child_delete(struct api_call *c);
+
 extern const struct api_route	api_routes[];
 extern const size_t		api_nroutes;
 

@@ -1062,5 +1062,12 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/v1/cas/{handle}/history", r_history, 0 },
 	{ "POST", "/api/v1/transfers", r_transfer, API_BODY },
 	{ "POST", "/api/v1/updown/{handle}", r_updown, API_PUBLIC | API_RAW },
+	{ "GET", "/api/v1/cas/{handle}/children", api_r_child_list, 0 },
+	{ "POST", "/api/v1/cas/{handle}/children", api_r_child_add, API_BODY },
+	{ "GET", "/api/v1/cas/{handle}/children/{child}", api_r_child_get, 0 },
+	{ "PUT", "/api/v1/cas/{handle}/children/{child}/resources",
+	    api_r_child_resources, API_BODY },
+	{ "DELETE", "/api/v1/cas/{handle}/children/{child}", api_r_child_delete,
+	    0 },
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "api/api_client.h"
 #include "api/api_int.h"
 #include "common/cm_enc.h"
 #include "common/cm_log.h"
@@ -749,6 +750,9 @@ workers_start(struct api *a, const struct api_conf *conf, struct cm_err *err)
 			snprintf(ctx, sizeof(ctx), "api worker %u", i);
 			return cm_err_wrap(err, ctx);
 		}
+		/* A key roll of a CA whose parent is remote asks that parent. */
+		ca_eng_set_transport(w->eng, api_updown_post,
+		    (void *)conf->parent_cafile);
 	}
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&a->workers[i].thr, NULL, worker_main,

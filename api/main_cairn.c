@@ -103,6 +103,7 @@ call(struct opts *o, const char *method, const char *path, json_t *body,
 		fprintf(stderr, "cairn: out of memory\n");
 		return EX_UNREACHABLE;
 	}
+	memset(&ho, 0, sizeof(ho));
 	ho.token = o->token;
 	ho.idem_key = strcmp(method, "POST") == 0 ? o->idem : NULL;
 	ho.cafile = o->cacert;
@@ -1176,6 +1177,148 @@ c_ta_tal(struct opts *o)
 	return rc;
 }
 
+/* ---- delegated children (RFC 6492 / RFC 8183) ---- */
+
+/* /api/v1/cas/PARENT/children[/CHILD][suffix] */
+static void
+child_path(char *out, size_t len, const char *parent, const char *child,
+    const char *suffix)
+{
+	char c[1200];
+
+	mkpath(out, len, "/api/v1/cas/%s/children", parent);
+	if (child != NULL) {
+		mkpath(c, sizeof(c), "/%s", child);
+		strncat(out, c, len - strlen(out) - 1);
+	}
+	strncat(out, suffix, len - strlen(out) - 1);
+}
+
+static void
+print_child(json_t *c)
+{
+	json_t	*r = json_object_get(c, "resources"), *v;
+	size_t	 i;
+
+	printf("child     %s\nas        %s\nipv4      %s\nipv6      %s\n"
+	    "created   %s\nlast req  %s\n", js(c, "handle"), js(r, "asn"),
+	    js(r, "ipv4"), js(r, "ipv6"), js(c, "created"),
+	    js(c, "last_request"));
+	json_array_foreach(json_object_get(c, "certificates"), i, v)
+		printf("cert      %s (key %s, until %s)\n", js(v, "uri"),
+		    js(v, "key"), js(v, "not_after"));
+}
+
+static int
+c_child_list(struct opts *o)
+{
+	json_t	*j, *c, *r;
+	size_t	 i;
+	char	 p[1300];
+	int	 rc;
+
+	child_path(p, sizeof(p), o->pos[0], NULL, "");
+	if ((rc = call(o, "GET", p, NULL, &j)) == EX_OK && !o->json) {
+		printf("%-24s %-24s %-30s %s\n", "CHILD", "AS", "IPV4", "IPV6");
+		json_array_foreach(json_object_get(j, "children"), i, c) {
+			r = json_object_get(c, "resources");
+			printf("%-24s %-24s %-30s %s\n", js(c, "handle"),
+			    js(r, "asn"), js(r, "ipv4"), js(r, "ipv6"));
+		}
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* child add PARENT CHILD-REQUEST-FILE: prints the parent_response. */
+static int
+c_child_add(struct opts *o)
+{
+	struct cm_err	 err;
+	uint8_t		*xml = NULL;
+	size_t		 len;
+	json_t		*b, *j = NULL;
+	char		 p[1300];
+	int		 rc;
+
+	if (cm_file_read(o->pos[1], 1024 * 1024, &xml, &len, &err) == -1) {
+		fprintf(stderr, "cairn: %s\n", err.msg);
+		return EX_USAGE;
+	}
+	b = json_pack("{s:s%, s:o}", "child_request", (const char *)xml, len,
+	    "resources", res_body(o));
+	free(xml);
+	if (b == NULL) {
+		fprintf(stderr, "cairn: %s: not UTF-8 text\n", o->pos[1]);
+		return EX_USAGE;
+	}
+	child_path(p, sizeof(p), o->pos[0], NULL, "");
+	if ((rc = call(o, "POST", p, b, &j)) == EX_OK && !o->json)
+		fputs(js(j, "parent_response"), stdout);
+	json_decref(b);
+	json_decref(j);
+	return rc;
+}
+
+static int
+c_child_show(struct opts *o)
+{
+	json_t	*j;
+	char	 p[2600];
+	int	 rc;
+
+	child_path(p, sizeof(p), o->pos[0], o->pos[1], "");
+	if ((rc = call(o, "GET", p, NULL, &j)) == EX_OK && !o->json)
+		print_child(j);
+	json_decref(j);
+	return rc;
+}
+
+/* child response PARENT CHILD: the parent_response again. */
+static int
+c_child_response(struct opts *o)
+{
+	json_t	*j;
+	char	 p[2600];
+	int	 rc;
+
+	child_path(p, sizeof(p), o->pos[0], o->pos[1], "");
+	if ((rc = call(o, "GET", p, NULL, &j)) == EX_OK && !o->json)
+		fputs(js(j, "parent_response"), stdout);
+	json_decref(j);
+	return rc;
+}
+
+static int
+c_child_resources(struct opts *o)
+{
+	json_t	*b, *j;
+	char	 p[2600];
+	int	 rc;
+
+	b = res_body(o);
+	child_path(p, sizeof(p), o->pos[0], o->pos[1], "/resources");
+	if ((rc = call(o, "PUT", p, b, &j)) == EX_OK && !o->json)
+		print_child(j);
+	json_decref(b);
+	json_decref(j);
+	return rc;
+}
+
+static int
+c_child_remove(struct opts *o)
+{
+	json_t	*j;
+	char	 p[2600];
+	int	 rc;
+
+	child_path(p, sizeof(p), o->pos[0], o->pos[1], "");
+	if ((rc = call(o, "DELETE", p, NULL, &j)) == EX_OK && !o->json)
+		printf("removed child %s of %s\n", o->pos[1], o->pos[0]);
+	json_decref(j);
+	return rc;
+}
+
 static const struct cmd cmds[] = {
 	{ "ca", "list", 0, 0, "[--limit N] [--after HANDLE]", c_ca_list },
 	{ "ca", "show", 1, 1, "HANDLE", c_ca_show },
@@ -1220,6 +1363,14 @@ static const struct cmd cmds[] = {
 	{ "publisher", "remove", 1, 1, "HANDLE", c_pub_remove },
 	{ "import", "resources", 1, 1, "FILE.csv|FILE.json [--dry-run]",
 	    c_import },
+	{ "child", "list", 1, 1, "PARENT", c_child_list },
+	{ "child", "add", 2, 2, "PARENT CHILD-REQUEST-FILE [--asn SET] "
+	    "[--ipv4 SET] [--ipv6 SET]", c_child_add },
+	{ "child", "show", 2, 2, "PARENT CHILD", c_child_show },
+	{ "child", "response", 2, 2, "PARENT CHILD", c_child_response },
+	{ "child", "resources", 2, 2, "PARENT CHILD [--asn SET] [--ipv4 SET] "
+	    "[--ipv6 SET]", c_child_resources },
+	{ "child", "remove", 2, 2, "PARENT CHILD", c_child_remove },
 	{ NULL, NULL, 0, 0, NULL, NULL },
 };
 

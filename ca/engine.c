@@ -28,6 +28,7 @@ ca_eng_conf_defaults(struct ca_eng_conf *conf)
 	conf->ca_validity = 365LL * 86400;
 	conf->ta_validity = 10LL * 365 * 86400;
 	conf->keyroll_staging = 24 * 3600;
+	conf->parent_sync = 600;
 }
 
 struct ca_eng *
@@ -847,6 +848,9 @@ shrink_children(struct ca_eng *e, struct db *db, struct eng_ca *c,
 		    set_resources(e, db, h, cut, 0, err) == -1)
 			goto out;
 	}
+	/* Delegated children too: their entitlements and certificates. */
+	if (eng_fit_delegated(e, db, c, err) == -1)
+		goto out;
 	rc = 0;
 out:
 	ca_res_free(cur);
@@ -930,6 +934,17 @@ out:
 	eng_ctx_clear(&c);
 	eng_ctx_clear(&p);
 	return rc;
+}
+
+int
+eng_after_recert(struct ca_eng *e, struct db *db, struct eng_ca *c,
+    struct cm_err *err)
+{
+	if (shrink_children(e, db, c, err) == -1 ||
+	    sync_objects(e, db, c, err) == -1 ||
+	    eng_publish_pp(e, db, c, err) == -1)
+		return -1;
+	return 0;
 }
 
 struct res_arg {
@@ -1398,15 +1413,32 @@ struct roll_arg {
 	struct hsm_key	*key;			/* start: the new key */
 	char		 old_id[HSM_KEY_ID_LEN + 1];	/* finish: to destroy */
 	int		 force;
+	int		 remote;		/* start/finish: remote parent */
 };
 
+/*
+ * The handle of c's parent into out; "" when the parent is remote (RFC
+ * 6492 child side: it is asked over the network, outside transactions).
+ */
 static int
 parent_handle(struct db *db, const struct eng_ca *c, char out[ENG_HANDLE_MAX + 1],
     struct cm_err *err)
 {
 	struct db_params	 p;
 	struct db_res		*r = NULL;
+	int			 n;
 
+	if (!c->is_ta && c->parent_id == 0) {
+		db_params_init(&p);
+		db_param_int(&p, c->id);
+		if ((n = db_exec(db, "SELECT 1 FROM ca_parent WHERE ca_id = $1",
+		    &p, NULL, err)) == -1)
+			return -1;
+		if (n == 1) {
+			out[0] = '\0';
+			return 0;
+		}
+	}
 	if (c->is_ta || c->parent_id == 0)
 		return cm_err_set(err, CM_ESTATE, c->handle, "a trust anchor's key "
 		    "roll needs RFC 9691 (TAK), which Cairn does not do yet");
@@ -1474,6 +1506,12 @@ roll_start_tx(struct db *db, void *arg, struct cm_err *err)
 		    "not finished (old key %s)", id);
 		goto out;
 	}
+	if (parent[0] == '\0') {
+		/* A remote parent: certified over RFC 6492, after this. */
+		a->remote = 1;
+		rc = 0;
+		goto out;
+	}
 	/* Parent first, then the CA: the usual lock order. */
 	eng_ctx_clear(&c);
 	if (eng_load_ca(a->e, db, parent, &p, err) == -1 ||
@@ -1522,7 +1560,9 @@ ca_eng_keyroll_start(struct ca_eng *e, const char *handle, const char *actor,
 	snprintf(label, sizeof(label), "cairn ca %.64s (rolled)", handle);
 	if (hsm_key_create(e->hsm, label, &a.key, err) == -1)
 		return -1;
-	if (db_tx(e->db, NULL, roll_start_tx, &a, err) == -1) {
+	if (db_tx(e->db, NULL, roll_start_tx, &a, err) == -1 ||
+	    (a.remote && eng_parent_roll_start(e, handle, a.key, actor,
+	    err) == -1)) {
 		if (hsm_key_destroy(a.key, &e2) == -1)
 			cm_warn("%s: a key was left in the signer: %s", handle,
 			    e2.msg);
@@ -1716,7 +1756,8 @@ roll_finish_tx(struct db *db, void *arg, struct cm_err *err)
 		goto out;
 	}
 	eng_ctx_clear(&c);
-	if (eng_load_ca(a->e, db, parent, &p, err) == -1 ||
+	a->remote = parent[0] == '\0';
+	if ((!a->remote && eng_load_ca(a->e, db, parent, &p, err) == -1) ||
 	    eng_load_ca(a->e, db, a->handle, &c, err) == -1 ||
 	    eng_load_ca_key(a->e, db, a->handle, a->old_id, &old, err) == -1)
 		goto out;
@@ -1732,7 +1773,8 @@ roll_finish_tx(struct db *db, void *arg, struct cm_err *err)
 		    "the old key; activate the new key again first", st);
 		goto out;
 	}
-	if (eng_withdraw(db, &p, old.cert_uri, err) == -1)
+	/* A remote parent revokes it when asked, after the commit. */
+	if (!a->remote && eng_withdraw(db, &p, old.cert_uri, err) == -1)
 		goto out;
 	snprintf(uri, sizeof(uri), "%s%s", old.repo, old.crl_name);
 	if (eng_withdraw(db, &old, uri, err) == -1)
@@ -1745,7 +1787,8 @@ roll_finish_tx(struct db *db, void *arg, struct cm_err *err)
 	db_param_int(&q, eng_now(a->e));
 	if (db_exec(db, "UPDATE ca_key SET state = 'revoked', revoked_at = "
 	    "to_timestamp($2::bigint) WHERE id = $1", &q, NULL, err) == -1 ||
-	    eng_publish_pp(a->e, db, &p, err) == -1 ||
+
+	    (!a->remote && eng_publish_pp(a->e, db, &p, err) == -1) ||
 	    eng_audit(db, a->actor, "keyroll.finish", c.id, a->old_id, err) == -1)
 		goto out;
 	rc = 0;
@@ -1770,6 +1813,10 @@ ca_eng_keyroll_finish(struct ca_eng *e, const char *handle, const char *actor,
 	a.actor = actor;
 	if (db_tx(e->db, NULL, roll_finish_tx, &a, err) == -1)
 		return -1;
+	/* Failing here is not fatal: the next round revokes it again. */
+	if (a.remote && eng_parent_revoke(e, handle, a.old_id, &e2) == -1)
+		cm_warn("%s: the parent did not revoke key %s yet: %s", handle,
+		    a.old_id, e2.msg);
 	/* Committed: the key is revoked for good; delete it from the signer. */
 	if (hsm_key_find(e->hsm, a.old_id, &k, &e2) == -1 ||
 	    hsm_key_destroy(k, &e2) == -1)
@@ -1797,7 +1844,8 @@ ca_eng_keyroll_all(struct ca_eng *e, const char *step, int force,
 	    "handle, 0 FROM ca WHERE parent_id IS NULL AND deleted_at IS NULL "
 	    "UNION ALL SELECT c.id, c.handle, t.d + 1 FROM ca c JOIN t ON "
 	    "c.parent_id = t.id WHERE c.deleted_at IS NULL) SELECT handle FROM t "
-	    "WHERE d > 0 ORDER BY d, handle", NULL, &r, err)) == -1)
+	    "WHERE d > 0 OR id IN (SELECT ca_id FROM ca_parent) ORDER BY d, "
+	    "handle", NULL, &r, err)) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		const char *h = db_res_text(r, i, 0);

@@ -43,6 +43,11 @@ struct ca_eng_conf {
 	int64_t			 ca_validity;	/* child CA certificates */
 	int64_t			 ta_validity;	/* the self-signed TA certificate */
 	int64_t			 keyroll_staging; /* RFC 6489 wait before activating */
+	int64_t			 parent_sync;	/* RFC 6492 child: ask the parent
+						   again after this many s */
+	const char		*updown_uri;	/* RFC 6492 parent: children reach
+						   <updown_uri><parent handle>;
+						   NULL: not configured */
 };
 
 /* Fills conf with the defaults (strings NULL; set rsync_base at least). */
@@ -268,6 +273,93 @@ int	ca_eng_bpki(struct ca_eng *e, const char *handle, uint8_t **der,
 int	ca_eng_updown_cms(struct ca_eng *e, const char *parent,
 	    const uint8_t *der, size_t len, uint8_t **out, size_t *outlen,
 	    struct cm_err *err);
+
+/*
+ * The rest of a parent's side: ca_eng_child_set_resources changes the
+ * entitlement of child (a shrink re-issues its current certificates over
+ * what is left, or withdraws them when nothing is; the child re-requests to
+ * grow); ca_eng_child_remove withdraws and revokes every certificate issued
+ * to child and forgets it (the handle can be registered again).  Returns 1
+ * when something changed (set_resources), 0, or -1 (CM_ENOTFOUND for an
+ * unknown child).
+ */
+int	ca_eng_child_set_resources(struct ca_eng *e, const char *parent,
+	    const char *child, const struct ca_res *entitlement,
+	    const char *actor, struct cm_err *err);
+int	ca_eng_child_remove(struct ca_eng *e, const char *parent,
+	    const char *child, const char *actor, struct cm_err *err);
+
+/*
+ * Child side of RFC 6492 (ca/engine_parent.c): a CA of ours whose parent
+ * runs elsewhere.
+ *
+ * The transport posts one CMS message (application/rpki-updown) to uri and
+ * returns the reply body (*reply malloc'd); it is the daemon's HTTP client,
+ * or in tests a direct call into another engine.  Without one, the child
+ * side refuses with CM_ESTATE.
+ */
+/* conf.updown_uri of e (NULL when not configured). */
+const char *ca_eng_updown_uri(const struct ca_eng *e);
+
+typedef int	(*ca_eng_post_fn)(void *arg, const char *uri,
+		    const uint8_t *msg, size_t len, uint8_t **reply,
+		    size_t *replylen, struct cm_err *err);
+void	ca_eng_set_transport(struct ca_eng *e, ca_eng_post_fn fn, void *arg);
+
+/*
+ * Creates CA handle whose parent is remote: no key and no certificate yet,
+ * an empty publication point, and its BPKI identity (ca_eng_bpki), whose
+ * certificate is the child_bpki_ta of its RFC 8183 child_request.  A CA
+ * that exists and is such a CA is not an error (returns 0); any other
+ * existing CA is CM_EEXIST.
+ */
+int	ca_eng_remote_create(struct ca_eng *e, const char *handle,
+	    const char *actor, struct cm_err *err);
+
+/*
+ * Records the parent of remote CA handle from its RFC 8183
+ * parent_response: the parent's handle, our handle at the parent, the
+ * up-down service URI and the parent's BPKI trust anchor (DER, self-signed).
+ * Importing again replaces them (a parent that moved).  The first exchange
+ * is due at once.  Returns 0 or -1.
+ */
+int	ca_eng_parent_set(struct ca_eng *e, const char *handle,
+	    const char *parent_handle, const char *child_handle,
+	    const char *service_uri, const uint8_t *parent_ta, size_t len,
+	    const char *actor, struct cm_err *err);
+
+/*
+ * One round with the parent of remote CA handle: list; then issue (a new
+ * key when the CA has none, else its key again) when the parent lists no
+ * current certificate for its key, an entitlement different from the
+ * certificate's resources, or a certificate due for renewal; a certificate
+ * the parent re-issued on its own is installed; certificates the parent
+ * lists for keys that are no longer ours are revoked; an entitlement that
+ * is gone withdraws the CA's publication point and retires its key.  An
+ * installed certificate becomes the CA's certificate, with the same
+ * consequences as for a hosted CA (ROAs outside withdrawn, children
+ * shrunk, CRL and manifest re-issued), in one transaction.  The next round
+ * is scheduled conf.parent_sync later (sooner after a failure, which is
+ * also recorded).  Returns 1 when the CA's certificate changed, 0 when
+ * nothing did, -1.
+ */
+int	ca_eng_parent_sync(struct ca_eng *e, const char *handle,
+	    const char *actor, struct cm_err *err);
+/*
+ * The state of remote CA handle's relation to its parent, as text lines
+ * "key value" (parent, child-handle, service-uri, class, entitlement,
+ * key, last-sync, next-sync, last-error) into *out (malloc'd).  Returns 0
+ * or -1 (CM_ENOTFOUND).
+ */
+int	ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
+	    struct cm_err *err);
+
+/*
+ * ca_eng_parent_sync() for up to max remote CAs whose round is due.  A CA
+ * that fails is logged and does not stop the others.  Returns the number
+ * of CAs whose certificate changed, or -1 when the due CAs cannot be read.
+ */
+int	ca_eng_parent_sync_due(struct ca_eng *e, int max, struct cm_err *err);
 
 /*
  * Re-issues what the schedule says is due (manifests and CRLs before their

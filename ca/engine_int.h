@@ -26,6 +26,8 @@ struct ca_eng {
 	struct hsm_pool		*pool;
 	const struct cm_clock	*clock;
 	struct cm_clock		 real;
+	ca_eng_post_fn		 post;		/* RFC 6492 child side; NULL: none */
+	void			*post_arg;
 	/*
 	 * One-time EE keys made ahead for the bulk operation under way
 	 * (engine_bulk.c); eng_ee_key() hands these out before asking the
@@ -140,6 +142,72 @@ int	eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
  */
 int	eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	    struct cm_err *err);
+/*
+ * After c's certificate changed (its resources may have shrunk): shrinks its
+ * children to what it holds, brings its ROAs and ASPAs in line, re-issues
+ * its CRL and manifest.  Returns 0 or -1.
+ */
+int	eng_after_recert(struct ca_eng *e, struct db *db, struct eng_ca *c,
+	    struct cm_err *err);
+/*
+ * Child side of RFC 6492 (engine_parent*.c): what a round needs to know
+ * about a CA and its remote parent.  eng_parent_begin() takes the CA's
+ * round lock (a session advisory lock that serialises rounds, key roll
+ * requests and revocations of one CA across processes) and loads the state
+ * under it; eng_parent_end() frees it and releases the lock.
+ * eng_parent_exchange() signs q (sender and recipient are filled in) with
+ * the CA's BPKI identity, posts it, verifies the reply against the
+ * parent's BPKI certificate and its signing time against the last one
+ * accepted, and returns it (*out, free with ca_ud_free()) when it is of
+ * type want; an error_response is a failure naming the RFC 6492 status.
+ */
+#define ENG_PARENT_HANDLE_MAX	255
+#define ENG_CLASS_MAX		64
+
+struct eng_parent {
+	int64_t		 ca_id;
+	const char	*handle;
+	char		 parent[ENG_PARENT_HANDLE_MAX + 1];
+	char		 child[ENG_PARENT_HANDLE_MAX + 1];
+	char		 uri[ENG_URI_MAX];
+	char		 repo[ENG_URI_MAX];
+	X509		*ta;
+	int64_t		 last_sent, last_reply;
+	char		 active[HSM_KEY_ID_LEN + 1];	/* "" if none */
+	char		 pending[HSM_KEY_ID_LEN + 1];
+	char		 old[HSM_KEY_ID_LEN + 1];	/* a roll's old key */
+	char		 klass[ENG_CLASS_MAX];		/* the active key's */
+	uint8_t		*cert;				/* the active key's */
+	size_t		 certlen;
+};
+
+int	eng_parent_begin(struct ca_eng *e, const char *handle,
+	    struct eng_parent *pi, struct cm_err *err);
+void	eng_parent_end(struct ca_eng *e, const char *handle,
+	    struct eng_parent *pi);
+int	eng_parent_exchange(struct ca_eng *e, struct eng_parent *pi,
+	    struct ca_ud_msg *q, enum ca_ud_type want, struct ca_ud_msg **out,
+	    struct cm_err *err);
+
+/*
+ * Shrinks the entitlements of c's delegated children (engine_updown.c) to
+ * what c holds, and their current certificates with them (re-issued, or
+ * withdrawn when nothing is left), after c's resources shrank.  Returns
+ * the number of children changed, or -1.
+ */
+int	eng_fit_delegated(struct ca_eng *e, struct db *db, struct eng_ca *c,
+	    struct cm_err *err);
+
+/*
+ * Key roll of a CA whose parent is remote (engine_parent.c), outside any
+ * transaction: the parent certifies key (new, borrowed) and it is
+ * installed as the CA's pending key; and the parent is asked to revoke the
+ * certificate of key key_id.  Each returns 0 or -1.
+ */
+int	eng_parent_roll_start(struct ca_eng *e, const char *handle,
+	    struct hsm_key *key, const char *actor, struct cm_err *err);
+int	eng_parent_revoke(struct ca_eng *e, const char *handle,
+	    const char *key_id, struct cm_err *err);
 /* ---- creating CAs (engine.c), shared with the bulk path (engine_bulk.c) */
 
 /* res has no inherit and is not empty (CM_EINVAL naming who). */

@@ -31,6 +31,7 @@ struct child_arg {
 	size_t			 bpkilen;
 	const struct ca_ud_msg	*req;
 	struct ca_ud_msg	*resp;
+	int			 changed;
 };
 
 static int
@@ -52,6 +53,13 @@ child_add_tx(struct db *db, void *arg, struct cm_err *err)
 		goto out;
 	}
 	if (eng_res_texts(a->res, t, err) == -1)
+		goto out;
+	/* A child removed before may be registered again. */
+	db_params_init(&p);
+	db_param_int(&p, c.id);
+	db_param_text(&p, a->child);
+	if (db_exec(db, "DELETE FROM ca_child WHERE ca_id = $1 AND handle = $2 "
+	    "AND deleted_at IS NOT NULL", &p, NULL, err) == -1)
 		goto out;
 	db_params_init(&p);
 	db_param_int(&p, c.id);
@@ -141,6 +149,252 @@ load_child(struct db *db, const struct eng_ca *c, const char *child,
 out:
 	db_res_free(r);
 	return rc;
+}
+
+/*
+ * Re-issues (same key, SIA and file) or withdraws the certificates issued
+ * to child so that none holds more than ent.  Returns how many changed.
+ */
+static int
+fit_child_certs(struct ca_eng *e, struct db *db, struct eng_ca *c,
+    const char *child, const struct ca_res *ent, struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct ca_cert		*old = NULL;
+	struct ca_res		*cut = NULL;
+	struct ca_cert_spec	 s;
+	const uint8_t		*d;
+	size_t			 dl;
+	char			 subj[ENG_HANDLE_MAX + 8];
+	int			 i, n, changed = 0, rc = -1;
+
+	snprintf(subj, sizeof(subj), "child %s %%", child);
+	db_params_init(&p);
+	db_param_int(&p, c->id);
+	db_param_text(&p, subj);
+	if ((n = db_exec(db, "SELECT uri, der, subject, name FROM issued_object "
+	    "WHERE ca_id = $1 AND subject LIKE $2 AND kind = 'cer' AND "
+	    "withdrawn_at IS NULL", &p, &r, err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		ca_cert_free(old);
+		ca_res_free(cut);
+		old = NULL;
+		cut = NULL;
+		if (db_res_bytea(r, i, 1, &d, &dl, err) == -1 ||
+		    ca_cert_parse(db_res_text(r, i, 0), d, dl, &old, err) == -1 ||
+		    ca_res_intersect(old->res, ent, &cut, err) == -1)
+			goto out;
+		if (ca_res_equal(cut, old->res))
+			continue;
+		changed++;
+		if (ca_res_is_empty(cut)) {
+			if (eng_withdraw(db, c, db_res_text(r, i, 0), err) == -1)
+				goto out;
+			continue;
+		}
+		memset(&s, 0, sizeof(s));
+		s.kind = CA_CERT_CA;
+		s.subject_key = X509_get0_pubkey(old->x509);
+		s.not_after = old->not_after;
+		s.sia_repo = old->sia_repo;
+		s.sia_mft = old->sia_mft;
+		s.sia_notify = old->sia_notify;
+		s.res = cut;
+		if (eng_issue_cert(e, db, c, &s, db_res_text(r, i, 3),
+		    db_res_text(r, i, 2), 0, 0, NULL, NULL, err) == -1)
+			goto out;
+	}
+	rc = changed;
+out:
+	ca_cert_free(old);
+	ca_res_free(cut);
+	db_res_free(r);
+	return rc;
+}
+
+int
+eng_fit_delegated(struct ca_eng *e, struct db *db, struct eng_ca *c,
+    struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct ca_res		*cur = NULL, *cut = NULL;
+	char			*t[3] = { NULL, NULL, NULL };
+	int			 i, n, in, changed = 0, rc = -1;
+
+	db_params_init(&p);
+	db_param_int(&p, c->id);
+	if ((n = db_exec(db, "SELECT handle, asn, ipv4, ipv6 FROM ca_child WHERE "
+	    "ca_id = $1 AND deleted_at IS NULL ORDER BY handle", &p, &r,
+	    err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *h = db_res_text(r, i, 0);
+
+		ca_res_free(cur);
+		ca_res_free(cut);
+		cur = cut = NULL;
+		eng_free_texts(t);
+		t[0] = t[1] = t[2] = NULL;
+		if (eng_res_parse(db_res_text(r, i, 1), db_res_text(r, i, 2),
+		    db_res_text(r, i, 3), h, &cur, err) == -1 ||
+		    (in = ca_res_contains(c->res, cur, err)) == -1)
+			goto out;
+		if (in)
+			continue;
+		if (ca_res_intersect(c->res, cur, &cut, err) == -1 ||
+		    eng_res_texts(cut, t, err) == -1)
+			goto out;
+		db_params_init(&p);
+		db_param_int(&p, c->id);
+		db_param_text(&p, h);
+		db_param_text(&p, t[0]);
+		db_param_text(&p, t[1]);
+		db_param_text(&p, t[2]);
+		if (db_exec(db, "UPDATE ca_child SET asn = $3, ipv4 = $4, ipv6 = "
+		    "$5 WHERE ca_id = $1 AND handle = $2 AND deleted_at IS NULL",
+		    &p, NULL, err) == -1 ||
+		    fit_child_certs(e, db, c, h, cut, err) == -1)
+			goto out;
+		cm_info("%s: the entitlement of delegated child %s shrank with "
+		    "its parent's resources", c->handle, h);
+		changed++;
+	}
+	rc = changed;
+out:
+	eng_free_texts(t);
+	ca_res_free(cur);
+	ca_res_free(cut);
+	db_res_free(r);
+	return rc;
+}
+
+static int
+child_set_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct child_arg	*a = arg;
+	struct eng_ca		 c;
+	struct db_params	 p;
+	struct ca_res		*cur = NULL;
+	char			*t[3] = { NULL, NULL, NULL };
+	int			 in, st, n, rc = -1;
+
+	if (eng_load_ca(a->e, db, a->parent, &c, err) == -1)
+		return -1;
+	if ((st = load_child(db, &c, a->child, &cur, err)) == -1)
+		goto out;
+	if (st == 1) {
+		cm_err_set(err, CM_ENOTFOUND, a->child, "%s has no such child",
+		    a->parent);
+		goto out;
+	}
+	a->changed = 0;
+	if (ca_res_equal(cur, a->res)) {
+		rc = 0;
+		goto out;
+	}
+	if ((in = ca_res_contains(c.res, a->res, err)) == -1)
+		goto out;
+	if (!in) {
+		cm_err_set(err, CM_EINVAL, a->child, "entitlement is not within "
+		    "the resources of %s", a->parent);
+		goto out;
+	}
+	if (eng_res_texts(a->res, t, err) == -1)
+		goto out;
+	db_params_init(&p);
+	db_param_int(&p, c.id);
+	db_param_text(&p, a->child);
+	db_param_text(&p, t[0]);
+	db_param_text(&p, t[1]);
+	db_param_text(&p, t[2]);
+	if (db_exec(db, "UPDATE ca_child SET asn = $3, ipv4 = $4, ipv6 = $5 "
+	    "WHERE ca_id = $1 AND handle = $2 AND deleted_at IS NULL", &p, NULL,
+	    err) == -1 ||
+	    (n = fit_child_certs(a->e, db, &c, a->child, a->res, err)) == -1 ||
+	    (n > 0 && eng_publish_pp(a->e, db, &c, err) == -1) ||
+	    eng_audit(db, a->actor, "child.resources", c.id, a->child, err) == -1)
+		goto out;
+	a->changed = 1;
+	rc = 0;
+out:
+	eng_free_texts(t);
+	ca_res_free(cur);
+	eng_ctx_clear(&c);
+	return rc;
+}
+
+int
+ca_eng_child_set_resources(struct ca_eng *e, const char *parent,
+    const char *child, const struct ca_res *entitlement, const char *actor,
+    struct cm_err *err)
+{
+	struct child_arg a;
+
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	a.parent = parent;
+	a.child = child;
+	a.actor = actor;
+	a.res = entitlement;
+	if (db_tx(e->db, NULL, child_set_tx, &a, err) == -1)
+		return -1;
+	return a.changed;
+}
+
+static int
+child_remove_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct child_arg	*a = arg;
+	struct eng_ca		 c;
+	struct db_params	 p;
+	struct ca_res		*none = NULL;
+	int			 n, rc = -1;
+
+	if (eng_load_ca(a->e, db, a->parent, &c, err) == -1)
+		return -1;
+	db_params_init(&p);
+	db_param_int(&p, c.id);
+	db_param_text(&p, a->child);
+	if ((n = db_exec(db, "UPDATE ca_child SET deleted_at = now() WHERE "
+	    "ca_id = $1 AND handle = $2 AND deleted_at IS NULL", &p, NULL,
+	    err)) == -1)
+		goto out;
+	if (n == 0) {
+		cm_err_set(err, CM_ENOTFOUND, a->child, "%s has no such child",
+		    a->parent);
+		goto out;
+	}
+	if ((none = ca_res_new()) == NULL) {
+		cm_err_set(err, CM_ENOMEM, a->child, "out of memory");
+		goto out;
+	}
+	/* Nothing is left of an empty entitlement: every certificate goes. */
+	if ((n = fit_child_certs(a->e, db, &c, a->child, none, err)) == -1 ||
+	    (n > 0 && eng_publish_pp(a->e, db, &c, err) == -1) ||
+	    eng_audit(db, a->actor, "child.remove", c.id, a->child, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	ca_res_free(none);
+	eng_ctx_clear(&c);
+	return rc;
+}
+
+int
+ca_eng_child_remove(struct ca_eng *e, const char *parent, const char *child,
+    const char *actor, struct cm_err *err)
+{
+	struct child_arg a;
+
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	a.parent = parent;
+	a.child = child;
+	a.actor = actor;
+	return db_tx(e->db, NULL, child_remove_tx, &a, err);
 }
 
 static char *

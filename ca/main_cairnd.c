@@ -22,6 +22,11 @@
  *                                   tree (DIR/current), for setups without
  *                                   the publication server
  *   cairnd -c CONF token create --admin NAME | --ca HANDLE NAME
+ *   cairnd -c CONF parent request HANDLE [FILE] | import HANDLE FILE |
+ *                         sync HANDLE | show HANDLE
+ *                                   a CA whose parent runs elsewhere: its
+ *                                   RFC 8183 child_request, the parent's
+ *                                   parent_response, an RFC 6492 round
  *   cairnd -c CONF token revoke NAME | token list
  *                                   bearer tokens of the provisioning API
  *                                   (docs/api.md); run serves the API when
@@ -42,6 +47,7 @@
 #include <openssl/x509.h>
 
 #include "api/api.h"
+#include "api/api_client.h"
 #include "ca/desc.h"
 #include "ca/engine.h"
 #include "ca/import.h"
@@ -51,6 +57,7 @@
 #include "db/db.h"
 #include "hsm/hsm.h"
 #include "hsm/hsm_pool.h"
+#include "publish/pub_oob.h"
 #include "publish/pub_rsync.h"
 
 struct conf {
@@ -64,9 +71,11 @@ struct conf {
 	long long	 pool_size, pool_threads, tick, workers;
 	char		*api_address, *api_tls_cert, *api_tls_key;
 	long long	 api_port, api_max_body, api_workers;
+	long long	 parent_sync;
+	char		*parent_cafile, *updown_uri;
 };
 
-#define NKEYS	26
+#define NKEYS	29
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -125,6 +134,12 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		64 * 1024 * 1024, 0, "largest request body (default 256k)" },
 	    { "api", "workers", CM_CONF_INT, &c->api_workers, 1,
 		API_MAX_WORKERS, 0, "threads answering API requests (default 4)" },
+	    { "api", "updown-uri", CM_CONF_STR, &c->updown_uri, 0, 0, 0,
+		"URI prefix of the RFC 6492 service for delegated children" },
+	    { "engine", "parent-sync", CM_CONF_DURATION, &c->parent_sync, 1,
+		86400, 0, "how often a CA asks its remote parent again" },
+	    { "engine", "parent-cafile", CM_CONF_STR, &c->parent_cafile, 0, 0,
+		0, "PEM CAs trusted for https parents (default: the system's)" },
 	};
 
 	memcpy(k, t, sizeof(t));
@@ -155,7 +170,11 @@ usage(void)
 	    "       cairnd -c CONF token create --admin NAME\n"
 	    "       cairnd -c CONF token create --ca HANDLE NAME\n"
 	    "       cairnd -c CONF token revoke NAME\n"
-	    "       cairnd -c CONF token list\n");
+	    "       cairnd -c CONF token list\n"
+	    "       cairnd -c CONF parent request HANDLE [FILE]\n"
+	    "       cairnd -c CONF parent import HANDLE FILE\n"
+	    "       cairnd -c CONF parent sync HANDLE\n"
+	    "       cairnd -c CONF parent show HANDLE\n");
 }
 
 /* Everything a command needs, opened from the configuration. */
@@ -215,6 +234,9 @@ env_open(struct env *v, struct cm_err *err)
 	v->econf.rsync_base = v->conf.rsync_base;
 	v->econf.https_base = v->conf.https_base;
 	v->econf.notify_uri = v->conf.notify_uri;
+	v->econf.updown_uri = v->conf.updown_uri;
+	if (v->conf.parent_sync > 0)
+		v->econf.parent_sync = v->conf.parent_sync;
 	if (v->conf.roa_mode != NULL) {
 		if (strcmp(v->conf.roa_mode, "per-prefix") == 0)
 			v->econf.roa_mode = CA_PLAN_ROA_PER_PREFIX;
@@ -223,7 +245,10 @@ env_open(struct env *v, struct cm_err *err)
 			    "roa-mode must be per-asn or per-prefix");
 	}
 	v->eng = ca_eng_new(&v->econf, v->db, v->hsm, v->pool, NULL, err);
-	return v->eng == NULL ? -1 : 0;
+	if (v->eng == NULL)
+		return -1;
+	ca_eng_set_transport(v->eng, api_updown_post, v->conf.parent_cafile);
+	return 0;
 }
 
 /*
@@ -492,6 +517,83 @@ out:
 }
 
 /* token create|revoke|list: 0, 1 (refused) or 2 (usage). */
+/*
+ * cairnd parent request HANDLE [FILE]  the RFC 8183 child_request of CA
+ *                                      HANDLE (made, without a key, when
+ *                                      it does not exist yet)
+ * cairnd parent import HANDLE FILE     its parent's parent_response
+ * cairnd parent sync HANDLE            one RFC 6492 round with the parent
+ * cairnd parent show HANDLE            the state of that relation
+ */
+static int
+parent_cmd(struct env *v, int argc, char **argv, struct cm_err *err)
+{
+	struct pub_oob	 o, *in = NULL;
+	struct cm_buf	 xml = CM_BUF_INIT;
+	uint8_t		*der = NULL, *text = NULL;
+	size_t		 len;
+	int		 rc = 1;
+
+	if (strcmp(argv[1], "request") == 0 && (argc == 3 || argc == 4)) {
+		if (ca_eng_remote_create(v->eng, argv[2], "cli:parent", err) == -1 ||
+		    ca_eng_bpki(v->eng, argv[2], &der, &len, NULL, err) == -1)
+			goto out;
+		memset(&o, 0, sizeof(o));
+		o.type = PUB_OOB_CHILD_REQUEST;
+		o.handle = argv[2];
+		o.bpki_ta = der;
+		o.bpki_ta_len = len;
+		if (pub_oob_write(&o, &xml, err) == -1)
+			goto out;
+		if (argc == 4) {
+			if (cm_file_write_atomic(argv[3], xml.data, xml.len, 0644,
+			    err) == -1)
+				goto out;
+		} else
+			fwrite(xml.data, 1, xml.len, stdout);
+		rc = 0;
+	} else if (strcmp(argv[1], "import") == 0 && argc == 4) {
+		if (cm_file_read(argv[3], PUB_OOB_MAX, &text, &len, err) == -1 ||
+		    pub_oob_parse(argv[3], text, len, PUB_OOB_PARENT_RESPONSE, &in,
+		    err) == -1 ||
+		    ca_eng_parent_set(v->eng, argv[2], in->parent_handle,
+		    in->handle, in->service_uri, in->bpki_ta, in->bpki_ta_len,
+		    "cli:parent", err) == -1)
+			goto out;
+		printf("%s: parent %s at %s (we are %s there)\n", argv[2],
+		    in->parent_handle, in->service_uri, in->handle);
+		rc = 0;
+	} else if (strcmp(argv[1], "show") == 0 && argc == 3) {
+		char *show = NULL;
+
+		if (ca_eng_parent_show(v->eng, argv[2], &show, err) == -1)
+			goto out;
+		fputs(show, stdout);
+		free(show);
+		rc = 0;
+	} else if (strcmp(argv[1], "sync") == 0 && argc == 3) {
+		switch (ca_eng_parent_sync(v->eng, argv[2], "cli:parent", err)) {
+		case -1:
+			goto out;
+		case 1:
+			printf("%s: certificate installed\n", argv[2]);
+			break;
+		default:
+			printf("%s: up to date\n", argv[2]);
+		}
+		rc = 0;
+	} else {
+		usage();
+		rc = 2;
+	}
+out:
+	free(der);
+	free(text);
+	cm_buf_free(&xml);
+	pub_oob_free(in);
+	return rc;
+}
+
 static int
 token_cmd(struct env *v, int argc, char **argv, struct cm_err *err)
 {
@@ -546,6 +648,7 @@ run(struct env *v, struct cm_err *err)
 		ac.hsm = v->hsm;
 		ac.pool = v->pool;
 		ac.eng_conf = &v->econf;
+		ac.parent_cafile = v->conf.parent_cafile;
 		ac.pub_service_uri = v->conf.pub_service_uri;
 		ac.pub_bpki_cert = v->conf.pub_bpki_cert;
 		ac.workers = (unsigned)v->conf.api_workers;
@@ -577,6 +680,12 @@ run(struct env *v, struct cm_err *err)
 			cm_error("%s", err->msg);
 		} else if (n > 0)
 			cm_info("re-issued the objects of %d CAs", n);
+		/* CAs whose parent is remote: the rounds that are due. */
+		if ((n = ca_eng_parent_sync_due(v->eng, 100, err)) == -1)
+			cm_error("%s", err->msg);
+		else if (n > 0)
+			cm_info("new certificates from remote parents for %d CAs",
+			    n);
 		/*
 		 * Export when anything was written since the last export, by
 		 * this loop or by another process (cairnd apply).
@@ -673,7 +782,8 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "router-add") != 0 &&
 	    strcmp(argv[0], "transfer") != 0 &&
 	    strcmp(argv[0], "keyroll") != 0 &&
-	    strcmp(argv[0], "keyroll-all") != 0 && strcmp(argv[0], "token") != 0) {
+	    strcmp(argv[0], "keyroll-all") != 0 && strcmp(argv[0], "token") != 0 &&
+	    strcmp(argv[0], "parent") != 0) {
 		usage();
 		rc = 2;
 		goto out;
@@ -684,6 +794,7 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "keyroll") == 0 ? argc != 3 :
 	    strcmp(argv[0], "keyroll-all") == 0 ? argc != 2 :
 	    strcmp(argv[0], "token") == 0 ? argc < 2 || argc > 5 :
+	    strcmp(argv[0], "parent") == 0 ? argc < 3 || argc > 4 :
 	    strcmp(argv[0], "run") != 0 && argc != 2) {
 		usage();
 		rc = 2;
@@ -703,6 +814,9 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(argv[0], "run") == 0) {
 		if ((rc = run(&v, &err) == 0 ? 0 : 1) != 0)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+	} else if (strcmp(argv[0], "parent") == 0) {
+		if ((rc = parent_cmd(&v, argc, argv, &err)) == 1)
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else if (strcmp(argv[0], "token") == 0) {
 		if ((rc = token_cmd(&v, argc, argv, &err)) == 1)
