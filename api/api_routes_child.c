@@ -17,84 +17,6 @@
 #define TS(col)	"to_char(" col " AT TIME ZONE 'UTC', " \
 		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-/* The id of parent CA handle when the token may see it: 0 or the status. */
-static int
-parent_visible(struct api_call *c, const char *handle, int64_t *id)
-{
-	struct db_params	 p;
-	struct db_res		*r = NULL;
-	struct cm_err		 err;
-	int			 n;
-
-	db_params_init(&p);
-	db_param_text(&p, handle);
-	db_param_int(&p, c->who.admin ? 0 : c->who.ca_id);
-	n = db_exec(c->db, "WITH RECURSIVE up(id, parent_id, d) AS ("
-	    "SELECT id, parent_id, 0 FROM ca WHERE handle = $1 AND deleted_at "
-	    "IS NULL UNION ALL SELECT ca.id, ca.parent_id, up.d + 1 FROM ca "
-	    "JOIN up ON ca.id = up.parent_id) SELECT (SELECT id FROM up WHERE "
-	    "d = 0) FROM up WHERE $2::bigint = 0 OR id = $2 LIMIT 1", &p, &r,
-	    &err);
-	if (n == -1)
-		return api_error_err(c, &err, NULL);
-	if (n == 0 || db_res_int64(r, 0, 0, id, &err) == -1) {
-		db_res_free(r);
-		return api_error(c, 404, "ca_not_found", NULL, "%s: no such CA",
-		    handle);
-	}
-	db_res_free(r);
-	return 0;
-}
-
-static int
-answer(struct api_call *c, int status, json_t *o)
-{
-	if (o == NULL)
-		return api_error(c, 500, "internal", NULL, "out of memory");
-	json_decref(c->out);
-	c->out = o;
-	c->status = status;
-	return status;
-}
-
-/* {"asn","ipv4","ipv6"} (each optional, RFC 6492 text) into a new set. */
-static int
-body_res(struct api_call *c, json_t *o, const char *field,
-    struct ca_res **out)
-{
-	static const char *fam[3] = { "asn", "ipv4", "ipv6" };
-	struct cm_err	 err;
-	json_t		*v;
-	char		 f[64];
-	int		 i;
-
-	if (!json_is_object(o))
-		return api_error(c, 422, o == NULL ? "missing" : "invalid", field,
-		    "%s must be an object with asn, ipv4 and ipv6 strings",
-		    field);
-	if ((*out = ca_res_new()) == NULL)
-		return api_error(c, 500, "internal", NULL, "out of memory");
-	for (i = 0; i < 3; i++) {
-		snprintf(f, sizeof(f), "%s.%s", field, fam[i]);
-		if ((v = json_object_get(o, fam[i])) == NULL)
-			continue;
-		if (!json_is_string(v)) {
-			api_error(c, 422, "invalid", f, "%s must be a string", f);
-			goto bad;
-		}
-		if (ca_res_parse(*out, (enum ca_res_family)i,
-		    json_string_value(v), f, &err) == -1) {
-			api_error(c, 422, "invalid", f, "%s", err.msg);
-			goto bad;
-		}
-	}
-	return 0;
-bad:
-	ca_res_free(*out);
-	*out = NULL;
-	return c->status;
-}
-
 /*
  * The RFC 8183 parent_response for child of parent (malloc'd XML): our
  * BPKI identity and the service URI, [api] updown-uri or, when that is
@@ -159,7 +81,7 @@ api_r_child_list(struct api_call *c)
 	int64_t			 id;
 	int			 i, n, st;
 
-	if ((st = parent_visible(c, c->params[0], &id)) != 0)
+	if ((st = api_ca_visible(c, c->params[0], &id, NULL)) != 0)
 		return st;
 	db_params_init(&p);
 	db_param_int(&p, id);
@@ -175,7 +97,7 @@ api_r_child_list(struct api_call *c)
 		    1), "created", db_res_text(r, i, 4), "last_request",
 		    db_res_text(r, i, 5)));
 	db_res_free(r);
-	return answer(c, 200, json_pack("{s:o}", "children", arr));
+	return api_ok(c, 200, json_pack("{s:o}", "children", arr));
 }
 
 /* One child with its certificates and its parent_response. */
@@ -231,7 +153,7 @@ child_show(struct api_call *c, int64_t id, const char *child, int status)
 	}
 	json_object_set_new(o, "parent_response", json_string(xml));
 	free(xml);
-	return answer(c, status, o);
+	return api_ok(c, status, o);
 }
 
 /*
@@ -250,7 +172,7 @@ api_r_child_add(struct api_call *c)
 	int64_t		 id;
 	int		 st;
 
-	if ((st = parent_visible(c, c->params[0], &id)) != 0)
+	if ((st = api_ca_visible(c, c->params[0], &id, NULL)) != 0)
 		return st;
 	x = json_object_get(c->body, "child_request");
 	if (!json_is_string(x))
@@ -270,7 +192,7 @@ api_r_child_add(struct api_call *c)
 		}
 		child = json_string_value(h);
 	}
-	if (body_res(c, json_object_get(c->body, "resources"), "resources",
+	if (api_get_res(c, json_object_get(c->body, "resources"), "resources",
 	    &res) != 0)
 		goto out;
 	if (ca_eng_child_add(c->eng, c->params[0], child, res, req->bpki_ta,
@@ -295,7 +217,7 @@ api_r_child_get(struct api_call *c)
 	int64_t	id;
 	int	st;
 
-	if ((st = parent_visible(c, c->params[0], &id)) != 0)
+	if ((st = api_ca_visible(c, c->params[0], &id, NULL)) != 0)
 		return st;
 	return child_show(c, id, c->params[1], 200);
 }
@@ -309,9 +231,9 @@ api_r_child_resources(struct api_call *c)
 	int64_t		 id;
 	int		 st, rc;
 
-	if ((st = parent_visible(c, c->params[0], &id)) != 0)
+	if ((st = api_ca_visible(c, c->params[0], &id, NULL)) != 0)
 		return st;
-	if (body_res(c, c->body, "resources", &res) != 0)
+	if (api_get_res(c, c->body, "resources", &res) != 0)
 		return c->status;
 	rc = ca_eng_child_set_resources(c->eng, c->params[0], c->params[1], res,
 	    c->who.name, &err);
@@ -329,7 +251,7 @@ api_r_child_delete(struct api_call *c)
 	int64_t		id;
 	int		st;
 
-	if ((st = parent_visible(c, c->params[0], &id)) != 0)
+	if ((st = api_ca_visible(c, c->params[0], &id, NULL)) != 0)
 		return st;
 	if (ca_eng_child_remove(c->eng, c->params[0], c->params[1], c->who.name,
 	    &err) == -1)
