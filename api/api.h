@@ -3,13 +3,15 @@
  * pieces the cairn CLI shares with it.
  *
  * api_start() runs the API on threads of its own: a libuv loop thread with
- * the HTTP server (common/cm_http.h) and one worker thread that owns a
- * database connection and a CA engine (ca/engine.h is used by one thread
- * at a time).  The loop thread authenticates nothing and never blocks: it
- * matches the route and queues the request; the worker authenticates,
- * checks the token's scope, calls the engine and answers with
- * cm_http_respond_async().  Requests are thus handled one at a time, in
- * arrival order.
+ * the HTTP server (common/cm_http.h) and N worker threads ([api] workers),
+ * each owning a database connection and a CA engine (ca/engine.h is used by
+ * one thread at a time).  The loop thread authenticates nothing and never
+ * blocks: it matches the route and queues the request; a worker
+ * authenticates, checks the token's scope, calls the engine and answers
+ * with cm_http_respond_async().  Reads (GET) run in parallel; writes to one
+ * CA (paths /cas/{handle}/..., /updown/{handle}) run one at a time in
+ * arrival order, in parallel with writes to other CAs; other writes
+ * (creating CAs and trust anchors, transfers) run alone among the writes.
  *
  * Tokens (api_token_*): "cairn_" and 64 hex digits; only their SHA-256 is
  * stored (table api_token, migration 0003).
@@ -32,24 +34,38 @@ struct api_conf {
 	const char		*tls_cert;	/* PEM; NULL: plain HTTP */
 	const char		*tls_key;	/* NULL: in tls_cert */
 	size_t			 max_body;	/* default 256 KiB, else 413 */
-	const char		*dsn;		/* the worker's own connection */
+	const char		*dsn;		/* one connection per worker */
 	struct hsm		*hsm;		/* shared; thread-safe backends */
 	struct hsm_pool		*pool;		/* shared; may be NULL */
 	const struct ca_eng_conf *eng_conf;
 	const struct cm_clock	*clock;		/* NULL: real time */
+	/*
+	 * RFC 8181 publishers added through the API (a database shared with
+	 * cairn-pubd): the publication server's service URI as publishers see
+	 * it ("https://host/rfc8181/", the handle is appended) and its BPKI
+	 * certificate (PEM file).  NULL: the publisher routes answer 501.
+	 */
+	const char		*pub_service_uri;
+	const char		*pub_bpki_cert;
+	unsigned		 workers;	/* 0: API_DEFAULT_WORKERS */
 };
+
+#define API_DEFAULT_WORKERS	4
+#define API_MAX_WORKERS		64
 
 struct api;
 
 /*
- * Starts the API: binds the listener, opens the worker's connection and
- * engine, starts both threads.  Everything in conf is borrowed and must
+ * Starts the API: binds the listener, opens the workers' connections and
+ * engines, starts the threads.  Everything in conf is borrowed and must
  * outlive the API.  Returns the API (stop with api_stop()), or NULL with
  * err set.
  */
 struct api	*api_start(const struct api_conf *conf, struct cm_err *err);
 /* The bound port. */
 uint16_t	 api_port(const struct api *a);
+/* The number of worker threads. */
+unsigned	 api_workers(const struct api *a);
 /*
  * Stops accepting, answers the requests under way, joins the threads and
  * frees everything.  NULL is ok.

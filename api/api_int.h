@@ -24,7 +24,11 @@ struct api_call {
 	/* The answer: JSON, or text (metrics). */
 	int			 status;
 	json_t			*out;
+	char			*json;		/* JSON already serialized (large
+						   lists), instead of out */
 	char			*text;
+	const struct api_conf	*conf;		/* the API's configuration */
+	size_t			 queued;	/* requests waiting behind this */
 	uint8_t			*bin;		/* a binary answer (RFC 6492) */
 	size_t			 binlen;
 	const char		*bin_ctype;
@@ -36,6 +40,8 @@ struct api_call {
 #define API_BODY	0x4	/* a JSON object body is required */
 #define API_RAW		0x8	/* not JSON: the handler reads the raw body
 				   and authenticates by itself (RFC 6492 CMS) */
+#define API_SECRET	0x10	/* the answer's "token" is shown once: an
+				   idempotent replay leaves it out */
 
 typedef int	(*api_fn)(struct api_call *c);
 
@@ -49,6 +55,11 @@ struct api_route {
 extern const struct api_route	api_routes[];
 extern const size_t		api_nroutes;
 
+/* Trust anchors (api_routes_ta.c): POST /ta, GET /ta/{h}, GET /ta/{h}/tal. */
+int	api_r_ta_create(struct api_call *c);
+int	api_r_ta_get(struct api_call *c);
+int	api_r_ta_tal(struct api_call *c);
+
 /*
  * Sets the answer to {"error":{"code","message","field"}} with status and
  * returns status.  field may be NULL.
@@ -59,6 +70,49 @@ int	api_error(struct api_call *c, int status, const char *code,
 /* The answer for an engine or database error (cm_err code -> status). */
 int	api_error_err(struct api_call *c, const struct cm_err *err,
 	    const char *field);
+
+/*
+ * Helpers of api_routes.c for the other route files.  Each returns 0, or
+ * the status of the error answer it set (api_query: the row count, or
+ * minus the status).
+ */
+/* The id of CA handle when the token may see it, else 404 ca_not_found. */
+int	api_ca_visible(struct api_call *c, const char *handle, int64_t *id,
+	    const char *field);
+/* A string member of o (NULL when absent); a non-string is a 422. */
+int	api_get_str(struct api_call *c, json_t *o, const char *key,
+	    const char *field, int required, const char **out);
+/* {"asn","ipv4","ipv6"} (RFC 6492 text) into a new set *out. */
+int	api_get_res(struct api_call *c, json_t *o, const char *field,
+	    struct ca_res **out);
+int	api_query(struct api_call *c, const char *sql,
+	    const struct db_params *p, struct db_res **r);
+/* Answers o (owned) with status; returns status. */
+int	api_ok(struct api_call *c, int status, json_t *o);
+/* The decoded query parameter name (malloc'd) or NULL. */
+char	*api_qparam(struct api_call *c, const char *name);
+/* 1 when h is a valid CA handle. */
+int	api_handle_ok(const char *h);
+/* An audit record of a change that is not the engine's (ca_id 0: none). */
+int	api_audit(struct db *db, const char *actor, const char *action,
+	    int64_t ca_id, const char *object, struct cm_err *err);
+
+/* Handlers in api_routes_admin.c, api_routes_pub.c, api_routes_status.c. */
+int	api_r_ca_delete(struct api_call *c);
+int	api_r_ca_bulk(struct api_call *c);
+int	api_r_router_list(struct api_call *c);
+int	api_r_router_remove(struct api_call *c);
+int	api_r_token_list(struct api_call *c);
+int	api_r_token_create(struct api_call *c);
+int	api_r_token_revoke(struct api_call *c);
+int	api_r_publisher_list(struct api_call *c);
+int	api_r_publisher_add(struct api_call *c);
+int	api_r_publisher_get(struct api_call *c);
+int	api_r_publisher_remove(struct api_call *c);
+int	api_r_status(struct api_call *c);
+int	api_r_ca_status(struct api_call *c);
+int	api_r_history_all(struct api_call *c);
+int	api_r_metrics(struct api_call *c);
 
 /*
  * Matches path against the route table: 0 with *route and the decoded

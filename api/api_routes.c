@@ -411,28 +411,42 @@ r_ca_resources(struct api_call *c)
 
 /* ---- ROAs ---- */
 
+/*
+ * The answer is written as text: a CA may have tens of thousands of ROAs,
+ * and building a JSON object per ROA cost most of the request's time.  The
+ * output is what json_dumps(JSON_COMPACT | JSON_SORT_KEYS) would give.
+ */
 static int
 roa_list(struct api_call *c, int64_t id)
 {
 	struct db_params	 p;
 	struct db_res		*r = NULL;
-	json_t			*arr;
-	int			 n, i;
+	struct cm_buf		 b = CM_BUF_INIT;
+	int			 n, i, rc = 0;
 
 	db_params_init(&p);
 	db_param_int(&p, id);
-	if ((n = query(c, "SELECT asn, host(prefix) || '/' || masklen(prefix), "
-	    "max_length FROM roa_config WHERE ca_id = $1 ORDER BY asn, "
+	if ((n = query(c, "SELECT asn, max_length, host(prefix) || '/' || "
+	    "masklen(prefix) FROM roa_config WHERE ca_id = $1 ORDER BY asn, "
 	    "family(prefix), prefix, max_length", &p, &r)) < 0)
 		return -n;
-	arr = json_array();
+	rc |= cm_buf_puts(&b, "{\"roas\":[");
 	for (i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:I}", "asn",
-		    (json_int_t)atoll(db_res_text(r, i, 0)), "prefix",
-		    db_res_text(r, i, 1), "max_length",
-		    (json_int_t)atoll(db_res_text(r, i, 2))));
+		/* Numbers and an address: nothing to escape. */
+		rc |= cm_buf_printf(&b, "%s{\"asn\":%s,\"max_length\":%s,"
+		    "\"prefix\":\"%s\"}", i == 0 ? "" : ",", db_res_text(r, i, 0),
+		    db_res_text(r, i, 1), db_res_text(r, i, 2));
+	rc |= cm_buf_puts(&b, "]}\n");
 	db_res_free(r);
-	return ok_json(c, 200, json_pack("{s:o}", "roas", arr));
+	if (rc != 0 || cm_buf_add(&b, "", 1) == -1) {
+		cm_buf_free(&b);
+		return api_error(c, 500, "internal", NULL, "out of memory");
+	}
+	json_decref(c->out);
+	c->out = NULL;
+	c->json = (char *)cm_buf_steal(&b, NULL);
+	c->status = 200;
+	return 200;
 }
 
 static int
@@ -923,8 +937,6 @@ out:
 	return st;
 }
 
-/* ---- metrics ---- */
-
 /*
  * RFC 6492 up-down for the delegated children of a CA: the body is a CMS
  * message, authenticated by the child's BPKI trust anchor (not by a bearer
@@ -959,62 +971,52 @@ r_updown(struct api_call *c)
 	return 200;
 }
 
-static int
-r_metrics(struct api_call *c)
-{
-	struct db_res		*r = NULL;
-	struct cm_buf		 b = CM_BUF_INIT;
-	struct hsm_pool_stats	 ps;
-	int			 n, i;
+/* ---- for the other route files (api_int.h) ---- */
 
-	if ((n = query(c, "SELECT k.kind, (SELECT count(*) FROM issued_object "
-	    "o WHERE o.withdrawn_at IS NULL AND o.kind = k.kind) FROM (VALUES "
-	    "('cer'), ('crl'), ('mft'), ('roa'), ('asa'), ('gbr')) k(kind) "
-	    "ORDER BY 1", NULL, &r)) < 0)
-		return -n;
-	cm_buf_puts(&b, "# HELP cairn_issued_objects Current (not withdrawn) "
-	    "signed objects by kind.\n# TYPE cairn_issued_objects gauge\n");
-	for (i = 0; i < n; i++)
-		cm_buf_printf(&b, "cairn_issued_objects{kind=\"%s\"} %s\n",
-		    db_res_text(r, i, 0), db_res_text(r, i, 1));
-	db_res_free(r);
-	if ((n = query(c, "SELECT (SELECT count(*) FROM pub_change WHERE "
-	    "serial IS NULL), (SELECT coalesce(extract(epoch FROM "
-	    "min(not_after))::bigint::text, '') FROM issued_object WHERE "
-	    "withdrawn_at IS NULL), (SELECT count(*) FROM ca WHERE deleted_at "
-	    "IS NULL)", NULL, &r)) < 0) {
-		cm_buf_free(&b);
-		return -n;
-	}
-	cm_buf_printf(&b, "# HELP cairn_publication_pending Publication "
-	    "intents not yet in an RRDP serial.\n# TYPE "
-	    "cairn_publication_pending gauge\ncairn_publication_pending %s\n",
-	    db_res_text(r, 0, 0));
-	if (*db_res_text(r, 0, 1) != '\0')
-		cm_buf_printf(&b, "# HELP cairn_objects_earliest_not_after_seconds"
-		    " Earliest notAfter of the current objects (Unix time).\n"
-		    "# TYPE cairn_objects_earliest_not_after_seconds gauge\n"
-		    "cairn_objects_earliest_not_after_seconds %s\n",
-		    db_res_text(r, 0, 1));
-	cm_buf_printf(&b, "# HELP cairn_cas Certificate authorities.\n"
-	    "# TYPE cairn_cas gauge\ncairn_cas %s\n", db_res_text(r, 0, 2));
-	db_res_free(r);
-	if (c->pool != NULL) {
-		hsm_pool_stats(c->pool, &ps);
-		cm_buf_printf(&b, "# HELP cairn_key_pool_level One-time EE keys "
-		    "ready.\n# TYPE cairn_key_pool_level gauge\n"
-		    "cairn_key_pool_level %zu\n# HELP cairn_key_pool_capacity "
-		    "Size of the EE key pool.\n# TYPE cairn_key_pool_capacity "
-		    "gauge\ncairn_key_pool_capacity %zu\n", ps.level,
-		    ps.capacity);
-	}
-	if (cm_buf_add(&b, "", 1) == -1) {
-		cm_buf_free(&b);
-		return api_error(c, 500, "internal", NULL, "out of memory");
-	}
-	c->text = (char *)cm_buf_steal(&b, NULL);
-	c->status = 200;
-	return 200;
+int
+api_ca_visible(struct api_call *c, const char *handle, int64_t *id,
+    const char *field)
+{
+	return ca_visible(c, handle, id, field);
+}
+
+int
+api_get_str(struct api_call *c, json_t *o, const char *key, const char *field,
+    int required, const char **out)
+{
+	return get_str(c, o, key, field, required, out);
+}
+
+int
+api_get_res(struct api_call *c, json_t *o, const char *field,
+    struct ca_res **out)
+{
+	return get_res(c, o, field, out);
+}
+
+int
+api_query(struct api_call *c, const char *sql, const struct db_params *p,
+    struct db_res **r)
+{
+	return query(c, sql, p, r);
+}
+
+int
+api_ok(struct api_call *c, int status, json_t *o)
+{
+	return ok_json(c, status, o);
+}
+
+char *
+api_qparam(struct api_call *c, const char *name)
+{
+	return qparam(c, name);
+}
+
+int
+api_handle_ok(const char *h)
+{
+	return handle_ok(h);
 }
 
 /* ---- the table ---- */
@@ -1022,10 +1024,29 @@ r_metrics(struct api_call *c)
 const struct api_route api_routes[] = {
 	{ "GET", "/api/v1/health", r_health, API_PUBLIC },
 	{ "GET", "/api/v1/ready", r_ready, API_PUBLIC },
-	{ "GET", "/api/v1/metrics", r_metrics, API_ADMIN },
+	{ "GET", "/api/v1/metrics", api_r_metrics, API_ADMIN },
+	{ "GET", "/api/v1/status", api_r_status, API_ADMIN },
+	{ "GET", "/api/v1/history", api_r_history_all, 0 },
+	{ "GET", "/api/v1/tokens", api_r_token_list, API_ADMIN },
+	{ "POST", "/api/v1/tokens", api_r_token_create,
+	    API_ADMIN | API_BODY | API_SECRET },
+	{ "DELETE", "/api/v1/tokens/{name}", api_r_token_revoke, API_ADMIN },
+	{ "GET", "/api/v1/publishers", api_r_publisher_list, API_ADMIN },
+	{ "POST", "/api/v1/publishers", api_r_publisher_add,
+	    API_ADMIN | API_BODY },
+	{ "GET", "/api/v1/publishers/{handle}", api_r_publisher_get,
+	    API_ADMIN },
+	{ "DELETE", "/api/v1/publishers/{handle}", api_r_publisher_remove,
+	    API_ADMIN },
+	{ "POST", "/api/v1/ta", api_r_ta_create, API_ADMIN | API_BODY },
+	{ "GET", "/api/v1/ta/{handle}", api_r_ta_get, API_ADMIN },
+	{ "GET", "/api/v1/ta/{handle}/tal", api_r_ta_tal, API_ADMIN },
 	{ "GET", "/api/v1/cas", r_ca_list, 0 },
 	{ "POST", "/api/v1/cas", r_ca_create, API_BODY },
+	{ "POST", "/api/v1/bulk/cas", api_r_ca_bulk, API_BODY },
 	{ "GET", "/api/v1/cas/{handle}", r_ca_get, 0 },
+	{ "DELETE", "/api/v1/cas/{handle}", api_r_ca_delete, 0 },
+	{ "GET", "/api/v1/cas/{handle}/status", api_r_ca_status, 0 },
 	{ "PUT", "/api/v1/cas/{handle}/resources", r_ca_resources, API_BODY },
 	{ "GET", "/api/v1/cas/{handle}/roas", r_roa_list, 0 },
 	{ "POST", "/api/v1/cas/{handle}/roas", r_roa_update, API_BODY },
@@ -1034,6 +1055,9 @@ const struct api_route api_routes[] = {
 	{ "PUT", "/api/v1/cas/{handle}/aspas/{customer}", r_aspa_put, API_BODY },
 	{ "DELETE", "/api/v1/cas/{handle}/aspas/{customer}", r_aspa_delete, 0 },
 	{ "POST", "/api/v1/cas/{handle}/routers", r_router_add, API_BODY },
+	{ "GET", "/api/v1/cas/{handle}/routers", api_r_router_list, 0 },
+	{ "DELETE", "/api/v1/cas/{handle}/routers/{key}", api_r_router_remove,
+	    0 },
 	{ "POST", "/api/v1/cas/{handle}/keyroll", r_keyroll, API_BODY },
 	{ "GET", "/api/v1/cas/{handle}/history", r_history, 0 },
 	{ "POST", "/api/v1/transfers", r_transfer, API_BODY },

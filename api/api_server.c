@@ -1,6 +1,7 @@
 /*
  * The API's threads: the HTTP loop (matching routes, queueing requests)
- * and the worker (authentication, scope, idempotency, the handlers).
+ * and the workers (authentication, scope, idempotency, the handlers), each
+ * with its own database connection and CA engine.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -15,11 +16,35 @@
 #include "common/cm_enc.h"
 #include "common/cm_log.h"
 
+/*
+ * What a queued request may run beside.  Reads run whenever a worker is
+ * free.  Writes to one CA (a path under /cas/{handle} or /updown/{handle})
+ * run one at a time, in arrival order, beside writes to other CAs.  Other
+ * writes (creating a CA or a trust anchor, transfers) run alone among the
+ * writes, in arrival order with all of them.  The database serialises what
+ * remains (engine.h: a CA's row is locked for its change).
+ */
+enum job_kind { JOB_READ, JOB_CA_WRITE, JOB_GLOBAL_WRITE };
+
 struct job {
 	struct cm_http_req	*req;
 	const struct api_route	*route;
 	char			*params[API_MAXPARAMS];
+	enum job_kind		 kind;
+	const char		*key;	/* JOB_CA_WRITE: params[0] */
 	struct job		*next;
+};
+
+struct api;
+
+/* One worker thread: its own database connection and CA engine. */
+struct worker {
+	struct api		*a;
+	pthread_t		 thr;
+	int			 started;
+	struct db		*db;
+	struct ca_eng		*eng;
+	const char		*key;	/* the CA write it runs, or NULL */
 };
 
 struct api {
@@ -27,15 +52,18 @@ struct api {
 	uv_async_t		 stop_async;
 	uv_thread_t		 loop_thr;
 	struct cm_http_server	*srv;
-	pthread_t		 worker;
-	int			 worker_started, loop_started;
+	int			 loop_started;
+	struct worker		*workers;
+	unsigned		 nworkers;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
-	struct job		*head, *tail;
+	struct job		*head, **tailp;
+	size_t			 nqueued;
+	unsigned		 nwrites;	/* writes running */
+	int			 global_busy;	/* a global write runs */
 	int			 stopping;
-	struct db		*db;
-	struct ca_eng		*eng;
 	struct hsm_pool		*pool;
+	struct api_conf		 conf;	/* a copy; its strings borrowed */
 	uint16_t		 port;
 };
 
@@ -248,6 +276,12 @@ call_body(struct api_call *c, const char **ctype)
 		c->text = NULL;
 		return s;
 	}
+	if (c->json != NULL && c->out == NULL) {
+		*ctype = "application/json";
+		s = c->json;
+		c->json = NULL;
+		return s;
+	}
 	*ctype = "application/json";
 	if (c->out == NULL)
 		return NULL;
@@ -390,8 +424,30 @@ parse_body(struct api_call *c)
 	return 0;
 }
 
+/*
+ * The answer as stored for an idempotent replay (malloc'd): a secret shown
+ * once is left out.  NULL: the answer as sent.
+ */
+static char *
+stored_body(const struct api_call *c, const struct api_route *route)
+{
+	json_t	*cp;
+	char	*s;
+
+	if (!(route->flags & API_SECRET) || !json_is_object(c->out) ||
+	    json_object_get(c->out, "token") == NULL)
+		return NULL;
+	if ((cp = json_deep_copy(c->out)) == NULL)
+		return NULL;
+	json_object_del(cp, "token");
+	json_object_set_new(cp, "token_shown_once", json_true());
+	s = json_dumps(cp, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(cp);
+	return s;
+}
+
 static void
-handle(struct api *a, struct job *j)
+handle(struct worker *w, struct job *j, size_t queued)
 {
 	struct api_call	 c;
 	struct cm_err	 err;
@@ -402,11 +458,13 @@ handle(struct api *a, struct job *j)
 
 	memset(&c, 0, sizeof(c));
 	c.req = j->req;
-	c.db = a->db;
-	c.eng = a->eng;
-	c.pool = a->pool;
+	c.db = w->db;
+	c.eng = w->eng;
+	c.pool = w->a->pool;
+	c.conf = &w->a->conf;
+	c.queued = queued;
+	/* Borrowed: the job keeps them (its key is one) until it is freed. */
 	memcpy(c.params, j->params, sizeof(c.params));
-	memset(j->params, 0, sizeof(j->params));
 	if (!(j->route->flags & API_PUBLIC)) {
 		if (authenticate(&c) != 0)
 			goto answer;
@@ -464,14 +522,20 @@ handle(struct api *a, struct job *j)
 		json_decref(c.body);
 		json_decref(c.out);
 		free(c.text);
-		params_free(c.params);
+		free(c.json);
 		return;
 	}
 answer:
 	body = call_body(&c, &ctype);
-	if (key != NULL && c.status < 500 &&
-	    idem_store(&c, key, h, c.status, body, &err) == -1)
-		cm_error("api: storing the idempotent answer: %s", err.msg);
+	if (key != NULL && c.status < 500) {
+		char *red = stored_body(&c, j->route);
+
+		if (idem_store(&c, key, h, c.status, red != NULL ? red : body,
+		    &err) == -1)
+			cm_error("api: storing the idempotent answer: %s",
+			    err.msg);
+		free(red);
+	}
 send:
 	if (replayed != NULL)
 		ctype = "application/json";
@@ -484,32 +548,121 @@ send:
 	json_decref(c.body);
 	json_decref(c.out);
 	free(c.text);
-	params_free(c.params);
+	free(c.json);
+}
+
+/* Is a write to CA key running?  (Under the mutex.) */
+static int
+key_busy(const struct api *a, const char *key)
+{
+	for (unsigned i = 0; i < a->nworkers; i++)
+		if (a->workers[i].key != NULL &&
+		    strcmp(a->workers[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The first queued job that may run now (see enum job_kind), unlinked, or
+ * NULL.  A write that must wait blocks only what must run after it: writes
+ * to its CA (their CA is busy too) and, for a global write, every later
+ * write.  Under the mutex.
+ */
+static struct job *
+pick(struct api *a)
+{
+	struct job	**pp, *j;
+	int		  blocked = a->global_busy;
+
+	for (pp = &a->head; (j = *pp) != NULL; pp = &j->next) {
+		if (j->kind == JOB_READ)
+			break;
+		if (blocked)
+			continue;
+		if (j->kind == JOB_GLOBAL_WRITE) {
+			if (a->nwrites == 0)
+				break;
+			blocked = 1;
+		} else if (!key_busy(a, j->key))
+			break;
+	}
+	if (j == NULL)
+		return NULL;
+	*pp = j->next;
+	if (a->tailp == &j->next)
+		a->tailp = pp;
+	j->next = NULL;
+	return j;
 }
 
 static void *
 worker_main(void *arg)
 {
-	struct api	*a = arg;
+	struct worker	*w = arg;
+	struct api	*a = w->a;
 	struct job	*j;
+	size_t		 queued;
 
+	pthread_mutex_lock(&a->mtx);
 	for (;;) {
-		pthread_mutex_lock(&a->mtx);
-		while (a->head == NULL && !a->stopping)
+		if ((j = pick(a)) == NULL) {
+			if (a->stopping && a->head == NULL)
+				break;
 			pthread_cond_wait(&a->cond, &a->mtx);
-		if ((j = a->head) == NULL) {
-			pthread_mutex_unlock(&a->mtx);
-			return NULL;
+			continue;
 		}
-		if ((a->head = j->next) == NULL)
-			a->tail = NULL;
+		if (j->kind != JOB_READ) {
+			a->nwrites++;
+			if (j->kind == JOB_GLOBAL_WRITE)
+				a->global_busy = 1;
+			else
+				w->key = j->key;
+		}
+		queued = --a->nqueued;
 		pthread_mutex_unlock(&a->mtx);
-		handle(a, j);
+		handle(w, j, queued);
+		pthread_mutex_lock(&a->mtx);
+		if (j->kind != JOB_READ) {
+			a->nwrites--;
+			a->global_busy = 0;
+			w->key = NULL;
+			/* Writes that waited for this one may run now. */
+			pthread_cond_broadcast(&a->cond);
+		}
+		params_free(j->params);
 		free(j);
 	}
+	pthread_mutex_unlock(&a->mtx);
+	return NULL;
 }
 
 /* ---- the loop thread ---- */
+
+/*
+ * GET and HEAD read.  A write whose path names a CA first (/cas/{handle}...,
+ * /updown/{handle}) is ordered with the writes to that CA; any other write
+ * is global.  The same request always gets the same kind and key, so two
+ * copies of a request (an Idempotency-Key retry) never run at once.
+ */
+static enum job_kind
+job_kind_of(const struct api_route *r, char *params[API_MAXPARAMS],
+    const char **key)
+{
+	static const char *const ca_paths[] = {
+		"/api/v1/cas/{", "/api/v1/updown/{",
+	};
+
+	*key = NULL;
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+		return JOB_READ;
+	for (size_t i = 0; i < sizeof(ca_paths) / sizeof(ca_paths[0]); i++)
+		if (strncmp(r->path, ca_paths[i], strlen(ca_paths[i])) == 0 &&
+		    params[0] != NULL) {
+			*key = params[0];
+			return JOB_CA_WRITE;
+		}
+	return JOB_GLOBAL_WRITE;
+}
 
 static void
 on_request(struct cm_http_req *req, void *arg)
@@ -546,12 +699,11 @@ on_request(struct cm_http_req *req, void *arg)
 	j->req = req;
 	j->route = route;
 	memcpy(j->params, params, sizeof(params));
+	j->kind = job_kind_of(route, j->params, &j->key);
 	pthread_mutex_lock(&a->mtx);
-	if (a->tail != NULL)
-		a->tail->next = j;
-	else
-		a->head = j;
-	a->tail = j;
+	*a->tailp = j;
+	a->tailp = &j->next;
+	a->nqueued++;
 	pthread_cond_signal(&a->cond);
 	pthread_mutex_unlock(&a->mtx);
 }
@@ -573,6 +725,62 @@ loop_main(void *arg)
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 }
 
+/* Opens the connections and engines of the workers and starts them. */
+static int
+workers_start(struct api *a, const struct api_conf *conf, struct cm_err *err)
+{
+	unsigned	i, n = conf->workers != 0 ? conf->workers :
+			    API_DEFAULT_WORKERS;
+
+	if (n > API_MAX_WORKERS)
+		return cm_err_set(err, CM_EINVAL, "api", "workers must be 1 to "
+		    "%d", API_MAX_WORKERS);
+	if ((a->workers = calloc(n, sizeof(*a->workers))) == NULL)
+		return cm_err_set(err, CM_ENOMEM, "api", "out of memory");
+	a->nworkers = n;
+	for (i = 0; i < n; i++) {
+		struct worker	*w = &a->workers[i];
+		char		 ctx[32];
+
+		w->a = a;
+		if ((w->db = db_open(conf->dsn, 10, err)) == NULL ||
+		    (w->eng = ca_eng_new(conf->eng_conf, w->db, conf->hsm,
+		    conf->pool, conf->clock, err)) == NULL) {
+			snprintf(ctx, sizeof(ctx), "api worker %u", i);
+			return cm_err_wrap(err, ctx);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&a->workers[i].thr, NULL, worker_main,
+		    &a->workers[i]) != 0)
+			return cm_err_set(err, CM_EIO, "api", "cannot start "
+			    "worker %u", i);
+		a->workers[i].started = 1;
+	}
+	return 0;
+}
+
+/* Lets the workers finish the queue, joins them, closes their engines. */
+static void
+workers_stop(struct api *a)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&a->mtx);
+	a->stopping = 1;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mtx);
+	for (i = 0; i < a->nworkers; i++) {
+		if (a->workers[i].started)
+			pthread_join(a->workers[i].thr, NULL);
+		ca_eng_free(a->workers[i].eng);
+		db_close(a->workers[i].db);
+	}
+	free(a->workers);
+	a->workers = NULL;
+	a->nworkers = 0;
+}
+
 struct api *
 api_start(const struct api_conf *conf, struct cm_err *err)
 {
@@ -585,18 +793,18 @@ api_start(const struct api_conf *conf, struct cm_err *err)
 	}
 	pthread_mutex_init(&a->mtx, NULL);
 	pthread_cond_init(&a->cond, NULL);
+	a->tailp = &a->head;
 	a->pool = conf->pool;
+	a->conf = *conf;
 	if (uv_loop_init(&a->loop) != 0) {
 		cm_err_set(err, CM_EIO, "api", "uv_loop_init failed");
+		pthread_mutex_destroy(&a->mtx);
+		pthread_cond_destroy(&a->cond);
 		free(a);
 		return NULL;
 	}
 	uv_async_init(&a->loop, &a->stop_async, on_stop);
 	a->stop_async.data = a;
-	if ((a->db = db_open(conf->dsn, 10, err)) == NULL ||
-	    (a->eng = ca_eng_new(conf->eng_conf, a->db, conf->hsm, conf->pool,
-	    conf->clock, err)) == NULL)
-		goto fail;
 	memset(&hc, 0, sizeof(hc));
 	hc.host = conf->host != NULL ? conf->host : "127.0.0.1";
 	hc.port = conf->port;
@@ -610,11 +818,8 @@ api_start(const struct api_conf *conf, struct cm_err *err)
 	if ((a->srv = cm_http_server_new(&a->loop, &hc, err)) == NULL)
 		goto fail;
 	a->port = cm_http_server_port(a->srv);
-	if (pthread_create(&a->worker, NULL, worker_main, a) != 0) {
-		cm_err_set(err, CM_EIO, "api", "cannot start the worker");
+	if (workers_start(a, conf, err) == -1)
 		goto fail;
-	}
-	a->worker_started = 1;
 	if (uv_thread_create(&a->loop_thr, loop_main, a) != 0) {
 		cm_err_set(err, CM_EIO, "api", "cannot start the loop thread");
 		goto fail;
@@ -632,13 +837,19 @@ api_port(const struct api *a)
 	return a->port;
 }
 
+unsigned
+api_workers(const struct api *a)
+{
+	return a->nworkers;
+}
+
 void
 api_stop(struct api *a)
 {
 	if (a == NULL)
 		return;
 	if (a->loop_started) {
-		/* The worker still runs: it answers what is queued. */
+		/* The workers still run: they answer what is queued. */
 		uv_async_send(&a->stop_async);
 		uv_thread_join(&a->loop_thr);
 	} else {
@@ -647,17 +858,9 @@ api_stop(struct api *a)
 		uv_close((uv_handle_t *)&a->stop_async, NULL);
 		uv_run(&a->loop, UV_RUN_DEFAULT);
 	}
-	if (a->worker_started) {
-		pthread_mutex_lock(&a->mtx);
-		a->stopping = 1;
-		pthread_cond_signal(&a->cond);
-		pthread_mutex_unlock(&a->mtx);
-		pthread_join(a->worker, NULL);
-	}
+	workers_stop(a);
 	cm_http_server_free(a->srv);
 	uv_loop_close(&a->loop);
-	ca_eng_free(a->eng);
-	db_close(a->db);
 	pthread_mutex_destroy(&a->mtx);
 	pthread_cond_destroy(&a->cond);
 	free(a);

@@ -620,9 +620,10 @@ sync_objects(struct ca_eng *e, struct db *db, struct eng_ca *c,
 		o.len = len;
 		o.not_before = now - ENG_BACKDATE;
 		o.not_after = (int64_t)ss.not_after;
-		o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
-		    ca_sched_seed(po->subject, strlen(po->subject),
-		    (uint64_t)now), o.not_after);
+		if (eng_renew_at(e, db, c, ca_sched_seed(po->subject,
+		    strlen(po->subject), (uint64_t)now), o.not_after,
+		    &o.reissue_at, err) == -1)
+			goto out;
 		o.subject = po->subject;
 		if (eng_put(db, c, &o, err) == -1)
 			goto out;

@@ -170,6 +170,18 @@ int	ca_eng_transfer(struct ca_eng *e, const char *from, const char *to,
 	    const struct ca_res *res, const char *actor, struct cm_err *err);
 
 /*
+ * Deletes hosted CA handle, which must have no child CAs, hosted or
+ * delegated (CM_ESTATE), in one transaction: every object it published is
+ * withdrawn, its parent revokes and withdraws the certificates of its keys
+ * and re-issues its CRL and manifest, its ROA and ASPA configurations are
+ * dropped, and the CA and its publisher are marked deleted (the handle
+ * stays taken).  After the commit its keys are deleted from the signer.  A
+ * trust anchor is CM_ESTATE, an unknown CA CM_ENOTFOUND.  Returns 0 or -1.
+ */
+int	ca_eng_ca_delete(struct ca_eng *e, const char *handle,
+	    const char *actor, struct cm_err *err);
+
+/*
  * Certifies a BGPsec router key (RFC 8209): csr is a DER PKCS#10 request
  * with an ECDSA P-256 key (ca/csr.h, CA_CSR_ROUTER), asns the AS numbers the
  * router speaks for, each held by CA handle.  The certificate is published
@@ -271,5 +283,18 @@ int	ca_eng_tick(struct ca_eng *e, int max, struct cm_err *err);
  */
 int	ca_eng_tick_shard(struct ca_eng *e, int max, int shard, int nshards,
 	    struct cm_err *err);
+
+/*
+ * The internal validator over the whole repository (ca/engine_check.c):
+ * for every key of every hosted CA, each current object is checked as
+ * before a commit (strict parse, signed by the key, resources within the
+ * CA's; the CRL lists exactly the unexpired revoked serials; the manifest
+ * exactly the key's files with their hashes) and must be valid at the
+ * engine's now (certificates within notBefore..notAfter, CRLs and
+ * manifests between thisUpdate and nextUpdate).  Changes nothing.
+ * Returns the number of objects checked, or -1 with err naming the first
+ * failure.
+ */
+int	ca_eng_check(struct ca_eng *e, struct cm_err *err);
 
 #endif

@@ -11,6 +11,10 @@
  * (strict parse; signed by the CA key; resources within the CA's).  The
  * cost is that of the change plus one pass over the manifest's file list,
  * never a re-parse of the whole publication point.
+ *
+ * ca_eng_check() runs the same checks over everything every CA currently
+ * publishes, and requires each object to be valid at the engine's now: a
+ * whole-repository audit, for tests and operators.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +63,24 @@ check_issued(const struct eng_ca *c, X509 *x, const char *uri,
 	return in ? 0 : fail(err, uri, "resources beyond the CA's");
 }
 
+/* now 0: no check; else notBefore <= now < notAfter. */
+static int
+check_valid_at(X509 *x, int64_t now, const char *uri, struct cm_err *err)
+{
+	time_t	t = (time_t)now;
+
+	if (now == 0)
+		return 0;
+	if (X509_cmp_time(X509_get0_notBefore(x), &t) > 0)
+		return fail(err, uri, "not yet valid");
+	if (X509_cmp_time(X509_get0_notAfter(x), &t) <= 0)
+		return fail(err, uri, "expired");
+	return 0;
+}
+
 static int
 check_object(const struct eng_ca *c, const char *kind, const char *uri,
-    const uint8_t *der, size_t len, struct cm_err *err)
+    const uint8_t *der, size_t len, int64_t now, struct cm_err *err)
 {
 	struct ca_roa	*roa = NULL;
 	struct ca_aspa	*aspa = NULL;
@@ -70,13 +89,16 @@ check_object(const struct eng_ca *c, const char *kind, const char *uri,
 	int		 rc = -1;
 
 	if (strcmp(kind, "roa") == 0) {
-		if (ca_roa_parse(uri, der, len, &roa, &ee, err) == 0)
+		if (ca_roa_parse(uri, der, len, &roa, &ee, err) == 0 &&
+		    check_valid_at(ee, now, uri, err) == 0)
 			rc = check_issued(c, ee, uri, err);
 	} else if (strcmp(kind, "asa") == 0) {
-		if (ca_aspa_parse(uri, der, len, &aspa, &ee, err) == 0)
+		if (ca_aspa_parse(uri, der, len, &aspa, &ee, err) == 0 &&
+		    check_valid_at(ee, now, uri, err) == 0)
 			rc = check_issued(c, ee, uri, err);
 	} else if (strcmp(kind, "cer") == 0) {
-		if (ca_cert_parse(uri, der, len, &cert, err) == 0)
+		if (ca_cert_parse(uri, der, len, &cert, err) == 0 &&
+		    check_valid_at(cert->x509, now, uri, err) == 0)
 			rc = cert->kind == CA_CERT_TA ? 0 :
 			    check_issued(c, cert->x509, uri, err);
 	} else
@@ -91,7 +113,8 @@ check_object(const struct eng_ca *c, const char *kind, const char *uri,
 /* The CRL lists every serial revoked by the key and not yet expired. */
 static int
 check_crl(const struct eng_ca *c, struct db *db, const char *uri,
-    const uint8_t *der, size_t len, int64_t now, struct cm_err *err)
+    const uint8_t *der, size_t len, int64_t now, int dated,
+    struct cm_err *err)
 {
 	struct ca_crl		*crl = NULL;
 	struct db_params	 p;
@@ -105,9 +128,17 @@ check_crl(const struct eng_ca *c, struct db *db, const char *uri,
 		fail(err, uri, "CRL not signed by the CA's key");
 		goto out;
 	}
+	if (dated && (crl->this_update > now || crl->next_update <= now)) {
+		fail(err, uri, "CRL not current (thisUpdate/nextUpdate)");
+		goto out;
+	}
+	/*
+	 * The serials unexpired when the CRL was made; a later check (dated)
+	 * sees some of them expired since, still listed, and rightly so.
+	 */
 	db_params_init(&p);
 	db_param_text(&p, c->key_id);
-	db_param_int(&p, now);
+	db_param_int(&p, dated ? (int64_t)crl->this_update : now);
 	if ((n = db_exec(db, "SELECT serial::text FROM revoked_cert WHERE "
 	    "key_id = $1 AND expires_at > to_timestamp($2::bigint)", &p, &r,
 	    err)) == -1)
@@ -146,7 +177,7 @@ out:
 /* The manifest lists exactly the key's current files, with their hashes. */
 static int
 check_mft(const struct eng_ca *c, struct db *db, const char *uri,
-    const uint8_t *der, size_t len, struct cm_err *err)
+    const uint8_t *der, size_t len, int64_t now, struct cm_err *err)
 {
 	struct ca_mft		*m = NULL;
 	X509			*ee = NULL;
@@ -158,8 +189,13 @@ check_mft(const struct eng_ca *c, struct db *db, const char *uri,
 
 	if (ca_mft_parse(uri, der, len, &m, &ee, err) == -1)
 		return -1;
-	if (check_issued(c, ee, uri, err) == -1)
+	if (check_issued(c, ee, uri, err) == -1 ||
+	    check_valid_at(ee, now, uri, err) == -1)
 		goto out;
+	if (now != 0 && (m->this_update > now || m->next_update <= now)) {
+		fail(err, uri, "manifest not current (thisUpdate/nextUpdate)");
+		goto out;
+	}
 	db_params_init(&p);
 	db_param_int(&p, c->id);
 	db_param_text(&p, c->key_id);
@@ -188,8 +224,14 @@ out:
 	return rc;
 }
 
-int
-eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
+/*
+ * Checks the current objects of c's key: with all 0 those this transaction
+ * wrote (issued_at is the transaction's start time, and the CA's rows are
+ * locked); with all 1 every one, each also valid at the engine's now.
+ * Returns the number checked, or -1.
+ */
+static int
+check_key(struct ca_eng *e, struct db *db, const struct eng_ca *c, int all,
     struct cm_err *err)
 {
 	struct db_params	 p;
@@ -197,17 +239,15 @@ eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	const uint8_t		*d;
 	size_t			 dl;
 	int			 i, n, rc = -1;
+	int64_t			 now = eng_now(e);
 	const char		*kind, *uri;
 
-	/*
-	 * What this transaction wrote with the key: issued_at is the
-	 * transaction's start time, and the CA's rows are locked.
-	 */
 	db_params_init(&p);
 	db_param_text(&p, c->key_id);
+	db_param_int(&p, all);
 	if ((n = db_exec(db, "SELECT kind, uri, der FROM issued_object WHERE "
-	    "key_id = $1 AND withdrawn_at IS NULL AND issued_at = now()", &p, &r,
-	    err)) == -1)
+	    "key_id = $1 AND withdrawn_at IS NULL AND ($2::int = 1 OR "
+	    "issued_at = now())", &p, &r, err)) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		kind = db_res_text(r, i, 0);
@@ -215,18 +255,78 @@ eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 		if (db_res_bytea(r, i, 2, &d, &dl, err) == -1)
 			goto out;
 		if (strcmp(kind, "crl") == 0) {
-			if (check_crl(c, db, uri, d, dl, eng_now(e), err) == -1)
+			if (check_crl(c, db, uri, d, dl, now, all, err) == -1)
 				goto out;
 		} else if (strcmp(kind, "mft") == 0) {
-			if (check_mft(c, db, uri, d, dl, err) == -1)
+			if (check_mft(c, db, uri, d, dl, all ? now : 0,
+			    err) == -1)
 				goto out;
-		} else if (check_object(c, kind, uri, d, dl, err) == -1)
+		} else if (check_object(c, kind, uri, d, dl, all ? now : 0,
+		    err) == -1)
 			goto out;
 	}
-	rc = 0;
+	rc = n;
 out:
-	if (rc == -1)
-		cm_error("ALERT %s: %s", c->handle, err->msg);
 	db_res_free(r);
 	return rc;
+}
+
+int
+eng_check_pp(struct ca_eng *e, struct db *db, const struct eng_ca *c,
+    struct cm_err *err)
+{
+	if (check_key(e, db, c, 0, err) == -1) {
+		cm_error("ALERT %s: %s", c->handle, err->msg);
+		return -1;
+	}
+	return 0;
+}
+
+struct check_arg {
+	struct ca_eng	*e;
+	const char	*handle, *key_id;
+	int		 n;
+};
+
+static int
+check_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct check_arg	*a = arg;
+	struct eng_ca		 c;
+	int			 n;
+
+	if (eng_load_ca_key(a->e, db, a->handle, a->key_id, &c, err) == -1)
+		return -1;
+	n = check_key(a->e, db, &c, 1, err);
+	eng_ctx_clear(&c);
+	if (n == -1)
+		return -1;
+	a->n = n;
+	return 0;
+}
+
+int
+ca_eng_check(struct ca_eng *e, struct cm_err *err)
+{
+	struct db_res		*r = NULL;
+	struct check_arg	 a = { e, NULL, NULL, 0 };
+	int			 i, n, total = 0;
+
+	/* A revoked key publishes nothing any more. */
+	if ((n = db_exec(e->db, "SELECT c.handle, k.id FROM ca c JOIN ca_key k "
+	    "ON k.ca_id = c.id WHERE c.deleted_at IS NULL AND k.state <> "
+	    "'revoked' ORDER BY c.id, k.id", NULL, &r, err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		a.handle = db_res_text(r, i, 0);
+		a.key_id = db_res_text(r, i, 1);
+		if (db_tx(e->db, NULL, check_tx, &a, err) == -1) {
+			cm_err_wrap(err, a.handle);
+			db_res_free(r);
+			return -1;
+		}
+		total += a.n;
+	}
+	db_res_free(r);
+	return total;
 }

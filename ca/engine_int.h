@@ -108,6 +108,21 @@ int	eng_put(struct db *db, const struct eng_ca *c, const struct eng_obj *o,
  * the schedule, seeded with subject and seed.  When der is not NULL it gets
  * a copy of the certificate (malloc'd).  Returns 0 or -1.
  */
+/*
+ * When to renew an object of c's that expires at not_after (seed from
+ * ca_sched_seed()): the schedule's ca_sched_ee_renew(), except for an
+ * object cut short by c's own certificate (not_after is c's notAfter),
+ * which gains nothing from a renewal before that certificate is renewed:
+ * it follows that renewal (the certificate's reissue_at, plus
+ * ENG_FOLLOW_DELAY and up to ENG_FOLLOW_JITTER), never later than half the
+ * renewal margin before it expires, and never earlier than
+ * ENG_FOLLOW_DELAY from now, so that a parent that falls behind makes it
+ * retry hourly instead of at every tick.  Returns 0 or -1.
+ */
+#define ENG_FOLLOW_DELAY	3600
+#define ENG_FOLLOW_JITTER	(6 * 3600)
+int	eng_renew_at(struct ca_eng *e, struct db *db, const struct eng_ca *c,
+	    uint64_t seed, int64_t not_after, int64_t *out, struct cm_err *err);
 int	eng_issue_cert(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	    struct ca_cert_spec *s, const char *name, const char *subject,
 	    int renew, uint64_t seed, uint8_t **der, size_t *len,

@@ -346,6 +346,48 @@ eng_withdraw(struct db *db, const struct eng_ca *c, const char *uri,
 }
 
 int
+eng_renew_at(struct ca_eng *e, struct db *db, const struct eng_ca *c,
+    uint64_t seed, int64_t not_after, int64_t *out, struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	int64_t			 t, follow, latest, floor;
+	int			 n;
+
+	*out = ca_sched_ee_renew(&e->conf.sched, seed, not_after);
+	if (not_after < c->not_after)
+		return 0;
+	/* Cut short by c's certificate: follow that certificate's renewal. */
+	db_params_init(&p);
+	db_param_text(&p, c->cert_uri);
+	if ((n = db_exec(db, "SELECT extract(epoch FROM reissue_at)::bigint "
+	    "FROM issued_object WHERE uri = $1 AND withdrawn_at IS NULL AND "
+	    "reissue_at IS NOT NULL", &p, &r, err)) == -1)
+		return -1;
+	if (n == 0) {
+		db_res_free(r);
+		return 0;		/* a trust anchor's: not renewed so */
+	}
+	if (db_res_int64(r, 0, 0, &follow, err) == -1) {
+		db_res_free(r);
+		return -1;
+	}
+	db_res_free(r);
+	t = follow + ENG_FOLLOW_DELAY + (int64_t)(seed % ENG_FOLLOW_JITTER);
+	if (t < *out)
+		t = *out;
+	latest = not_after - e->conf.sched.ee_margin / 2;
+	if (t > latest)
+		t = latest;
+	/* A parent that fell behind is retried hourly, not at every tick. */
+	floor = eng_now(e) + ENG_FOLLOW_DELAY;
+	if (t < floor)
+		t = floor;
+	*out = t;
+	return 0;
+}
+
+int
 eng_issue_cert(struct ca_eng *e, struct db *db, const struct eng_ca *c,
     struct ca_cert_spec *s, const char *name, const char *subject, int renew,
     uint64_t seed, uint8_t **der, size_t *len, struct cm_err *err)
@@ -377,9 +419,9 @@ eng_issue_cert(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	o.len = (size_t)n;
 	o.not_before = now - ENG_BACKDATE;
 	o.not_after = (int64_t)s->not_after;
-	if (renew)
-		o.reissue_at = ca_sched_ee_renew(&e->conf.sched,
-		    ca_sched_seed(subject, strlen(subject), seed), o.not_after);
+	if (renew && eng_renew_at(e, db, c, ca_sched_seed(subject,
+	    strlen(subject), seed), o.not_after, &o.reissue_at, err) == -1)
+		goto out;
 	o.subject = subject;
 	if (eng_put(db, c, &o, err) == -1)
 		goto out;

@@ -60,12 +60,13 @@ struct conf {
 			*p11_pin_env, *key_dir;
 	char		*rsync_base, *https_base, *notify_uri, *roa_mode;
 	char		*export_dir;
+	char		*pub_service_uri, *pub_bpki_cert;
 	long long	 pool_size, pool_threads, tick, workers;
 	char		*api_address, *api_tls_cert, *api_tls_key;
-	long long	 api_port, api_max_body;
+	long long	 api_port, api_max_body, api_workers;
 };
 
-#define NKEYS	23
+#define NKEYS	26
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -101,6 +102,11 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"RRDP notification URI (rpkiNotify)" },
 	    { "repository", "export-dir", CM_CONF_STR, &c->export_dir, 0, 0, 0,
 		"run: write the rsync tree here after each change" },
+	    { "repository", "rfc8181-service-uri", CM_CONF_STR,
+		&c->pub_service_uri, 0, 0, 0, "API publishers: cairn-pubd's "
+		"[rfc8181] service-uri" },
+	    { "repository", "rfc8181-bpki-cert", CM_CONF_STR, &c->pub_bpki_cert,
+		0, 0, 0, "API publishers: cairn-pubd's BPKI certificate (PEM)" },
 	    { "engine", "roa-mode", CM_CONF_STR, &c->roa_mode, 0, 0, 0,
 		"per-asn (default) or per-prefix" },
 	    { "engine", "workers", CM_CONF_INT, &c->workers, 1, 64, 0,
@@ -117,6 +123,8 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		"PEM private key (default: in tls-cert)" },
 	    { "api", "max-body", CM_CONF_SIZE, &c->api_max_body, 1024,
 		64 * 1024 * 1024, 0, "largest request body (default 256k)" },
+	    { "api", "workers", CM_CONF_INT, &c->api_workers, 1,
+		API_MAX_WORKERS, 0, "threads answering API requests (default 4)" },
 	};
 
 	memcpy(k, t, sizeof(t));
@@ -538,11 +546,14 @@ run(struct env *v, struct cm_err *err)
 		ac.hsm = v->hsm;
 		ac.pool = v->pool;
 		ac.eng_conf = &v->econf;
+		ac.pub_service_uri = v->conf.pub_service_uri;
+		ac.pub_bpki_cert = v->conf.pub_bpki_cert;
+		ac.workers = (unsigned)v->conf.api_workers;
 		if ((api = api_start(&ac, err)) == NULL)
 			return cm_err_wrap(err, "api");
-		cm_info("api: listening on %s port %u (%s)", ac.host != NULL ?
-		    ac.host : "127.0.0.1", api_port(api), ac.tls_cert != NULL ?
-		    "https" : "http");
+		cm_info("api: listening on %s port %u (%s, %u workers)",
+		    ac.host != NULL ? ac.host : "127.0.0.1", api_port(api),
+		    ac.tls_cert != NULL ? "https" : "http", api_workers(api));
 	}
 	/* Workers 1..N-1 on threads; the main loop is worker 0. */
 	nw = (int)v->conf.workers;

@@ -2,20 +2,26 @@
 # The Cairn demo on one Debian 12 machine, as root:
 #
 #   deploy/demo.sh up       install packages, build, start cairnd (CA engine
-#                           on an embedded PostgreSQL, CA keys in a SoftHSM2
-#                           token) and cairn-pubd (RRDP over HTTPS, rsync
-#                           tree for rsyncd) on the same database, issue the
-#                           RPKI of deploy/demo-repo.txt, and validate it with
-#                           rpki-client and FORT over RRDP and over rsync
+#                           and provisioning API on an embedded PostgreSQL,
+#                           CA keys in a SoftHSM2 token), create the RPKI of
+#                           deploy/demo-repo.txt with the cairn CLI (trust
+#                           anchor, RIR CA, member CAs, ROAs, ASPAs), start
+#                           cairn-pubd (RRDP over HTTPS, rsync tree) on the
+#                           same database and rsyncd, and validate it all
+#                           with rpki-client and FORT over RRDP and rsync
 #   deploy/demo.sh status   validate again and show the VRPs
 #   deploy/demo.sh apply F  apply another description file (more CAs, ROAs)
+#                           through the cairn CLI
 #   deploy/demo.sh down     stop everything "up" started
 #
+# "up" again is harmless: what runs keeps running, what exists is kept.
 # State lives in $DEMO_DIR (default /var/lib/cairn-demo: the embedded
 # PostgreSQL runs as the system user cairn and must reach its directory).
 # rsyncd listens on 127.0.0.1:$DEMO_RSYNC_PORT (default 8873), RRDP on
 # https://127.0.0.1:$DEMO_HTTPS_PORT/ (default 8443) with a demo CA's
-# certificate ($DEMO_DIR/tls/ca.pem).
+# certificate ($DEMO_DIR/tls/ca.pem), the API on
+# http://127.0.0.1:$DEMO_API_PORT/ (default 8480) with an admin token in
+# $DEMO_DIR/admin.token.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +29,8 @@ cd "$top" || exit 1
 DEMO_DIR=${DEMO_DIR:-/var/lib/cairn-demo}
 port=${DEMO_RSYNC_PORT:-8873}
 hport=${DEMO_HTTPS_PORT:-8443}
+aport=${DEMO_API_PORT:-8480}
+api=http://127.0.0.1:$aport
 base=rsync://127.0.0.1:$port/repo/
 https=https://127.0.0.1:$hport/
 # DEMO_BUILD_DIR and DEMO_SKIP_BUILD=1 let the tests run the demo on the
@@ -30,7 +38,10 @@ https=https://127.0.0.1:$hport/
 bdir=${DEMO_BUILD_DIR:-$top/build}
 cairnd=$bdir/ca/cairnd
 pubd=$bdir/publish/cairn-pubd
+cairn=$bdir/api/cairn
 export SOFTHSM2_CONF=$DEMO_DIR/softhsm2.conf
+# The demo's trust anchor: the first "ta" line of the description.
+ta=$(awk '$1 == "ta" { print $2; exit }' "$top/deploy/demo-repo.txt")
 
 die() { echo "demo: $*" >&2; exit 1; }
 
@@ -68,6 +79,9 @@ notify-uri = ${https}rrdp/notification.xml
 [engine]
 tick = 5s
 workers = 2
+[api]
+address = 127.0.0.1
+port = $aport
 CONF
 	# The same data directory: cairn-pubd uses the cluster cairnd runs.
 	cat >"$DEMO_DIR/pubd.conf" <<CONF
@@ -153,17 +167,116 @@ CONF
 }
 
 cairnd_start() {
-	running "$DEMO_DIR/cairnd.pid" && return 0
-	nohup "$cairnd" -c "$DEMO_DIR/cairnd.conf" run \
-	    >>"$DEMO_DIR/cairnd.log" 2>&1 &
-	echo $! >"$DEMO_DIR/cairnd.pid"
-	for _ in $(seq 150); do
-		grep -q 'running; re-issue checks' "$DEMO_DIR/cairnd.log" && return 0
+	if ! running "$DEMO_DIR/cairnd.pid"; then
+		nohup "$cairnd" -c "$DEMO_DIR/cairnd.conf" run \
+		    >>"$DEMO_DIR/cairnd.log" 2>&1 &
+		echo $! >"$DEMO_DIR/cairnd.pid"
+	fi
+	# Up when its API answers.
+	for _ in $(seq 300); do
+		"$cairn" --url "$api" status >/dev/null 2>&1 && return 0
 		running "$DEMO_DIR/cairnd.pid" ||
 		    die "cairnd stopped; see $DEMO_DIR/cairnd.log"
 		sleep 0.2
 	done
-	die "cairnd did not start; see $DEMO_DIR/cairnd.log"
+	die "cairnd's API does not answer on $api; see $DEMO_DIR/cairnd.log"
+}
+
+# The admin token of the API, made once on the CA host (cairnd token) and
+# kept in $DEMO_DIR/admin.token, readable by root only.
+admin_token() {
+	local t name=demo-admin
+	[ -s "$DEMO_DIR/admin.token" ] && return 0
+	# A token of that name from an earlier demo whose file is gone.
+	"$cairnd" -c "$DEMO_DIR/cairnd.conf" token list 2>/dev/null |
+	    grep -q "^$name	" && name=demo-admin-$(date +%s)
+	t=$("$cairnd" -c "$DEMO_DIR/cairnd.conf" token create --admin "$name" \
+	    2>>"$DEMO_DIR/cairnd.log" | tail -n 1)
+	case $t in
+	cairn_*) ;;
+	*) die "cairnd token create failed; see $DEMO_DIR/cairnd.log" ;;
+	esac
+	(umask 077 && printf '%s\n' "$t" >"$DEMO_DIR/admin.token")
+}
+
+# The cairn CLI against the demo's API, as the admin.
+cli() {
+	CAIRN_URL=$api CAIRN_TOKEN=$(cat "$DEMO_DIR/admin.token") "$cairn" "$@"
+}
+
+# Runs and shows one cairn command; its output goes to cli.log.
+cli_do() {
+	echo "  cairn $*"
+	echo "\$ cairn $*" >>"$DEMO_DIR/cli.log"
+	cli "$@" >>"$DEMO_DIR/cli.log" 2>&1 ||
+	    die "cairn $* failed; see $DEMO_DIR/cli.log"
+}
+
+# as=A v4=B v6=C words into the CLI's --asn/--ipv4/--ipv6 options.
+res_opts() {
+	local w
+	for w in "$@"; do
+		case $w in
+		as=*) printf '%s\n' --asn "${w#as=}" ;;
+		v4=*) printf '%s\n' --ipv4 "${w#v4=}" ;;
+		v6=*) printf '%s\n' --ipv6 "${w#v6=}" ;;
+		*) die "$w: resources are as=, v4= or v6=" ;;
+		esac
+	done
+}
+
+# Applies a description file (the syntax of deploy/demo-repo.txt) through
+# the cairn CLI.  Additive and idempotent, like "cairnd apply": what exists
+# is kept (a CA whose resources differ is re-certified), missing CAs and
+# ROA configurations are created, ASPAs are set.
+apply_desc() {
+	local file=$1 line kind name parent ca asn p m list opts
+	while IFS= read -r line; do
+		line=${line%%#*}
+		# shellcheck disable=SC2086
+		set -- $line
+		[ $# = 0 ] && continue
+		kind=$1
+		shift
+		case $kind in
+		ta)
+			name=$1
+			shift
+			cli ta show "$name" >/dev/null 2>&1 && continue
+			mapfile -t opts < <(res_opts "$@")
+			cli_do ta create "$name" "${opts[@]}" ;;
+		ca)
+			name=$1 parent=$2
+			shift 2
+			mapfile -t opts < <(res_opts "$@")
+			if cli ca show "$name" >/dev/null 2>&1; then
+				# Unchanged resources change nothing.
+				cli ca resources "$name" "${opts[@]}" \
+				    >>"$DEMO_DIR/cli.log" 2>&1 ||
+				    die "cairn ca resources $name failed; see $DEMO_DIR/cli.log"
+			else
+				cli_do ca create "$name" --parent "$parent" "${opts[@]}"
+			fi ;;
+		roa)
+			ca=$1 asn=$2
+			shift 2
+			list=$(cli roa list "$ca" 2>/dev/null | awk 'NR > 1 {
+			    print $1 " " $2 " " $3 }')
+			for p in "$@"; do
+				m=${p##*/}
+				case $p in
+				*-*) m=${p##*-}; p=${p%-*} ;;
+				esac
+				m=${m%%-*}
+				grep -Fqx "AS$asn $p $m" <<<"$list" && continue
+				cli_do roa add "$ca" "AS$asn" "$p" --max-length "$m"
+			done ;;
+		aspa)
+			cli_do aspa set "$1" "AS$2" "$3" ;;
+		*)
+			die "$kind: unknown line in the description" ;;
+		esac
+	done <"$file"
 }
 
 # expected-vrps.csv and expected-aspa.txt from the configuration that was
@@ -207,8 +320,8 @@ validate() {
 	. "$top/tests/rp/rp.sh"
 	RP_WORK=$DEMO_DIR
 	RP_HTTPS_CA=$DEMO_DIR/tls/ca.pem
-	"$cairnd" -c "$DEMO_DIR/cairnd.conf" tal ta >"$DEMO_DIR/cairn-demo.tal" \
-	    2>>"$DEMO_DIR/cairnd.log" || die "no TAL; see $DEMO_DIR/cairnd.log"
+	cli ta tal "$ta" >"$DEMO_DIR/cairn-demo.tal" 2>>"$DEMO_DIR/cli.log" ||
+	    die "no TAL; see $DEMO_DIR/cli.log"
 	cp "$DEMO_DIR/cairn-demo.tal" "$DEMO_DIR/ta.tal"
 	cp "$DEMO_DIR/tls/ca.pem" "$DEMO_DIR/tls-ca.pem"
 	chmod 644 "$DEMO_DIR/cairn-demo.tal" "$DEMO_DIR/ta.tal" "$DEMO_DIR/tls-ca.pem"
@@ -256,7 +369,7 @@ up() {
 		cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		    >build.cmake.log 2>&1 &&
 		    cmake --build build -j"$(nproc)" --target cairnd cairn-pubd \
-		    >build.build.log 2>&1 ||
+		    cairn >build.build.log 2>&1 ||
 		    { tail -n 30 build.cmake.log build.build.log; die "build failed"; }
 	fi
 	mkdir -p "$DEMO_DIR/data" "$DEMO_DIR/static"
@@ -264,16 +377,16 @@ up() {
 	setup_token
 	setup_tls
 	write_conf
-	echo "demo: applying deploy/demo-repo.txt (TA, RIR CA, members, ROAs, ASPAs)"
-	"$cairnd" -c "$DEMO_DIR/cairnd.conf" apply "$top/deploy/demo-repo.txt" \
-	    >>"$DEMO_DIR/cairnd.log" 2>&1 || die "apply failed; see $DEMO_DIR/cairnd.log"
-	# The TA certificate at the https URI of the TAL.
-	rm -rf "$DEMO_DIR/export"
-	"$cairnd" -c "$DEMO_DIR/cairnd.conf" export "$DEMO_DIR/export" \
-	    >>"$DEMO_DIR/cairnd.log" 2>&1 || die "export failed; see $DEMO_DIR/cairnd.log"
-	cp "$DEMO_DIR/export/current/ta-ta/ta.cer" "$DEMO_DIR/static/ta.cer" ||
-	    die "no TA certificate"
 	cairnd_start
+	admin_token
+	echo "demo: cairnd running, API on $api"
+	echo "demo: creating deploy/demo-repo.txt with the cairn CLI"
+	apply_desc "$top/deploy/demo-repo.txt"
+	# The TA certificate at the https URI of the TAL (cairn-pubd serves
+	# static-dir, read when it starts).
+	cli ta show "$ta" --cert "$DEMO_DIR/static/$ta.cer" >/dev/null \
+	    2>>"$DEMO_DIR/cli.log" || die "no TA certificate; see $DEMO_DIR/cli.log"
+	chmod 644 "$DEMO_DIR/static/$ta.cer"
 	pubd_start
 	rsyncd_start
 	echo "demo: cairnd and cairn-pubd running (logs in $DEMO_DIR)"
@@ -286,10 +399,14 @@ TAL: $DEMO_DIR/ta.tal   (HTTPS CA of the demo: $DEMO_DIR/tls-ca.pem)
 Expected: $DEMO_DIR/expected-vrps.csv, $DEMO_DIR/expected-aspa.txt
 Validate: mkdir -p /tmp/rc-cache /tmp/rc-out && SSL_CERT_FILE=$DEMO_DIR/tls-ca.pem \\
             rpki-client -t $DEMO_DIR/ta.tal -d /tmp/rc-cache /tmp/rc-out
+API:      export CAIRN_URL=$api CAIRN_TOKEN=\$(cat $DEMO_DIR/admin.token)
+          $cairn ca list
+          $cairn roa add acme AS64496 10.1.64.0/18 --max-length 24
 Try:      curl --cacert $DEMO_DIR/tls-ca.pem ${https}rrdp/notification.xml
           rsync -r $base
           deploy/demo.sh apply FILE   (same syntax as deploy/demo-repo.txt)
           deploy/demo.sh status       deploy/demo.sh down
+Logs:     $DEMO_DIR/cairnd.log $DEMO_DIR/pubd.log $DEMO_DIR/cli.log
 MSG
 	echo "demo-dir: $DEMO_DIR"
 	return $rc
@@ -317,7 +434,8 @@ status)
 	validate ;;
 apply)
 	[ $# = 2 ] || die "usage: $0 apply FILE"
-	"$cairnd" -c "$DEMO_DIR/cairnd.conf" apply "$2" || exit 1
+	running "$DEMO_DIR/cairnd.pid" || die "not running; start with: deploy/demo.sh up"
+	apply_desc "$2"
 	# What a validator should now see.
 	cat "$2" >>"$DEMO_DIR/applied.txt"
 	expected ;;

@@ -56,6 +56,8 @@ static struct cm_conf_key keys[] = {
 	{ "rrdp", "retention", CM_CONF_DURATION, &C.retention, 0,
 	    30 * 86400, 0, "files stay this long after leaving the "
 	    "notification (2h)" },
+	{ "rrdp", "min-history", CM_CONF_DURATION, &C.min_history, 0,
+	    30 * 86400, 0, "deltas this young are always listed (4h)" },
 	{ "rrdp", "leader", CM_CONF_BOOL, &C.may_lead, 0, 0, 0,
 	    "no: a replica that never builds serials" },
 	{ "http", "listen", CM_CONF_STR, &C.http_host, 0, 0, 0,
@@ -128,6 +130,7 @@ defaults(void)
 	C.interval = 60;
 	C.max_deltas = 500;
 	C.retention = 7200;
+	C.min_history = 4 * 3600;
 	C.may_lead = 1;
 	C.http_port = 443;
 	C.max_size = 32LL * 1024 * 1024;
@@ -176,6 +179,7 @@ leader_main(void *arg)
 	bc.guard_min = C.guard_min;
 	bc.max_deltas = (size_t)C.max_deltas;
 	bc.retention = C.retention;
+	bc.min_history = C.min_history;
 	do {
 		if (db == NULL && (db = db_open(d->dsn, 10, &err)) == NULL) {
 			cm_error("leader: %s", err.msg);
@@ -195,7 +199,8 @@ leader_main(void *arg)
 				continue;
 			reconn = db_reconnects(db);
 			pub_build_free(b);
-			if ((b = pub_build_new(&bc, &err)) == NULL) {
+			if ((b = pub_build_new(&bc, &err)) == NULL ||
+			    pub_build_start_worker(b, d->dsn, &err) == -1) {
 				cm_error("leader: %s", err.msg);
 				break;
 			}

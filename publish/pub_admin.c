@@ -326,6 +326,9 @@ status(struct db *db, struct cm_err *err)
 	    "::text, 'never') FROM rrdp_session s LEFT JOIN rrdp_serial r ON "
 	    "r.session_id = s.id WHERE s.current GROUP BY s.id", "none",
 	    err) == -1 ||
+	    print_rows(db, "notification", "SELECT 'serial', r.serial FROM "
+	    "rrdp_serial r JOIN rrdp_session s ON s.id = r.session_id WHERE "
+	    "s.current AND r.notification IS NOT NULL", "none", err) == -1 ||
 	    print_rows(db, "pending", "SELECT count(*), 'changes' FROM "
 	    "pub_change WHERE serial IS NULL", NULL, err) == -1 ||
 	    print_rows(db, "HELD", "SELECT 'batch', id, 'up to change', "

@@ -18,6 +18,7 @@ struct pub_conf {
 	long long	 interval;
 	long long	 max_deltas;
 	long long	 retention;
+	long long	 min_history;
 	int		 may_lead;
 	char		*http_host;
 	long long	 http_port;

@@ -56,6 +56,8 @@ pub_build_new(const struct pub_build_conf *conf, struct cm_err *err)
 	b->conf.rrdp_base = b->base;
 	if (b->conf.max_deltas == 0)
 		b->conf.max_deltas = 500;
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
 	return b;
 }
 
@@ -64,8 +66,19 @@ pub_build_free(struct pub_build *b)
 {
 	if (b == NULL)
 		return;
+	if (b->has_worker) {
+		pthread_mutex_lock(&b->mu);
+		b->stop = 1;
+		pthread_cond_broadcast(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+		pthread_join(b->worker, NULL);
+	}
+	pub_index_free(b->job.ix);
 	pub_index_free(b->ix);
 	cm_buf_free(&b->snapbuf);
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	free(b->dsn);
 	free(b->base);
 	free(b->notify_uri);
 	free(b);
@@ -100,15 +113,12 @@ static void
 step_reset(struct step_arg *a)
 {
 	db_res_free(a->pending);
-	db_res_free(a->prev);
 	free(a->chg);
 	free(a->net);
 	pub_index_free(a->ix);
-	cm_buf_reset(&a->snap);		/* owned by the builder */
 	cm_buf_free(&a->delta);
-	cm_buf_free(&a->notif);
 	cm_buf_free(&a->idlist);
-	a->pending = a->prev = NULL;
+	a->pending = NULL;
 	a->chg = NULL;
 	a->net = NULL;
 	a->ix = NULL;
@@ -248,6 +258,7 @@ write_delta(struct step_arg *a, const char *session, struct cm_err *err)
 	return rc == 0 ? pub_rrdp_end(&w, err) : -1;
 }
 
+/* The new index and the delta: the cost of the batch, not of the image. */
 static int
 build_files(struct step_arg *a, struct cm_err *err)
 {
@@ -266,11 +277,7 @@ build_files(struct step_arg *a, struct cm_err *err)
 	}
 	rc = pub_index_apply(b->ix, c, a->nnet, &a->ix, err);
 	free(c);
-	if (rc == -1 ||
-	    pub_index_snapshot(a->ix, b->session, a->serial, &a->snap,
-	    err) == -1 ||
-	    pub_rrdp_file_uri(b->base, b->session, a->serial,
-	    PUB_RRDP_SNAPSHOT, a->snap_uri, sizeof(a->snap_uri), err) == -1)
+	if (rc == -1)
 		return -1;
 	if (a->serial == 1)
 		return 0;
@@ -279,78 +286,6 @@ build_files(struct step_arg *a, struct cm_err *err)
 	    a->delta_uri, sizeof(a->delta_uri), err) == -1)
 		return -1;
 	return 0;
-}
-
-/*
- * The notification: the new snapshot and as many deltas (newest first,
- * contiguous) as fit in the snapshot's size and max_deltas.  Deltas and
- * snapshots that are no longer listed are marked dropped.
- */
-static int
-write_notification(struct db *db, struct step_arg *a, struct cm_err *err)
-{
-	struct pub_build	*b = a->b;
-	struct pub_rrdp_ref	 snap, *d = NULL;
-	struct db_params	 pa;
-	const uint8_t		*h;
-	size_t			 hl, nd = 0, fit;
-	int64_t			 s, sz;
-	int			 i, n, rc = -1;
-
-	memset(&snap, 0, sizeof(snap));
-	snap.uri = a->snap_uri;
-	cm_sha256(a->snap.data, a->snap.len, snap.hash);
-	snap.size = a->snap.len;
-	db_params_init(&pa);
-	db_param_text(&pa, b->session);
-	n = db_exec(db, "SELECT serial, delta_uri, delta_hash, "
-	    "octet_length(delta) FROM rrdp_serial WHERE session_id = $1 AND "
-	    "delta IS NOT NULL AND delta_dropped_at IS NULL ORDER BY serial "
-	    "DESC", &pa, &a->prev, err);
-	if (n == -1)
-		return -1;
-	if ((d = calloc(n + 2, sizeof(*d))) == NULL)
-		return nomem(err);
-	if (a->delta.len > 0) {
-		d[0].serial = a->serial;
-		d[0].uri = a->delta_uri;
-		cm_sha256(a->delta.data, a->delta.len, d[0].hash);
-		d[0].size = a->delta.len;
-		nd = 1;
-		for (i = 0; i < n; i++) {
-			if (db_res_int64(a->prev, i, 0, &s, err) == -1 ||
-			    db_res_int64(a->prev, i, 3, &sz, err) == -1 ||
-			    db_res_bytea(a->prev, i, 2, &h, &hl, err) == -1)
-				goto out;
-			if ((uint64_t)s != d[nd - 1].serial - 1 || hl != 32)
-				break;		/* contiguous only */
-			d[nd].serial = (uint64_t)s;
-			d[nd].uri = db_res_text(a->prev, i, 1);
-			memcpy(d[nd].hash, h, 32);
-			d[nd].size = (size_t)sz;
-			nd++;
-		}
-	}
-	fit = pub_rrdp_deltas_fit(snap.size, d, nd, b->conf.max_deltas);
-	if (pub_rrdp_notification(&a->notif, b->session, a->serial, &snap, d,
-	    fit, b->notify_uri, err) == -1)
-		goto out;
-	/* Everything older than the oldest listed delta leaves the list. */
-	db_params_init(&pa);
-	db_param_text(&pa, b->session);
-	db_param_int(&pa, (int64_t)(fit > 0 ? d[fit - 1].serial : a->serial +
-	    1));
-	if (db_exec(db, "UPDATE rrdp_serial SET delta_dropped_at = now() WHERE "
-	    "delta IS NOT NULL AND delta_dropped_at IS NULL AND "
-	    "(session_id <> $1 OR serial < $2)", &pa, NULL, err) == -1 ||
-	    db_exec(db, "UPDATE rrdp_serial SET snapshot_dropped_at = now(), "
-	    "notification = NULL WHERE snapshot IS NOT NULL AND "
-	    "snapshot_dropped_at IS NULL", NULL, NULL, err) == -1)
-		goto out;
-	rc = 0;
-out:
-	free(d);
-	return rc;
 }
 
 /*
@@ -372,66 +307,30 @@ release_done(struct db *db, struct step_arg *a, uint64_t serial,
 	    &pa, NULL, err) == -1 ? -1 : 0;
 }
 
-/*
- * Retention: the bytes of files that left the notification a retention
- * ago, rows left without any file, and consumed changes (the outbox keeps
- * every version of every object otherwise).
- */
-static int
-prune(struct db *db, int64_t retention, struct cm_err *err)
-{
-	struct db_params	pa;
-
-	db_params_init(&pa);
-	db_param_int(&pa, retention);
-	if (db_exec(db, "UPDATE rrdp_serial SET snapshot = NULL, snapshot_hash "
-	    "= NULL WHERE snapshot IS NOT NULL AND snapshot_dropped_at < now() "
-	    "- make_interval(secs => $1)", &pa, NULL, err) == -1 ||
-	    db_exec(db, "UPDATE rrdp_serial SET delta = NULL, delta_hash = NULL "
-	    "WHERE delta IS NOT NULL AND delta_dropped_at < now() - "
-	    "make_interval(secs => $1)", &pa, NULL, err) == -1 ||
-	    db_exec(db, "DELETE FROM rrdp_serial WHERE snapshot IS NULL AND "
-	    "delta IS NULL AND notification IS NULL AND created_at < now() - "
-	    "make_interval(secs => $1)", &pa, NULL, err) == -1 ||
-	    db_exec(db, "DELETE FROM pub_change WHERE serial IS NOT NULL AND "
-	    "created_at < now() - make_interval(secs => $1)", &pa, NULL,
-	    err) == -1)
-		return -1;
-	return 0;
-}
-
+/* The serial's row (delta, digest) and its changes to pub_object. */
 static int
 store(struct db *db, struct step_arg *a, struct cm_err *err)
 {
 	struct pub_build	*b = a->b;
 	struct db_params	 pa;
-	uint8_t			 sh[32], dh[32];
+	uint8_t			 dh[32], digest[32];
 	size_t			 i;
-	int			 dropped;
-	char			 payload[64];
 
-	cm_sha256(a->snap.data, a->snap.len, sh);
 	if (a->delta.len > 0)
 		cm_sha256(a->delta.data, a->delta.len, dh);
-	/* A delta that did not fit even alone is never listed. */
-	dropped = a->delta.len > 0 && strstr(cm_buf_cstr(&a->notif),
-	    a->delta_uri) == NULL;
+	pub_index_digest(a->ix, digest);
 	db_params_init(&pa);
 	db_param_text(&pa, b->session);
 	db_param_int(&pa, (int64_t)a->serial);
 	db_param_text(&pa, a->delta.len ? a->delta_uri : NULL);
 	db_param_bytea(&pa, a->delta.len ? dh : NULL, 32);
 	db_param_bytea(&pa, a->delta.len ? a->delta.data : NULL, a->delta.len);
-	db_param_text(&pa, a->snap_uri);
-	db_param_bytea(&pa, sh, 32);
-	db_param_bytea(&pa, a->snap.data, a->snap.len);
-	db_param_bytea(&pa, a->notif.data, a->notif.len);
-	db_param_text(&pa, dropped ? "t" : "f");
+	db_param_bytea(&pa, digest, 32);
+	db_param_int(&pa, cm_clock_now(b->conf.clock));
 	if (db_exec(db, "INSERT INTO rrdp_serial (session_id, serial, "
-	    "delta_uri, delta_hash, delta, snapshot_uri, snapshot_hash, "
-	    "snapshot, notification, delta_dropped_at) VALUES ($1, $2, $3, "
-	    "$4, $5, $6, $7, $8, $9, CASE WHEN $10::boolean THEN now() END)",
-	    &pa, NULL, err) == -1)
+	    "delta_uri, delta_hash, delta, state_digest, created_at) VALUES "
+	    "($1, $2, $3, $4, $5, $6, to_timestamp($7))", &pa, NULL,
+	    err) == -1)
 		return -1;
 	for (i = 0; i < a->nnet; i++) {
 		const struct net *nt = &a->net[i];
@@ -458,13 +357,7 @@ store(struct db *db, struct step_arg *a, struct cm_err *err)
 	}
 	if (mark_changes(db, a, a->serial, err) == -1)
 		return -1;
-	if (release_done(db, a, a->serial, err) == -1)
-		return -1;
-	if (prune(db, b->conf.retention, err) == -1)
-		return -1;
-	snprintf(payload, sizeof(payload), "%s %" PRIu64, b->session,
-	    a->serial);
-	return db_notify(db, PUB_RRDP_CHANNEL, payload, err);
+	return release_done(db, a, a->serial, err);
 }
 
 static int
@@ -497,8 +390,6 @@ step_fn(struct db *db, void *v, struct cm_err *err)
 	a->serial = b->serial + 1;
 	if (build_files(a, err) == -1)
 		return -1;
-	if (write_notification(db, a, err) == -1)
-		return -1;
 	return store(db, a, err);
 }
 
@@ -522,37 +413,31 @@ pub_build_step(struct pub_build *b, struct db *db,
 		return -1;
 	memset(&a, 0, sizeof(a));
 	a.b = b;
-	a.snap = b->snapbuf;
 	t0 = now_ms();
 	if (db_tx(db, NULL, step_fn, &a, err) == -1) {
 		/* The outcome of a lost COMMIT is unknown: reload. */
 		b->loaded = 0;
 		step_reset(&a);
-		b->snapbuf = a.snap;
 		return cm_err_wrap(err, "RRDP serial");
 	}
 	if (res != NULL) {
 		res->changes = a.nchg;
 		res->held = a.held;
 		res->serial = a.ix != NULL ? a.serial : 0;
-		res->snapshot_len = a.snap.len;
 		res->delta_len = a.delta.len;
 		res->build_ms = now_ms() - t0;
 	}
 	if (a.ix == NULL) {
 		step_reset(&a);
-		b->snapbuf = a.snap;
 		return 0;
 	}
 	pub_index_free(b->ix);
 	b->ix = a.ix;
 	a.ix = NULL;
 	b->serial = a.serial;
+	pub_build_queue(b, b->ix, b->session, b->serial);
 	cm_info("RRDP: serial %" PRIu64 " of session %s: %zu changes, "
-	    "snapshot %zu bytes, delta %zu bytes", b->serial, b->session,
-	    a.nchg, a.snap.len, a.delta.len);
+	    "delta %zu bytes", b->serial, b->session, a.nchg, a.delta.len);
 	step_reset(&a);
-	b->snapbuf = a.snap;
 	return 1;
 }
-

@@ -4,18 +4,26 @@
  * One cairn-pubd process at a time is the leader: the holder of a
  * session-level PostgreSQL advisory lock (pub_build_try_lead()).  Every
  * interval it calls pub_build_step(), which, when pub_change holds pending
- * changes, in ONE transaction: assigns them the next serial, applies them
- * to pub_object, writes the delta, the new snapshot (from the in-memory
- * pub_index) and the notification into rrdp_serial, marks the files that
- * left the notification, drops file bytes older than the retention, and
- * sends NOTIFY cairn_rrdp "<session> <serial>".  Replicas (and the leader's
- * own server) then load the files from rrdp_serial.
+ * changes, in ONE transaction whose cost is that of the batch (not of the
+ * repository): assigns them the next serial, applies them to pub_object
+ * and to the in-memory pub_index, and writes the delta into rrdp_serial.
+ *
+ * The snapshot and the notification of the newest serial are written
+ * afterwards by pub_build_snapshot() (a worker thread of the leader with
+ * its own connection, pub_build_start_worker()): it concatenates the
+ * snapshot from the index of that serial, stores it in the serial's row,
+ * writes the notification (the snapshot and the deltas up to it), marks
+ * the files that left it, drops file bytes older than the retention, and
+ * sends NOTIFY cairn_rrdp "<session> <serial>".  Serials committed while
+ * a snapshot was being built get none: the next notification lists their
+ * deltas.  Replicas (and the leader's own server) load the files from
+ * rrdp_serial.
  *
  * Session rules: the first leader creates a session (a v4 UUID) with serial
  * 1 (a snapshot, no delta).  A restarted leader keeps the session, unless
- * pub_object no longer gives the snapshot of the last serial (a restore
- * lost content): then it starts a new session, loudly.  An operator can
- * force one with pub_build_reset_session().
+ * pub_object no longer matches the digest recorded with the last serial (a
+ * restore lost content): then it starts a new session, loudly.  An
+ * operator can force one with pub_build_reset_session().
  *
  * Mass-withdrawal guard: a batch that would withdraw more than
  * withdraw_share of one publisher's or of the whole repository's objects
@@ -30,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cm_clock.h"
 #include "common/cm_err.h"
 #include "db/db.h"
 
@@ -44,6 +53,8 @@ struct pub_build_conf {
 	long long	 guard_min;	/* withdrawals below this never trip */
 	size_t		 max_deltas;	/* most deltas listed */
 	int64_t		 retention;	/* seconds files stay after leaving */
+	int64_t		 min_history;	/* seconds of deltas always listed */
+	struct cm_clock	*clock;		/* NULL: real time; borrowed */
 };
 
 struct pub_build;
@@ -53,12 +64,23 @@ struct pub_build_result {
 	uint64_t	serial;		/* built serial (0: none) */
 	size_t		changes;	/* pending changes consumed */
 	size_t		held;		/* changes held by the guard */
-	size_t		snapshot_len;
 	size_t		delta_len;
-	double		build_ms;	/* in-memory build (index, files) */
+	double		build_ms;	/* the whole step, transaction included */
 };
 
-/* conf strings are copied.  Returns NULL with err on failure. */
+/* What one pub_build_snapshot() did. */
+struct pub_build_snap_result {
+	uint64_t	serial;		/* serial of the notification (0: none) */
+	size_t		snapshot_len;
+	size_t		ndeltas;	/* deltas listed */
+	double		build_ms;	/* concatenation and SHA-256 */
+	double		store_ms;	/* the transaction */
+};
+
+/*
+ * conf strings are copied (the clock is borrowed).  Returns NULL with err
+ * on failure.
+ */
 struct pub_build *pub_build_new(const struct pub_build_conf *conf,
 	    struct cm_err *err);
 void	pub_build_free(struct pub_build *b);		/* NULL is ok */
@@ -72,8 +94,10 @@ int	pub_build_try_lead(struct db *db, struct cm_err *err);
 
 /*
  * Loads the session and the repository image from db, creating the session
- * (and serial 1) when there is none, or when the stored snapshot does not
- * match pub_object.  Returns 0 or -1.
+ * (serial 1 follows at the next step) when there is none, or when
+ * pub_object does not match the last serial.  A last serial without a
+ * snapshot (the previous leader stopped before writing it) becomes a
+ * snapshot job.  Returns 0 or -1.
  */
 int	pub_build_load(struct pub_build *b, struct db *db, struct cm_err *err);
 
@@ -85,6 +109,30 @@ int	pub_build_load(struct pub_build *b, struct db *db, struct cm_err *err);
  */
 int	pub_build_step(struct pub_build *b, struct db *db,
 	    struct pub_build_result *res, struct cm_err *err);
+
+/*
+ * Writes the snapshot and the notification of the newest serial committed
+ * by pub_build_step() or found without a snapshot by pub_build_load(), if
+ * not done yet.  May run in another thread than pub_build_step(), with
+ * another connection.  Does nothing when the session ended or another
+ * process already wrote that serial's snapshot (a serial never gets two).
+ * res may be NULL.  Returns 1 when a notification was written, 0 when
+ * there was nothing to do, -1 on error (the job is kept for a retry unless
+ * a newer serial replaced it).
+ */
+int	pub_build_snapshot(struct pub_build *b, struct db *db,
+	    struct pub_build_snap_result *res, struct cm_err *err);
+
+/* 1 when a snapshot job is waiting for pub_build_snapshot(). */
+int	pub_build_snapshot_pending(struct pub_build *b);
+
+/*
+ * Starts the worker thread that runs pub_build_snapshot() on its own
+ * connection to dsn (copied) whenever a job is queued; pub_build_free()
+ * stops and joins it.  Returns 0 or -1.
+ */
+int	pub_build_start_worker(struct pub_build *b, const char *dsn,
+	    struct cm_err *err);
 
 /* The current session (v4 UUID) and serial; "" and 0 before loading. */
 const char *pub_build_session(const struct pub_build *b);

@@ -1,11 +1,14 @@
 /*
  * pub_build_int: what the files of the serial builder share (pub_build.c:
- * one step; pub_build_load.c: leadership, loading, sessions; pub_guard.c:
- * the mass-withdrawal guard).  Not part of the module's interface.
+ * one step; pub_build_load.c: leadership, loading, sessions;
+ * pub_build_snap.c: snapshots, notifications, retention, the worker;
+ * pub_guard.c: the mass-withdrawal guard).  Not part of the module's
+ * interface.
  */
 #ifndef PUB_BUILD_INT_H
 #define PUB_BUILD_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,16 +18,33 @@
 #include "publish/pub_build.h"
 #include "publish/pub_index.h"
 
+/* The snapshot to write next: the newest serial without one. */
+struct snap_job {
+	struct pub_index	*ix;		/* NULL: no job */
+	char			 session[37];
+	uint64_t		 serial;
+};
+
 struct pub_build {
+	/* Set by pub_build_new(), read-only afterwards (both threads). */
 	struct pub_build_conf	 conf;
 	char			*base;
 	char			*notify_uri;
+	/* The leader thread's (pub_build_step(), pub_build_load()). */
 	char			 session[37];
 	uint64_t		 serial;
 	struct pub_index	*ix;
 	int			 loaded;
-	/* Kept between serials: no page faults for a fresh 100 MB buffer. */
+	/* The snapshot writer's: kept, no page faults for a fresh 100 MB. */
 	struct cm_buf		 snapbuf;
+	/* Shared, under mu. */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct snap_job		 job;
+	int			 stop;
+	int			 has_worker;
+	pthread_t		 worker;
+	char			*dsn;
 };
 
 /* One net change of a batch, against the image before it. */
@@ -50,20 +70,26 @@ struct chg {
 struct step_arg {
 	struct pub_build	*b;
 	struct db_res		*pending;
-	struct db_res		*prev;
 	struct chg		*chg;
 	size_t			 nchg;
 	struct net		*net;
 	size_t			 nnet;
 	struct pub_index	*ix;
-	struct cm_buf		 snap, delta, notif;
-	char			 snap_uri[512], delta_uri[512];
+	struct cm_buf		 delta;
+	char			 delta_uri[512];
 	uint64_t		 serial;
 	size_t			 held;
 	int64_t			 release;	/* pub_hold id used, or 0 */
 	struct cm_buf		 idlist;	/* "{1,2,...}" */
 };
 
+
+/*
+ * Queues the snapshot of serial of session from ix (a reference is taken),
+ * replacing an older job.
+ */
+void	pub_build_queue(struct pub_build *b, const struct pub_index *ix,
+	    const char *session, uint64_t serial);
 
 /* 1 if b's session is still the current one (not reset), 0, or -1. */
 int	pub_build_session_current(const struct pub_build *b, struct db *db,

@@ -47,6 +47,7 @@ struct load_arg {
 	struct pub_index	*ix;
 	char			 session[37];
 	uint64_t		 serial;
+	int			 need_snapshot;	/* the last serial has none */
 };
 
 static int
@@ -121,13 +122,38 @@ snapshot_matches(const struct pub_index *ix, const char *session,
 	return memcmp(mine, h, 32) == 0;
 }
 
+/*
+ * 1 when ix is the content of the last serial (row r of load_fn()): by the
+ * digest recorded with it, or, for rows written before digests existed,
+ * by the hash of its snapshot.  0 when not, -1 on error.
+ */
+static int
+state_matches(const struct pub_index *ix, struct load_arg *a,
+    struct db_res *r, struct cm_err *err)
+{
+	const uint8_t	*h;
+	uint8_t		 mine[32];
+	size_t		 hl;
+
+	if (!db_res_isnull(r, 0, 3)) {
+		if (db_res_bytea(r, 0, 3, &h, &hl, err) == -1)
+			return -1;
+		pub_index_digest(ix, mine);
+		return hl == 32 && memcmp(mine, h, 32) == 0;
+	}
+	if (!db_res_isnull(r, 0, 2)) {
+		if (db_res_bytea(r, 0, 2, &h, &hl, err) == -1)
+			return -1;
+		return snapshot_matches(ix, a->session, a->serial, h, err);
+	}
+	return 0;
+}
+
 static int
 load_fn(struct db *db, void *v, struct cm_err *err)
 {
 	struct load_arg		*a = v;
 	struct db_res		*r = NULL;
-	const uint8_t		*h;
-	size_t			 hl;
 	int64_t			 s;
 	int			 n, rc = -1;
 
@@ -135,12 +161,13 @@ load_fn(struct db *db, void *v, struct cm_err *err)
 	a->ix = NULL;
 	a->session[0] = '\0';
 	a->serial = 0;
+	a->need_snapshot = 0;
 	if (load_index(db, &a->ix, err) == -1)
 		return -1;
-	n = db_exec(db, "SELECT s.id, r.serial, r.snapshot_hash FROM "
-	    "rrdp_session s LEFT JOIN rrdp_serial r ON r.session_id = s.id "
-	    "WHERE s.current ORDER BY r.serial DESC NULLS LAST LIMIT 1",
-	    NULL, &r, err);
+	n = db_exec(db, "SELECT s.id, r.serial, r.snapshot_hash, "
+	    "r.state_digest, r.snapshot_uri IS NULL FROM rrdp_session s LEFT "
+	    "JOIN rrdp_serial r ON r.session_id = s.id WHERE s.current ORDER "
+	    "BY r.serial DESC NULLS LAST LIMIT 1", NULL, &r, err);
 	if (n == -1)
 		return -1;
 	if (n == 1) {
@@ -152,24 +179,24 @@ load_fn(struct db *db, void *v, struct cm_err *err)
 			a->serial = (uint64_t)s;
 		}
 	}
-	if (a->serial > 0 && !db_res_isnull(r, 0, 2)) {
-		if (db_res_bytea(r, 0, 2, &h, &hl, err) == -1)
-			goto out;
-		if ((n = snapshot_matches(a->ix, a->session, a->serial, h,
-		    err)) == -1)
+	if (a->serial > 0) {
+		if ((n = state_matches(a->ix, a, r, err)) == -1)
 			goto out;
 		if (n == 0) {
 			cm_error("RRDP session %s serial %" PRIu64 ": the "
 			    "repository in pub_object no longer gives the "
-			    "published snapshot (restored or altered "
+			    "published content (restored or altered "
 			    "database?): STARTING A NEW SESSION, relying "
 			    "parties will fetch a fresh snapshot",
 			    a->session, a->serial);
 			a->session[0] = '\0';
-		}
+		} else
+			a->need_snapshot = strcmp(db_res_text(r, 0, 4),
+			    "t") == 0;
 	}
 	if (a->session[0] == '\0') {
 		a->serial = 0;
+		a->need_snapshot = 0;
 		if (new_session(db, a->session, err) == -1)
 			goto out;
 	}
@@ -195,6 +222,11 @@ pub_build_load(struct pub_build *b, struct db *db, struct cm_err *err)
 	memcpy(b->session, a.session, sizeof(b->session));
 	b->serial = a.serial;
 	b->loaded = 1;
+	if (a.need_snapshot) {
+		cm_info("RRDP: serial %" PRIu64 " has no snapshot yet: "
+		    "writing it", b->serial);
+		pub_build_queue(b, b->ix, b->session, b->serial);
+	}
 	cm_info("RRDP: session %s serial %" PRIu64 ", %zu objects", b->session,
 	    b->serial, pub_index_count(b->ix));
 	return 0;

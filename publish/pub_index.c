@@ -1,44 +1,66 @@
-/* In-memory sorted index of pre-encoded snapshot fragments. */
-#include "publish/pub_index.h"
+/* In-memory sorted index of pre-encoded snapshot fragments, as a tree. */
+#include "publish/pub_index_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cm_enc.h"
+#include "common/cm_buf.h"
 #include "publish/pub_rrdp.h"
 
-/* A placeholder session for encoding fragments (never written out). */
-#define FRAG_SESSION	"00000000-0000-4000-8000-000000000000"
-
-struct ent {
-	size_t		 refs;
-	char		*uri;
-	int64_t		 publisher;
-	uint8_t		 hash[32];
-	uint8_t		*frag;		/* "  <publish uri=...>...</publish>\n" */
-	size_t		 fraglen;
-};
-
-struct pub_index {
-	struct ent	**v;
-	size_t		  n;
-	size_t		  bytes;	/* sum of fraglen */
-};
-
-static void
-ent_unref(struct ent *e)
+void
+pub_index__ent_unref(struct ent *e)
 {
-	if (e == NULL || --e->refs > 0)
+	if (e == NULL ||
+	    atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	free(e->uri);
 	free(e->frag);
 	free(e);
 }
 
+void
+pub_index__chunk_unref(struct chunk *c)
+{
+	size_t	i;
+
+	if (c == NULL ||
+	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (i = 0; i < c->n; i++)
+		pub_index__ent_unref(c->v[i]);
+	free(c);
+}
+
+void
+pub_index__node_unref(struct node *nd)
+{
+	size_t	i;
+
+	if (nd == NULL ||
+	    atomic_fetch_sub_explicit(&nd->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (i = 0; i < nd->nc; i++)
+		pub_index__chunk_unref(nd->c[i]);
+	free(nd);
+}
+
 struct pub_index *
 pub_index_new(void)
 {
-	return calloc(1, sizeof(struct pub_index));
+	struct pub_index	*ix = calloc(1, sizeof(*ix));
+
+	if (ix != NULL)
+		atomic_init(&ix->refs, 1);
+	return ix;
+}
+
+struct pub_index *
+pub_index_ref(const struct pub_index *ix)
+{
+	struct pub_index	*m = (struct pub_index *)ix;
+
+	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	return m;
 }
 
 void
@@ -46,11 +68,12 @@ pub_index_free(struct pub_index *ix)
 {
 	size_t	i;
 
-	if (ix == NULL)
+	if (ix == NULL ||
+	    atomic_fetch_sub_explicit(&ix->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	for (i = 0; i < ix->n; i++)
-		ent_unref(ix->v[i]);
-	free(ix->v);
+	for (i = 0; i < ix->nt; i++)
+		pub_index__node_unref(ix->t[i]);
+	free(ix->t);
 	free(ix);
 }
 
@@ -60,143 +83,108 @@ pub_index_count(const struct pub_index *ix)
 	return ix->n;
 }
 
-static size_t
-find(const struct pub_index *ix, const char *uri, int *found)
+size_t
+pub_index_bytes(const struct pub_index *ix)
 {
-	size_t	lo = 0, hi = ix->n, mid;
-	int	c;
+	return ix->bytes;
+}
 
-	*found = 0;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(ix->v[mid]->uri, uri);
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+void
+pub_index_digest(const struct pub_index *ix, uint8_t out[32])
+{
+	int	i, k;
+
+	/* Little-endian lanes, so that the bytes do not depend on the host. */
+	for (i = 0; i < 4; i++)
+		for (k = 0; k < 8; k++)
+			out[i * 8 + k] = (uint8_t)(ix->digest[i] >> (8 * k));
+}
+
+/* The entry of uri, or NULL. */
+static const struct ent *
+find(const struct pub_index *ix, const char *uri)
+{
+	const struct node	*nd;
+	const struct chunk	*ch;
+	size_t			 k;
+
+#define NODE_KEY(i)	(ix->t[(i)]->first)
+#define CHUNK_KEY(i)	(nd->c[(i)]->first)
+#define ENT_KEY(i)	(ch->v[(i)]->uri)
+	IX_UPPER(k, ix->nt, NODE_KEY, uri);
+	if (k == 0)
+		return NULL;
+	nd = ix->t[k - 1];
+	IX_UPPER(k, nd->nc, CHUNK_KEY, uri);
+	if (k == 0)
+		return NULL;
+	ch = nd->c[k - 1];
+	IX_UPPER(k, ch->n, ENT_KEY, uri);
+	if (k == 0 || strcmp(ch->v[k - 1]->uri, uri) != 0)
+		return NULL;
+	return ch->v[k - 1];
+#undef NODE_KEY
+#undef CHUNK_KEY
+#undef ENT_KEY
 }
 
 int
 pub_index_get(const struct pub_index *ix, const char *uri, uint8_t hash[32],
     int64_t *publisher)
 {
-	size_t	i;
-	int	found;
+	const struct ent	*e = find(ix, uri);
 
-	i = find(ix, uri, &found);
-	if (!found)
+	if (e == NULL)
 		return 0;
-	memcpy(hash, ix->v[i]->hash, 32);
+	memcpy(hash, e->hash, 32);
 	if (publisher != NULL)
-		*publisher = ix->v[i]->publisher;
+		*publisher = e->publisher;
 	return 1;
+}
+
+/* Calls fn for every entry in URI order; stops when fn returns -1. */
+static int
+walk(const struct pub_index *ix, int (*fn)(const struct ent *, void *),
+    void *arg)
+{
+	size_t	i, j, k;
+
+	for (i = 0; i < ix->nt; i++)
+		for (j = 0; j < ix->t[i]->nc; j++)
+			for (k = 0; k < ix->t[i]->c[j]->n; k++)
+				if (fn(ix->t[i]->c[j]->v[k], arg) == -1)
+					return -1;
+	return 0;
+}
+
+struct count_arg {
+	int64_t	publisher;
+	size_t	n;
+};
+
+static int
+count_one(const struct ent *e, void *arg)
+{
+	struct count_arg	*a = arg;
+
+	if (e->publisher == a->publisher)
+		a->n++;
+	return 0;
 }
 
 size_t
 pub_index_count_publisher(const struct pub_index *ix, int64_t publisher)
 {
-	size_t	i, n = 0;
+	struct count_arg	a = { publisher, 0 };
 
-	for (i = 0; i < ix->n; i++)
-		if (ix->v[i]->publisher == publisher)
-			n++;
-	return n;
+	walk(ix, count_one, &a);
+	return a.n;
 }
 
-/*
- * Encodes the snapshot <publish> element with the RRDP writer itself, so
- * that fragments are byte for byte what a streamed snapshot would hold.
- */
-static struct ent *
-ent_new(const struct pub_index_change *c, struct cm_err *err)
+static int
+copy_frag(const struct ent *e, void *arg)
 {
-	struct pub_rrdp_writer	 w;
-	struct cm_buf		 b = CM_BUF_INIT;
-	struct ent		*e;
-
-	if ((e = calloc(1, sizeof(*e))) == NULL ||
-	    (e->uri = strdup(c->uri)) == NULL) {
-		free(e);
-		cm_err_set(err, CM_ENOMEM, c->uri, "out of memory");
-		return NULL;
-	}
-	e->refs = 1;
-	e->publisher = c->publisher;
-	cm_sha256(c->data, c->len, e->hash);
-	if (pub_rrdp_begin(&w, &b, PUB_RRDP_SNAPSHOT, FRAG_SESSION, 1,
-	    err) == -1)
-		goto fail;
-	cm_buf_reset(&b);
-	if (pub_rrdp_write_publish(&w, c->uri, NULL, c->data, c->len,
-	    err) == -1)
-		goto fail;
-	e->frag = cm_buf_steal(&b, &e->fraglen);
-	return e;
-fail:
-	cm_buf_free(&b);
-	ent_unref(e);
-	return NULL;
-}
-
-static void
-push(struct pub_index *ix, struct ent *e)
-{
-	ix->v[ix->n++] = e;
-	ix->bytes += e->fraglen;
-}
-
-int
-pub_index_apply(const struct pub_index *ix, const struct pub_index_change *c,
-    size_t n, struct pub_index **out, struct cm_err *err)
-{
-	struct pub_index	*nx;
-	struct ent		*e;
-	size_t			 i = 0, j = 0;
-	int			 cmp;
-
-	*out = NULL;
-	for (j = 1; j < n; j++)
-		if (strcmp(c[j - 1].uri, c[j].uri) >= 0)
-			return cm_err_set(err, CM_EINVAL, c[j].uri,
-			    "changes not sorted by URI or URI twice");
-	if ((nx = pub_index_new()) == NULL ||
-	    (nx->v = calloc(ix->n + n + 1, sizeof(*nx->v))) == NULL) {
-		pub_index_free(nx);
-		return cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
-	}
-	/* Merge of two sorted sequences: the cost is O(n + changes). */
-	j = 0;
-	while (i < ix->n || j < n) {
-		if (j == n)
-			cmp = -1;
-		else if (i == ix->n)
-			cmp = 1;
-		else
-			cmp = strcmp(ix->v[i]->uri, c[j].uri);
-		if (cmp < 0) {
-			e = ix->v[i++];
-			e->refs++;
-			push(nx, e);
-			continue;
-		}
-		if (cmp == 0)
-			i++;		/* replaced or withdrawn */
-		if (c[j].data != NULL) {
-			if ((e = ent_new(&c[j], err)) == NULL) {
-				pub_index_free(nx);
-				return -1;
-			}
-			push(nx, e);
-		}
-		j++;
-	}
-	*out = nx;
+	cm_buf_add(arg, e->frag, e->fraglen);
 	return 0;
 }
 
@@ -205,26 +193,35 @@ pub_index_snapshot(const struct pub_index *ix, const char *session,
     uint64_t serial, struct cm_buf *out, struct cm_err *err)
 {
 	struct pub_rrdp_writer	w;
-	size_t			i;
 
 	if (pub_rrdp_begin(&w, out, PUB_RRDP_SNAPSHOT, session, serial,
 	    err) == -1)
 		return -1;
+	/* Reserved: the appends below cannot fail. */
 	if (cm_buf_reserve(out, ix->bytes + 16) == -1)
 		return cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
-	for (i = 0; i < ix->n; i++)
-		cm_buf_add(out, ix->v[i]->frag, ix->v[i]->fraglen);
+	walk(ix, copy_frag, out);
 	return pub_rrdp_end(&w, err);
+}
+
+struct foreach_arg {
+	int	(*fn)(const char *, const uint8_t *, void *);
+	void	*arg;
+};
+
+static int
+foreach_one(const struct ent *e, void *arg)
+{
+	struct foreach_arg	*a = arg;
+
+	return a->fn(e->uri, e->hash, a->arg);
 }
 
 int
 pub_index_foreach(const struct pub_index *ix,
     int (*fn)(const char *, const uint8_t *, void *), void *arg)
 {
-	size_t	i;
+	struct foreach_arg	a = { fn, arg };
 
-	for (i = 0; i < ix->n; i++)
-		if (fn(ix->v[i]->uri, ix->v[i]->hash, arg) == -1)
-			return -1;
-	return 0;
+	return walk(ix, foreach_one, &a);
 }

@@ -10,10 +10,22 @@
  * instead of re-encoding the whole repository.
  *
  * Applying a batch never modifies an index: pub_index_apply() returns a
- * new one that shares the unchanged entries (reference counted), so the
- * caller can keep the old index until the database transaction that
- * publishes the batch has committed, and throw away the new one if it
- * failed.  Single-threaded.
+ * new one that shares the unchanged entries, so the caller can keep the
+ * old index until the database transaction that publishes the batch has
+ * committed, and throw away the new one if it failed.
+ *
+ * Entries live in sorted chunks of a few hundred; an index is an array of
+ * chunk pointers.  A batch copies that array and rebuilds only the chunks
+ * it touches, so applying k changes to n objects costs O(n / 256 + 256 k)
+ * pointer operations, not O(n): the serial builder's critical path does
+ * not grow with the repository.  Reference counts (chunks, entries) are
+ * atomic and indexes immutable, so one thread may concatenate the snapshot
+ * of an index and free it while another applies a batch to it.
+ *
+ * Each index also carries a digest of its content (uri, object hash) that
+ * does not depend on the order objects arrived in, updated in O(changes):
+ * the builder records it with each serial and compares it with the
+ * repository in the database when it loads.
  */
 #ifndef PUB_INDEX_H
 #define PUB_INDEX_H
@@ -34,9 +46,12 @@ struct pub_index_change {
 	size_t		 len;
 };
 
-/* An empty index, or NULL on ENOMEM. */
+/* An empty index (one reference), or NULL on ENOMEM. */
 struct pub_index *pub_index_new(void);
-void	pub_index_free(struct pub_index *ix);		/* NULL is ok */
+/* Another reference to ix (which is immutable), dropped with _free(). */
+struct pub_index *pub_index_ref(const struct pub_index *ix);
+/* Drops a reference; the last one frees.  NULL is ok. */
+void	pub_index_free(struct pub_index *ix);
 
 size_t	pub_index_count(const struct pub_index *ix);
 
@@ -59,6 +74,16 @@ size_t	pub_index_count_publisher(const struct pub_index *ix,
 int	pub_index_apply(const struct pub_index *ix,
 	    const struct pub_index_change *c, size_t n, struct pub_index **out,
 	    struct cm_err *err);
+
+/* Total size of the snapshot's <publish> elements (without root). */
+size_t	pub_index_bytes(const struct pub_index *ix);
+
+/*
+ * The content digest of ix: the sum, in four 64-bit lanes, of
+ * SHA-256(uri, 0, SHA-256(object)) over the objects.  Equal content gives
+ * an equal digest whatever the history.
+ */
+void	pub_index_digest(const struct pub_index *ix, uint8_t out[32]);
 
 /*
  * Writes the RRDP snapshot of ix for session and serial into out (appended).

@@ -234,6 +234,24 @@ pub_rrdp_deltas_fit(size_t snapshot_size, const struct pub_rrdp_ref *deltas,
 	return i;
 }
 
+size_t
+pub_rrdp_deltas_keep(size_t snapshot_size, const struct pub_rrdp_ref *deltas,
+    const int64_t *created, size_t ndeltas, size_t max_count, int64_t now,
+    int64_t min_history)
+{
+	size_t	i, sum = 0;
+
+	for (i = 0; i < ndeltas; i++) {
+		/* RFC 8182 §3.3.2: never more than the snapshot, young or old. */
+		if (deltas[i].size > snapshot_size - sum)
+			break;
+		sum += deltas[i].size;
+		if (i >= max_count && now - created[i] >= min_history)
+			break;
+	}
+	return i;
+}
+
 int
 pub_rrdp_file_uri(const char *base, const char *session, uint64_t serial,
     enum pub_rrdp_kind kind, char *out, size_t size, struct cm_err *err)

@@ -88,6 +88,18 @@ size_t	pub_rrdp_deltas_fit(size_t snapshot_size,
 	    const struct pub_rrdp_ref *deltas, size_t ndeltas, size_t max_count);
 
 /*
+ * How many of deltas (newest first; created[i]: creation time of deltas[i]
+ * in seconds) the notification lists, the retention policy of cairn-pubd:
+ * as many as fit in snapshot_size together (RFC 8182 §3.3.2 says MUST, so
+ * this rule is absolute), and of those at most max_count, except that
+ * deltas created less than min_history seconds before now are never left
+ * out for the count (the BCP's "at least 4 hours of deltas").
+ */
+size_t	pub_rrdp_deltas_keep(size_t snapshot_size,
+	    const struct pub_rrdp_ref *deltas, const int64_t *created,
+	    size_t ndeltas, size_t max_count, int64_t now, int64_t min_history);
+
+/*
  * Builds the unpredictable URI of a snapshot or delta file:
  * "<base>/<session>/<serial>/<32 random hex>/snapshot.xml" (or delta.xml)
  * into out (size bytes).  base is the https base of the RRDP service, with

@@ -23,6 +23,7 @@ stop_daemon() {
 	fi
 }
 
+DATA=$here/../data
 rp_init || exit 1
 trap 'rc=$?; stop_daemon; [ "$failed$rc" = 00 ] || tail -n 30 "$RP_WORK/run.log" >&2; rp_cleanup' EXIT
 mkdir -p "$RP_WORK/data" "$RP_WORK/keys"
@@ -36,6 +37,9 @@ key-dir = $RP_WORK/keys
 ee-pool = 4
 [repository]
 rsync-base = rsync://127.0.0.1:8873/repo/
+notify-uri = https://rrdp.example.net/notification.xml
+rfc8181-service-uri = https://pub.example.net/rfc8181/
+rfc8181-bpki-cert = $RP_WORK/repo-bpki.pem
 [engine]
 tick = 1
 [api]
@@ -43,6 +47,9 @@ port = $1
 CONF
 }
 write_conf 0
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$RP_WORK/repo-bpki.key" \
+    -subj "/CN=repository" -days 30 -out "$RP_WORK/repo-bpki.pem" 2>/dev/null ||
+    { fail "openssl req -x509"; exit 1; }
 cat >"$RP_WORK/repo.txt" <<'REPO'
 ta   ta                       as=1-4294967295 v4=0.0.0.0/0 v6=::/0
 ca   rir  ta                  as=64496-64511 v4=10.0.0.0/8,192.0.2.0/24 v6=2001:db8::/32
@@ -134,6 +141,13 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -out "$RP_WORK/router.csr" 2>/dev/null || fail "openssl req"
 expect 0 router-cert add m1 "$RP_WORK/router.csr" 64496
 expect 1 router-cert add m1 "$RP_WORK/router.csr" 64496
+expect 0 router-cert list m1
+rkey=$(echo "$out" | awk '$3 == "64496" { print $1 }')
+[ ${#rkey} = 40 ] || fail "router-cert list: $out"
+expect 0 router-cert remove m1 "$rkey"
+expect 1 router-cert remove m1 "$rkey"
+grep -q "404 router_not_found" "$RP_WORK/err.txt" || fail "router remove twice: $(cat "$RP_WORK/err.txt")"
+expect 0 router-cert add m1 "$RP_WORK/router.csr" 64496
 expect 0 keyroll start m1
 expect 1 keyroll activate m1              # staging period
 grep -q "409 conflict" "$RP_WORK/err.txt" || fail "activate: $(cat "$RP_WORK/err.txt")"
@@ -152,6 +166,119 @@ expect 1 transfer m2 m3 --ipv4 10.2.0.0/24
 expect 0 ca show m3
 echo "$out" | grep -q "^ipv4: *10.2.0.0/24,10.3.0.0/16" || fail "after transfer: $out"
 
+# Status, history across CAs, CA deletion.
+expect 0 status
+echo "$out" | grep -q "^publication: .* pending" || fail "status: $out"
+expect 0 status --json
+echo "$out" | grep -q '"problems":\[' || fail "status --json: $out"
+expect 0 status m1
+echo "$out" | grep -q "^next reissue: 20" || fail "status m1: $out"
+expect 0 history --limit 3
+[ "$(echo "$out" | grep -c '^[0-9]')" = 3 ] || fail "history: $out"
+echo "$out" | grep -q "(more: --before [0-9]*)" || fail "history paging: $out"
+expect 0 history m2 --actor ops
+echo "$out" | grep -q " m2 *ops *transfer" || fail "history m2: $out"
+expect 0 ca create leaf --parent m3 --asn 64510
+expect 1 ca delete m3                     # has a child
+grep -q "409 conflict" "$RP_WORK/err.txt" || fail "delete parent: $(cat "$RP_WORK/err.txt")"
+expect 0 ca delete leaf
+echo "$out" | grep -q "deleted CA leaf" || fail "ca delete: $out"
+expect 1 ca show leaf
+grep -q "404 ca_not_found" "$RP_WORK/err.txt" || fail "deleted: $(cat "$RP_WORK/err.txt")"
+expect 2 ca delete
+
+# Tokens through the API.
+expect 0 token create portal-2 --ca m2
+portal=$(echo "$out" | tail -n 1)
+case $portal in cairn_*) ;; *) fail "token create: $out" ;; esac
+expect 2 token create x
+expect 2 token create x --ca m2 --admin
+expect 1 token create portal-2 --ca m2
+grep -q "409 exists" "$RP_WORK/err.txt" || fail "token twice: $(cat "$RP_WORK/err.txt")"
+expect 0 token list
+echo "$out" | grep -q "^portal-2 *ca:m2 " || fail "token list: $out"
+echo "$out" | grep -q "cairn_" && fail "token list shows a secret: $out"
+CAIRN_TOKEN=$portal expect 0 roa list m2
+CAIRN_TOKEN=$portal expect 1 token list          # admin only
+grep -q "403 forbidden" "$RP_WORK/err.txt" || fail "member token list: $(cat "$RP_WORK/err.txt")"
+CAIRN_TOKEN=$portal expect 1 status              # the repository: admin only
+expect 0 token revoke portal-2
+CAIRN_TOKEN=$portal expect 1 roa list m2
+grep -q "401 unauthenticated" "$RP_WORK/err.txt" || fail "revoked: $(cat "$RP_WORK/err.txt")"
+expect 1 token revoke portal-2
+
+# RFC 8181 publishers.
+expect 0 publisher add "$DATA/pub/oob_publisher_request.xml" --handle bob-1
+echo "$out" | grep -q "<repository_response" || fail "publisher add: $out"
+echo "$out" | grep -q 'sia_base="rsync://127.0.0.1:8873/repo/bob-1/"' || fail "sia_base: $out"
+echo "$out" | grep -q 'service_uri="https://pub.example.net/rfc8181/bob-1"' || fail "service_uri: $out"
+expect 1 publisher add "$DATA/pub/oob_publisher_request.xml" --handle bob-1
+grep -q "409 exists" "$RP_WORK/err.txt" || fail "publisher twice: $(cat "$RP_WORK/err.txt")"
+expect 1 publisher add "$RP_WORK/repo.txt"
+grep -q "422 invalid" "$RP_WORK/err.txt" || fail "not XML: $(cat "$RP_WORK/err.txt")"
+expect 0 publisher list --kind remote
+echo "$out" | grep -q "^bob-1 *remote *0 *rsync://127.0.0.1:8873/repo/bob-1/" || fail "publisher list: $out"
+expect 0 publisher show bob-1
+echo "$out" | grep -q "^repository_response:" || fail "publisher show: $out"
+expect 1 publisher remove m1
+grep -q "409 conflict" "$RP_WORK/err.txt" || fail "remove a CA's publisher: $(cat "$RP_WORK/err.txt")"
+expect 0 publisher remove bob-1
+expect 1 publisher show bob-1
+
+# Bulk import: CSV and JSON, a second run changes nothing, errors name lines.
+cat >"$RP_WORK/members.csv" <<'CSV'
+# an RIR's members
+handle,parent,asn,ipv4,ipv6
+imp-a,rir,AS64502,"10.5.0.0/16, 10.6.0.0/16",
+imp-b,imp-a,64502,10.5.1.0/24,
+m2,rir,64500-64501,10.2.1.0/24,
+CSV
+expect 0 import resources "$RP_WORK/members.csv"
+echo "$out" | grep -q "3 members: 2 created, 1 updated, 0 unchanged, 0 failed" || fail "import: $out"
+expect 0 ca show imp-b
+echo "$out" | grep -q "^parent: *imp-a" || fail "imported child: $out"
+expect 0 import resources "$RP_WORK/members.csv"
+echo "$out" | grep -q "0 created, 0 updated, 3 unchanged" || fail "import again: $out"
+cat >"$RP_WORK/members.json" <<'JSON'
+{"members": [
+  {"handle": "imp-c", "parent": "rir", "asn": [64503], "ipv4": ["10.7.0.0/16"]},
+  {"handle": "imp-a", "parent": "rir", "asn": "64502", "ipv4": "10.5.0.0/16,10.6.0.0/16"},
+  {"handle": "imp-d", "parent": "rir", "asn": "65000"},
+  {"handle": "imp-e", "parent": "imp-d", "asn": "65000"}
+]}
+JSON
+expect 1 import resources "$RP_WORK/members.json" --json
+echo "$out" | grep -q '"created":1' || fail "import json: $out"
+echo "$out" | grep -q '"unchanged":1' || fail "import json: $out"
+echo "$out" | grep -q '"line":4,"message":"422 ' || fail "import json failure line: $out"
+echo "$out" | grep -q '"handle":"imp-e","line":5,"message":"parent imp-d failed","result":"skipped"' || fail "import json skip: $out"
+printf 'handle,parent,asn\nimp-x,rir,64504\nimp-y,rir,notanumber\n' >"$RP_WORK/bad.csv"
+expect 2 import resources "$RP_WORK/bad.csv"
+grep -q "bad.csv: line 3: imp-y: asn" "$RP_WORK/err.txt" || fail "bad csv: $(cat "$RP_WORK/err.txt")"
+expect 1 ca show imp-x                    # nothing was sent
+expect 0 import resources "$RP_WORK/members.csv" --dry-run
+echo "$out" | grep -q "dry run" || fail "dry run: $out"
+
+# Trust anchors: admin tokens only.
+expect 0 ta create ta2 --asn 65100-65199 --ipv4 172.16.0.0/12
+echo "$out" | grep -q "^kind: *ta" || fail "ta create: $out"
+echo "$out" | grep -q "^tal-uri: *rsync://127.0.0.1:8873/repo/ta2-ta/ta2.cer" ||
+    fail "ta create: $out"
+expect 1 ta create ta2 --asn 65100
+grep -q "409 exists" "$RP_WORK/err.txt" || fail "ta duplicate: $(cat "$RP_WORK/err.txt")"
+expect 1 ta create ta3 --asn inherit
+grep -q "field resources.asn" "$RP_WORK/err.txt" || fail "ta inherit: $(cat "$RP_WORK/err.txt")"
+expect 0 ta show ta --cert "$RP_WORK/ta.cer"
+echo "$out" | grep -q "^child: *rir" || fail "ta show: $out"
+openssl x509 -inform DER -in "$RP_WORK/ta.cer" -noout -subject >/dev/null 2>&1 ||
+    fail "ta show --cert: not a DER certificate"
+expect 0 ta tal ta
+[ "$out" = "$(cairnd tal ta 2>/dev/null)" ] || fail "ta tal differs from cairnd tal: $out"
+expect 1 ta show rir
+grep -q "404 ta_not_found" "$RP_WORK/err.txt" || fail "ta show rir: $(cat "$RP_WORK/err.txt")"
+CAIRN_TOKEN=$member expect 1 ta tal ta
+grep -q "403 forbidden" "$RP_WORK/err.txt" || fail "member ta tal: $(cat "$RP_WORK/err.txt")"
+
 # Revoked tokens are refused at once.
 cairnd token revoke member-1 >/dev/null 2>&1 || fail "token revoke"
 CAIRN_TOKEN=$member expect 1 roa list m1
@@ -163,9 +290,16 @@ printf 'url = %s\ntoken = %s\n' "$CAIRN_URL" "$admin" >"$RP_WORK/cairn.conf"
 expect 2 ca frobnicate
 expect 0 ca create --help
 echo "$out" | grep -q "usage: .*ca create HANDLE --parent" || fail "--help: $out"
+for c in "ca delete" "token create" "token list" "token revoke" "publisher add" \
+    "publisher list" "publisher show" "publisher remove" "import resources" \
+    "status" "history"; do
+	expect 0 $c --help
+	echo "$out" | grep -q "^usage: cairn .* $c" || fail "$c --help: $out"
+done
 
 # The tick loop kept running while the API served.
-grep -q "api: listening on 127.0.0.1 port $port" "$RP_WORK/run.log" || fail "run.log: no listener line"
+grep -q "api: listening on 127.0.0.1 port $port (http, 4 workers)" "$RP_WORK/run.log" ||
+    fail "run.log: no listener line"
 stop_daemon
 expect 3 status
 exit $failed

@@ -4,6 +4,8 @@
  *
  *   mkrepo -b rsync://127.0.0.1:8873/repo/ -o DIR -t FILE.tal
  *          [-n https://.../notification.xml] [-k ta-key.pem] DESCRIPTION
+ *   mkrepo -e DESCRIPTION      only print the VRPs (nothing signed)
+ *   mkrepo -a DESCRIPTION      only print the ASPAs a validator must show
  *
  * The description has one statement per line ('#' starts a comment):
  *
@@ -108,7 +110,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: mkrepo -b rsync-base-uri/ -o outdir -t tal "
-	    "[-n notify-uri] [-k ta-key.pem] description\n");
+	    "[-n notify-uri] [-k ta-key.pem] description\n"
+	    "       mkrepo -e | -a description\n");
 }
 
 static int
@@ -734,6 +737,59 @@ out:
 }
 
 static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The ASPAs a validator must show, "AS<customer> <p>,<p>..." (providers
+ * sorted, unique) sorted as by LC_ALL=C sort: those of valid CAs with a
+ * current manifest that hold the customer AS.
+ */
+static int
+print_aspas(const struct repo *r)
+{
+	char	**lines, *p;
+	size_t	  n = 0;
+	int	  rc = -1;
+
+	if ((lines = calloc(r->naspas + 1, sizeof(*lines))) == NULL)
+		return -1;
+	for (size_t k = 0; k < r->naspas; k++) {
+		const struct aspa_item	*it = &r->aspas[k];
+		const struct node	*nd = &r->nodes[it->node];
+		uint32_t		*pv = it->aspa.providers;
+		size_t			 np = it->aspa.nproviders, len;
+
+		if (!nd->valid || nd->mft_expired ||
+		    !ca_res_has_as(nd->eff, it->aspa.customer))
+			continue;
+		qsort(pv, np, sizeof(*pv), cmp_u32);
+		len = 16 + 11 * np;
+		if ((lines[n] = p = malloc(len)) == NULL)
+			goto out;
+		p += snprintf(p, len, "AS%u ", it->aspa.customer);
+		for (size_t i = 0; i < np; i++)
+			if (i == 0 || pv[i] != pv[i - 1])
+				p += snprintf(p, len - (size_t)(p - lines[n]),
+				    "%s%u", i == 0 ? "" : ",", pv[i]);
+		n++;
+	}
+	qsort(lines, n, sizeof(*lines), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", lines[i]);
+	rc = fflush(stdout) == 0 ? 0 : -1;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	return rc;
+}
+
+static int
 build(struct repo *r, EVP_PKEY *ta_key, const char *talfile,
     struct cm_err *err)
 {
@@ -799,11 +855,13 @@ main(int argc, char *argv[])
 	struct cm_err		 err;
 	const char		*talfile = NULL, *keyfile = NULL;
 	EVP_PKEY		*ta_key = NULL;
-	int			 c, rc = 1;
+	int			 c, rc = 1, only = 0;
 
 	cm_err_clear(&err);
-	while ((c = getopt(argc, argv, "b:k:n:o:t:")) != -1) {
+	while ((c = getopt(argc, argv, "aeb:k:n:o:t:")) != -1) {
 		switch (c) {
+		case 'a':
+		case 'e': only = c; break;
 		case 'b': r.base = optarg; break;
 		case 'k': keyfile = optarg; break;
 		case 'n': r.notify = optarg; break;
@@ -811,6 +869,22 @@ main(int argc, char *argv[])
 		case 't': talfile = optarg; break;
 		default: usage(); return 2;
 		}
+	}
+	if (only != 0 && optind == argc - 1) {
+		/* Expectations only: parse, decide validity, sign nothing. */
+		if ((r.hsm = hsm_open_mem()) == NULL) {
+			fprintf(stderr, "mkrepo: out of memory\n");
+			return 1;
+		}
+		if (parse_description(&r, argv[optind], &err) == -1 ||
+		    mark_valid(&r, &err) == -1)
+			goto out;
+		if ((only == 'e' ? print_vrps(&r) : print_aspas(&r)) == -1) {
+			cm_err_set(&err, CM_EIO, "stdout", "cannot print");
+			goto out;
+		}
+		rc = 0;
+		goto out;
 	}
 	if (optind != argc - 1 || r.base == NULL || r.outdir == NULL ||
 	    talfile == NULL || strncmp(r.base, "rsync://", 8) != 0 ||

@@ -16,6 +16,8 @@
 #   vrps        "AS<asn> <prefix> <maxlen>" lines, sorted (LC_ALL=C)
 #   aspas       "AS<customer> <provider>[,<provider>...]" lines, sorted;
 #               empty for FORT 1.5.4, which has no ASPA support
+#   routers     "AS<asn> <SKI in lower-case hex>" lines of the BGPsec router
+#               keys (RFC 8209), sorted
 #   complaints  every warning, error and non-zero failure counter, one per
 #               line, prefixed with the validator's name; empty on a clean run
 #   rc, stdout, stderr, and the validator's own output files
@@ -206,6 +208,7 @@ rp_validate() {
 	: >"$out/complaints"
 	: >"$out/vrps"
 	: >"$out/aspas"
+	: >"$out/routers"
 	case $rp in
 	rpki-client) rp_run_rpki_client "$transport" "$tal" "$out" ;;
 	fort) rp_run_fort "$transport" "$tal" "$out" ;;
@@ -271,6 +274,9 @@ rp_run_rpki_client() {
 	    (.aspas // [])[] |
 	    "AS\(.customer_asid) \(.providers | map(tostring) | join(","))"' \
 	    "$out/output/json" | LC_ALL=C sort -u >"$out/aspas"
+	jq -r '(.bgpsec_keys // [])[] |
+	    "AS\(.asn | tostring | ltrimstr("AS")) \(.ski | gsub(":"; "") |
+	    ascii_downcase)"' "$out/output/json" | LC_ALL=C sort -u >"$out/routers"
 	return 0
 }
 
@@ -284,7 +290,8 @@ rp_fort_args() {
 	    --log.output=console --log.level=warning
 	    --validation-log.enabled=true --validation-log.output=console
 	    --validation-log.level=warning
-	    --output.roa="$out/roas.csv" --output.format=csv)
+	    --output.roa="$out/roas.csv" --output.bgpsec="$out/bgpsec.csv"
+	    --output.format=csv)
 	if [ "$transport" = rsync ]; then
 		RP_FORT_ARGS+=(--http.enabled=false)
 	else
@@ -326,6 +333,16 @@ rp_fort_collect() {
 		tail -n +2 "$out/roas.csv" | tr -d '\r' |
 		    awk -F, 'NF == 3 { print $1 " " $2 " " $3 }' |
 		    LC_ALL=C sort -u >"$out/vrps"
+	fi
+	# ASN,Subject Key Identifier (base64url),Router Public Key
+	if [ -s "$out/bgpsec.csv" ]; then
+		tail -n +2 "$out/bgpsec.csv" | tr -d '\r' |
+		    while IFS=, read -r asn ski _; do
+			ski=$(printf '%s' "$ski" | tr -- '-_' '+/')
+			while [ $((${#ski} % 4)) != 0 ]; do ski=$ski=; done
+			printf '%s %s\n' "$asn" "$(printf '%s' "$ski" |
+			    base64 -d | od -An -tx1 | tr -d ' \n')"
+		    done | LC_ALL=C sort -u >"$out/routers"
 	fi
 	return 0
 }

@@ -315,6 +315,42 @@ test_deltas_fit(void **state)
 	assert_int_equal(pub_rrdp_deltas_fit(5, d, 4, 500), 0);
 }
 
+/*
+ * The retention policy: the size rule always (RFC 8182), max_count only for
+ * deltas older than min_history.
+ */
+static void
+test_deltas_keep(void **state)
+{
+	struct pub_rrdp_ref	d[5];
+	/* Newest first: ages 60 s, 1 h, 3 h 59 min, 4 h, 5 h. */
+	int64_t			now = 100000, c[5] = { now - 60, now - 3600,
+				    now - 4 * 3600 + 60, now - 4 * 3600,
+				    now - 5 * 3600 };
+	const int64_t		h4 = 4 * 3600;
+
+	(void)state;
+	memset(d, 0, sizeof(d));
+	d[0].size = 50, d[1].size = 50, d[2].size = 50, d[3].size = 10;
+	d[4].size = 10;
+	/* Snapshot 100: the third young one (150 in all) does not fit. */
+	assert_int_equal(pub_rrdp_deltas_keep(100, d, c, 5, 500, now, h4), 2);
+	/* Exactly the snapshot's size fits. */
+	assert_int_equal(pub_rrdp_deltas_keep(150, d, c, 5, 500, now, h4), 3);
+	assert_int_equal(pub_rrdp_deltas_keep(165, d, c, 5, 500, now, h4), 4);
+	assert_int_equal(pub_rrdp_deltas_keep(170, d, c, 5, 500, now, h4), 5);
+	assert_int_equal(pub_rrdp_deltas_keep(49, d, c, 5, 500, now, 0), 0);
+	/* max_count leaves out old deltas only: the 3 h 59 one stays. */
+	assert_int_equal(pub_rrdp_deltas_keep(1000, d, c, 5, 2, now, h4), 3);
+	assert_int_equal(pub_rrdp_deltas_keep(1000, d, c, 5, 2, now, 0), 2);
+	assert_int_equal(pub_rrdp_deltas_keep(1000, d, c, 5, 0, now,
+	    6 * 3600), 5);
+	/* A long history does not beat the size rule. */
+	assert_int_equal(pub_rrdp_deltas_keep(1, d, c, 5, 500, now,
+	    6 * 3600), 0);
+	assert_int_equal(pub_rrdp_deltas_keep(1, d, c, 0, 500, now, h4), 0);
+}
+
 static void
 test_golden(void **state)
 {
@@ -693,6 +729,7 @@ main(void)
 		cmocka_unit_test(test_notification),
 		cmocka_unit_test(test_file_uri),
 		cmocka_unit_test(test_deltas_fit),
+		cmocka_unit_test(test_deltas_keep),
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_strict),
 		cmocka_unit_test(test_limits_and_laughs),

@@ -1,0 +1,480 @@
+/*
+ * The trust anchor routes of the API and its worker threads, over real
+ * sockets against an embedded PostgreSQL: creating, showing a trust anchor
+ * and its TAL (admin tokens only, every error status), then requests on
+ * several workers: writes to one CA run in arrival order even when they
+ * queue behind a slow write, reads and writes to other CAs run beside
+ * them, and nothing is lost or answered 5xx.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "api/api.h"
+#include "api/api_client.h"
+#include "ca/engine.h"
+#include "ca/tal.h"
+#include "common/cm_buf.h"
+#include "common/cm_enc.h"
+#include "db_testutil.h"
+
+#define BASE	"rsync://127.0.0.1:8873/repo/"
+#define HTTPS	"https://127.0.0.1:8443/"
+#define NWORKERS 3
+
+struct fx {
+	struct dbt		 t;
+	struct db		*db;
+	struct hsm		*hsm;
+	struct hsm_pool		*pool;
+	struct ca_eng_conf	 conf;
+	struct api		*api;
+	char			 url[64];
+	char			*admin, *member;
+};
+
+static struct fx *F;
+
+static int64_t
+count(const char *sql)
+{
+	struct db_res	*r = NULL;
+	struct cm_err	 err;
+	int64_t		 v = -1;
+
+	if (db_exec(F->db, sql, NULL, &r, &err) == -1)
+		fail_msg("%s: %s", sql, err.msg);
+	assert_int_equal(db_res_int64(r, 0, 0, &v, &err), 0);
+	db_res_free(r);
+	return v;
+}
+
+static int
+req(const char *token, const char *method, const char *path, const char *body,
+    json_t **out)
+{
+	struct api_http_resp	r;
+	struct cm_err		err;
+	int			st;
+
+	if (api_http_request(F->url, method, path, token, NULL, body, 20000, &r,
+	    &err) == -1)
+		fail_msg("%s %s: %s", method, path, err.msg);
+	st = r.status;
+	if (out != NULL && (*out = json_loads(r.body, 0, NULL)) == NULL)
+		fail_msg("%s %s: %d, not JSON: %s", method, path, st, r.body);
+	api_http_resp_free(&r);
+	return st;
+}
+
+static void
+expect(const char *token, const char *method, const char *path,
+    const char *body, int status, const char *code, const char *field)
+{
+	json_t	*j = NULL, *e;
+	int	 st = req(token, method, path, body, &j);
+
+	if (st != status)
+		fail_msg("%s %s: %d, expected %d: %s", method, path, st, status,
+		    json_dumps(j, 0));
+	e = json_object_get(j, "error");
+	if (code != NULL) {
+		assert_non_null(e);
+		assert_string_equal(json_string_value(json_object_get(e,
+		    "code")), code);
+		assert_true(json_is_string(json_object_get(e, "message")));
+	}
+	if (field != NULL)
+		assert_string_equal(json_string_value(json_object_get(e,
+		    "field")), field);
+	json_decref(j);
+}
+
+static int
+setup(void **state)
+{
+	struct fx	*f = calloc(1, sizeof(*f));
+	struct api_conf	 ac;
+	struct cm_err	 err;
+
+	F = f;
+	if (dbt_start(&f->t, &err) == -1 ||
+	    (f->db = db_open(f->t.dsn, 5, &err)) == NULL ||
+	    db_migrate(f->db, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	f->hsm = hsm_open_mem();
+	if ((f->pool = hsm_pool_new(16, 2, &err)) == NULL)
+		return -1;
+	ca_eng_conf_defaults(&f->conf);
+	f->conf.rsync_base = BASE;
+	f->conf.https_base = HTTPS;
+	if (api_token_create(f->db, "ops", NULL, &f->admin, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	memset(&ac, 0, sizeof(ac));
+	ac.host = "127.0.0.1";
+	ac.dsn = f->t.dsn;
+	ac.hsm = f->hsm;
+	ac.pool = f->pool;
+	ac.eng_conf = &f->conf;
+	ac.workers = NWORKERS;
+	if ((f->api = api_start(&ac, &err)) == NULL) {
+		fprintf(stderr, "api_start: %s\n", err.msg);
+		return -1;
+	}
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u",
+	    api_port(f->api));
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	api_stop(f->api);
+	hsm_pool_free(f->pool);
+	hsm_close(f->hsm);
+	db_close(f->db);
+	dbt_stop(&f->t);
+	free(f->admin);
+	free(f->member);
+	free(f);
+	return 0;
+}
+
+/* The certificate of a GET /ta answer. */
+static X509 *
+ta_cert(json_t *j)
+{
+	struct cm_buf		 der = CM_BUF_INIT;
+	struct cm_err		 err;
+	const char		*b64 = json_string_value(json_object_get(j,
+				    "certificate"));
+	const unsigned char	*p;
+	X509			*x;
+
+	assert_non_null(b64);
+	assert_int_equal(cm_b64_decode(b64, strlen(b64), &der, &err), 0);
+	p = der.data;
+	x = d2i_X509(NULL, &p, (long)der.len);
+	assert_non_null(x);
+	assert_ptr_equal(p, der.data + der.len);
+	cm_buf_free(&der);
+	return x;
+}
+
+static void
+test_ta_create_show_tal(void **state)
+{
+	json_t		*j, *u;
+	struct ca_tal	*tal = NULL;
+	struct cm_err	 err;
+	X509		*x;
+	const char	*text;
+
+	(void)state;
+	assert_int_equal(req(F->admin, "POST", "/api/v1/ta", "{\"handle\":"
+	    "\"ta\",\"resources\":{\"asn\":\"0-4294967295\",\"ipv4\":"
+	    "\"0.0.0.0/0\",\"ipv6\":\"::/0\"}}", &j), 201);
+	assert_string_equal(json_string_value(json_object_get(j, "handle")),
+	    "ta");
+	assert_string_equal(json_string_value(json_object_get(j, "kind")),
+	    "ta");
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(j, "resources"), "ipv6")), "::/0");
+	assert_string_equal(json_string_value(json_object_get(j, "cert_uri")),
+	    BASE "ta-ta/ta.cer");
+	assert_int_equal(strlen(json_string_value(json_object_get(j,
+	    "key_id"))), 40);
+	assert_true(json_is_string(json_object_get(j, "not_after")));
+	u = json_object_get(j, "tal_uris");
+	assert_int_equal(json_array_size(u), 2);
+	assert_string_equal(json_string_value(json_array_get(u, 0)),
+	    HTTPS "ta.cer");
+	assert_string_equal(json_string_value(json_array_get(u, 1)),
+	    BASE "ta-ta/ta.cer");
+	assert_int_equal(json_array_size(json_object_get(j, "children")), 0);
+	/* Self-signed. */
+	x = ta_cert(j);
+	assert_int_equal(X509_check_issued(x, x), X509_V_OK);
+	json_decref(j);
+	assert_int_equal(count("SELECT count(*) FROM ca WHERE kind = 'ta'"), 1);
+	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action = "
+	    "'ta.create' AND actor = 'ops'"), 1);
+
+	/* The TAL names the certificate's key. */
+	assert_int_equal(req(F->admin, "GET", "/api/v1/ta/ta/tal", NULL, &j),
+	    200);
+	text = json_string_value(json_object_get(j, "tal"));
+	assert_non_null(text);
+	if (ca_tal_parse("tal", text, strlen(text), &tal, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_int_equal(tal->nuris, 2);
+	assert_string_equal(tal->uris[0], HTTPS "ta.cer");
+	assert_int_equal(EVP_PKEY_eq(tal->key, X509_get0_pubkey(x)), 1);
+	ca_tal_free(tal);
+	json_decref(j);
+	X509_free(x);
+
+	/* A hosted CA below it shows among its children. */
+	expect(F->admin, "POST", "/api/v1/cas", "{\"handle\":\"rir\",\"parent\":"
+	    "\"ta\",\"resources\":{\"asn\":\"64496-64511\",\"ipv4\":"
+	    "\"10.0.0.0/8\",\"ipv6\":\"2001:db8::/32\"}}", 201, NULL, NULL);
+	assert_int_equal(req(F->admin, "GET", "/api/v1/ta/ta", NULL, &j), 200);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j,
+	    "children"), 0)), "rir");
+	json_decref(j);
+}
+
+static void
+test_ta_errors(void **state)
+{
+	struct cm_err	err;
+	int64_t		n = count("SELECT count(*) FROM ca");
+
+	(void)state;
+	expect(F->admin, "POST", "/api/v1/ta", "{\"handle\":\"ta\",\"resources\""
+	    ":{\"asn\":\"1\"}}", 409, "exists", "handle");
+	expect(F->admin, "POST", "/api/v1/ta", "{\"resources\":{\"asn\":\"1\"}}",
+	    422, "missing", "handle");
+	expect(F->admin, "POST", "/api/v1/ta", "{\"handle\":\"-x\",\"resources\""
+	    ":{\"asn\":\"1\"}}", 422, "invalid", "handle");
+	expect(F->admin, "POST", "/api/v1/ta", "{\"handle\":7,\"resources\":"
+	    "{\"asn\":\"1\"}}", 422, "invalid", "handle");
+	expect(F->admin, "POST", "/api/v1/ta", "{\"handle\":\"t2\"}", 422,
+	    "missing", "resources");
+	expect(F->admin, "POST", "/api/v1/ta", "{\"handle\":\"t2\",\"resources\""
+	    ":{}}", 422, "invalid", "resources");
+	expect(F->admin, "POST", "/api/v1/ta", "{\"handle\":\"t2\",\"resources\""
+	    ":{\"asn\":\"inherit\"}}", 422, "invalid", "resources.asn");
+	expect(F->admin, "POST", "/api/v1/ta", "{\"handle\":\"t2\",\"resources\""
+	    ":{\"ipv4\":\"10.0.0.0/33\"}}", 422, "invalid", "resources.ipv4");
+	expect(F->admin, "POST", "/api/v1/ta", "{\"handle\":\"t2\",\"resources\""
+	    ":{\"ipv6\":5}}", 422, "invalid", "resources.ipv6");
+	expect(F->admin, "POST", "/api/v1/ta", "[1]", 400, "malformed_json",
+	    NULL);
+	expect(F->admin, "GET", "/api/v1/ta/nope", NULL, 404, "ta_not_found",
+	    NULL);
+	expect(F->admin, "GET", "/api/v1/ta/rir", NULL, 404, "ta_not_found",
+	    NULL);
+	expect(F->admin, "GET", "/api/v1/ta/rir/tal", NULL, 404, "ta_not_found",
+	    NULL);
+	expect(F->admin, "DELETE", "/api/v1/ta/ta", NULL, 405,
+	    "method_not_allowed", NULL);
+	expect(NULL, "GET", "/api/v1/ta/ta", NULL, 401, "unauthenticated",
+	    NULL);
+	/* Member tokens: not even their parent's trust anchor. */
+	assert_int_equal(api_token_create(F->db, "member", "rir", &F->member,
+	    &err), 0);
+	expect(F->member, "POST", "/api/v1/ta", "{\"handle\":\"t3\","
+	    "\"resources\":{\"asn\":\"1\"}}", 403, "forbidden", NULL);
+	expect(F->member, "GET", "/api/v1/ta/ta", NULL, 403, "forbidden", NULL);
+	expect(F->member, "GET", "/api/v1/ta/ta/tal", NULL, 403, "forbidden",
+	    NULL);
+	assert_int_equal(count("SELECT count(*) FROM ca"), n);
+	assert_int_equal(count("SELECT count(*) FROM ca WHERE kind = 'ta'"), 1);
+}
+
+/* ---- several workers ---- */
+
+/* Sends a request on a new connection; returns the socket. */
+static int
+send_req(const char *method, const char *path, const char *body)
+{
+	struct sockaddr_in	 sa;
+	char			 head[1024];
+	int			 s, n;
+
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(api_port(F->api));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: x\r\n"
+	    "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", method, path,
+	    F->admin, body != NULL ? strlen(body) : 0);
+	assert_int_equal(write(s, head, (size_t)n), n);
+	if (body != NULL)
+		assert_int_equal(write(s, body, strlen(body)),
+		    (ssize_t)strlen(body));
+	return s;
+}
+
+/* Reads the answer on s to the end; returns its status. */
+static int
+read_status(int s)
+{
+	char	buf[65536];
+	size_t	n = 0;
+	ssize_t	r;
+	int	st = 0;
+
+	while (n < sizeof(buf) - 1 && (r = read(s, buf + n, sizeof(buf) - 1 -
+	    n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(s);
+	if (sscanf(buf, "HTTP/1.1 %d", &st) != 1)
+		fail_msg("no HTTP answer: %s", buf);
+	return st;
+}
+
+#define NORDER	8
+
+/*
+ * A slow global write (creating a CA: a key and two publication points),
+ * then writes to one CA sent one after the other on their own connections:
+ * they wait behind it and must then run in the order they came, although
+ * NWORKERS workers are free.  Reads sent meanwhile are answered.
+ */
+static void
+test_workers_order(void **state)
+{
+	struct db_res	*r = NULL;
+	struct cm_err	 err;
+	char		 body[256], want[64];
+	int		 s[NORDER + 2], i;
+
+	(void)state;
+	assert_int_equal(api_workers(F->api), NWORKERS);
+	s[0] = send_req("POST", "/api/v1/cas", "{\"handle\":\"m1\",\"parent\":"
+	    "\"rir\",\"resources\":{\"asn\":\"64496-64499\",\"ipv4\":"
+	    "\"10.1.0.0/16\"}}");
+	usleep(20000);
+	for (i = 0; i < NORDER; i++) {
+		snprintf(body, sizeof(body), "{\"add\":[{\"asn\":64496,\"prefix\":"
+		    "\"10.1.%d.0/24\"}]}", i);
+		s[i + 1] = send_req("POST", "/api/v1/cas/m1/roas", body);
+		usleep(5000);
+	}
+	s[NORDER + 1] = send_req("GET", "/api/v1/cas", NULL);
+	for (i = 0; i < NORDER + 2; i++) {
+		int st = read_status(s[i]);
+
+		if (st != (i == 0 ? 201 : 200))
+			fail_msg("request %d: status %d", i, st);
+	}
+	if (db_exec(F->db, "SELECT object FROM audit_log a JOIN ca c ON c.id = "
+	    "a.ca_id WHERE c.handle = 'm1' AND action = 'roa.add' ORDER BY "
+	    "a.id", NULL, &r, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_int_equal(db_res_rows(r), NORDER);
+	for (i = 0; i < NORDER; i++) {
+		snprintf(want, sizeof(want), "AS64496 10.1.%d.0/24-24", i);
+		assert_string_equal(db_res_text(r, i, 0), want);
+	}
+	db_res_free(r);
+}
+
+struct loader {
+	const char	*method, *path;
+	char		 body[128];
+	int		 n, bad;
+	pthread_t	 t;
+};
+
+static void *
+loader_main(void *arg)
+{
+	struct loader		*l = arg;
+	struct api_http_resp	 r;
+	struct cm_err		 err;
+
+	for (int i = 0; i < l->n; i++) {
+		if (api_http_request(F->url, l->method, l->path, F->admin, NULL,
+		    l->method[0] == 'P' ? l->body : NULL, 20000, &r, &err) == -1) {
+			l->bad++;
+			continue;
+		}
+		if (r.status != 200)
+			l->bad++;
+		api_http_resp_free(&r);
+		if (l->method[0] == 'P')
+			snprintf(l->body, sizeof(l->body), "{\"add\":[{\"asn\":"
+			    "64500,\"prefix\":\"10.2.%d.0/24\"}]}", i + 1);
+	}
+	return NULL;
+}
+
+/*
+ * Readers on every worker while two CAs take writes at once: every request
+ * answered 200, every write recorded.
+ */
+static void
+test_workers_parallel(void **state)
+{
+	struct loader	l[4];
+	int		i, total = 0;
+
+	(void)state;
+	expect(F->admin, "POST", "/api/v1/cas", "{\"handle\":\"m2\",\"parent\":"
+	    "\"rir\",\"resources\":{\"asn\":\"64500\",\"ipv4\":\"10.2.0.0/16\"}}",
+	    201, NULL, NULL);
+	memset(l, 0, sizeof(l));
+	l[0].method = "POST";
+	l[0].path = "/api/v1/cas/m2/roas";
+	snprintf(l[0].body, sizeof(l[0].body), "{\"add\":[{\"asn\":64500,"
+	    "\"prefix\":\"10.2.0.0/24\"}]}");
+	l[0].n = 4;
+	l[1].method = "POST";
+	l[1].path = "/api/v1/cas/m1/roas";
+	snprintf(l[1].body, sizeof(l[1].body), "{\"remove\":[{\"asn\":64496,"
+	    "\"prefix\":\"10.1.0.0/24\"}]}");
+	l[1].n = 1;
+	l[2].method = l[3].method = "GET";
+	l[2].path = "/api/v1/cas/m1/roas";
+	l[3].path = "/api/v1/ta/ta";
+	l[2].n = l[3].n = 30;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&l[i].t, NULL, loader_main,
+		    &l[i]), 0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(l[i].t, NULL);
+		if (l[i].bad != 0)
+			fail_msg("%s %s: %d of %d failed", l[i].method, l[i].path,
+			    l[i].bad, l[i].n);
+		total += l[i].n;
+	}
+	assert_int_equal(total, 65);
+	assert_int_equal(count("SELECT count(*) FROM roa_config r JOIN ca c ON "
+	    "c.id = r.ca_id WHERE c.handle = 'm2'"), 4);
+	assert_int_equal(count("SELECT count(*) FROM roa_config r JOIN ca c ON "
+	    "c.id = r.ca_id WHERE c.handle = 'm1'"), NORDER - 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ta_create_show_tal),
+		cmocka_unit_test(test_ta_errors),
+		cmocka_unit_test(test_workers_order),
+		cmocka_unit_test(test_workers_parallel),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
