@@ -49,6 +49,9 @@ now(void)
 	return dbt_now();
 }
 
+static void die(const char *, const struct cm_err *)
+    __attribute__((noreturn));
+
 static void
 die(const char *what, const struct cm_err *err)
 {

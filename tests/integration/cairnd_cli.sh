@@ -96,6 +96,13 @@ expect 2 'expected as=, v4= or v6=' "$CAIRND" -c "$W/good.conf" transfer rir ta 
 expect 1 'one line of descent' "$CAIRND" -c "$W/good.conf" transfer rir ta v4=10.1.0.0/16
 expect 1 'trust anchor.s key roll' "$CAIRND" -c "$W/good.conf" keyroll ta start
 expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" keyroll rir sideways
+# import: usage, a bad batch size, a bad line named before anything is made.
+expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" import
+expect 2 'BATCH is a number of CAs per transaction' \
+    "$CAIRND" -c "$W/good.conf" import "$W/desc3" 0
+printf 'handle,parent,asns,ipv4,ipv6\nm1,rir,64496,10.1.0.0/16,\nm2,rir,64497,10.2.0.0/33,\n' \
+    >"$W/import.csv"
+expect 1 'import.csv:3: ipv4' "$CAIRND" -c "$W/good.conf" import "$W/import.csv"
 
 [ "$failed" = 0 ] && echo PASS
 exit "$failed"
