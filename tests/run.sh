@@ -2,7 +2,8 @@
 # Builds Cairn three ways and runs every test:
 #   1. build/        RelWithDebInfo: all ctest tests (unit, integration, relying parties)
 #   2. build-asan/   AddressSanitizer + UBSan: all ctest tests again
-#   3. build-fuzz/   clang + libFuzzer: each fuzz target for FUZZ_SECONDS (default 20)
+#   3. build-fuzz/   clang + libFuzzer: each fuzz target for FUZZ_SECONDS (default 20),
+#                    as many at once as there are cores
 # Needs the packages of "deploy/install-deps.sh test".  Exit 0 only if all passed.
 set -uo pipefail
 
@@ -54,21 +55,43 @@ step "build (libFuzzer targets)"
 mkdir -p build-fuzz
 CC=clang build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_FUZZ=ON; rc=$?
 result build-fuzz $rc
+# One fuzz target for fuzz_seconds; its exit code goes to build-fuzz/NAME.rc.
+fuzz_one() {
+	local f=$1 name seeds work
+	name=$(basename "$f")
+	seeds=tests/fuzz/corpus/$name
+	work=build-fuzz/corpus-run/$name
+	rm -rf "$work"; mkdir -p "$work"
+	[ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
+	"$f" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 \
+	    -rss_limit_mb=2048 -artifact_prefix="build-fuzz/$name-" "$work" \
+	    >"build-fuzz/$name.log" 2>&1
+	echo $? >"build-fuzz/$name.rc"
+}
+
 if [ $rc = 0 ]; then
+	# As many targets at once as there are cores: each is single-threaded.
+	targets=()
 	for f in build-fuzz/tests/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -x "$f" ] && targets+=("$f")
+	done
+	step "fuzz ${#targets[@]} targets for ${fuzz_seconds}s each, $jobs at a time"
+	running=0
+	for f in "${targets[@]}"; do
+		rm -f "build-fuzz/$(basename "$f").rc"
+		fuzz_one "$f" &
+		running=$((running + 1))
+		if [ $running -ge "$jobs" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+	done
+	wait
+	for f in "${targets[@]}"; do
 		name=$(basename "$f")
-		step "fuzz $name for ${fuzz_seconds}s"
-		seeds=tests/fuzz/corpus/$name
-		work=build-fuzz/corpus-run/$name
-		rm -rf "$work"; mkdir -p "$work"
-		[ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
-		"$f" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 \
-		    -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ "$work" \
-		    >"build-fuzz/$name.log" 2>&1
-		rc=$?
-		[ $rc = 0 ] || tail -n 40 "build-fuzz/$name.log"
-		result "$name" $rc
+		rc=$(cat "build-fuzz/$name.rc" 2>/dev/null || echo 1)
+		[ "$rc" = 0 ] || tail -n 40 "build-fuzz/$name.log"
+		result "$name" "$rc"
 	done
 fi
 
