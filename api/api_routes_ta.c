@@ -32,24 +32,11 @@ answer(struct api_call *c, int status, json_t *o)
 }
 
 /* 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit. */
+/* A CA handle (api_handle_ok) within the engine's shorter limit for TAs. */
 static int
 ta_handle_ok(const char *h)
 {
-	size_t	i, n = strlen(h);
-
-	if (n == 0 || n > TA_HANDLE_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char ch = h[i];
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9'))
-			continue;
-		if (i > 0 && (ch == '.' || ch == '_' || ch == '-'))
-			continue;
-		return 0;
-	}
-	return 1;
+	return api_handle_ok(h) && strlen(h) <= TA_HANDLE_MAX;
 }
 
 /*
@@ -59,32 +46,15 @@ ta_handle_ok(const char *h)
 static int
 body_res(struct api_call *c, struct ca_res **out)
 {
-	struct cm_err	 err;
-	json_t		*o = json_object_get(c->body, "resources"), *v;
 	char		 f[32];
-	int		 i;
+	int		 i, st;
 
-	*out = NULL;
-	if (!json_is_object(o))
-		return api_error(c, 422, o == NULL ? "missing" : "invalid",
-		    "resources", "resources must be an object with asn, ipv4 "
-		    "and ipv6 strings");
-	if ((*out = ca_res_new()) == NULL)
-		return api_error(c, 500, "internal", NULL, "out of memory");
+	if ((st = api_get_res(c, json_object_get(c->body, "resources"),
+	    "resources", out)) != 0)
+		return st;
 	for (i = 0; i < 3; i++) {
-		snprintf(f, sizeof(f), "resources.%s", fam_key[i]);
-		if ((v = json_object_get(o, fam_key[i])) == NULL)
-			continue;
-		if (!json_is_string(v)) {
-			api_error(c, 422, "invalid", f, "%s must be a string", f);
-			goto bad;
-		}
-		if (ca_res_parse(*out, (enum ca_res_family)i,
-		    json_string_value(v), f, &err) == -1) {
-			api_error(c, 422, "invalid", f, "%s", err.msg);
-			goto bad;
-		}
 		if (ca_res_is_inherit(*out, (enum ca_res_family)i)) {
+			snprintf(f, sizeof(f), "resources.%s", fam_key[i]);
 			api_error(c, 422, "invalid", f, "%s: a trust anchor's "
 			    "resources are explicit, not inherit", f);
 			goto bad;
