@@ -11,8 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include "ca/mft.h"
 #include "ca/resources.h"
+#include "common/cm_buf.h"
+#include "common/cm_enc.h"
 #include "db/db.h"
 
 /* A resource set of the three RFC 6492 texts ("" for none); caller frees. */
@@ -87,6 +93,36 @@ tu_check_manifests(struct db *db, const char *keys_sql)
 		ca_mft_free(m);
 	}
 	db_res_free(r);
+}
+
+/* A PKCS#10 request for a new P-256 router key, base64 of the DER (freed). */
+static inline char *
+tu_router_csr(void)
+{
+	EVP_PKEY			*key = EVP_EC_gen("P-256");
+	X509_REQ			*req = X509_REQ_new();
+	STACK_OF(X509_EXTENSION)	*exts = sk_X509_EXTENSION_new_null();
+	X509V3_CTX			 ctx;
+	struct cm_buf			 b = CM_BUF_INIT;
+	uint8_t				*der = NULL;
+	int				 n;
+
+	X509_REQ_set_version(req, X509_REQ_VERSION_1);
+	X509_REQ_set_pubkey(req, key);
+	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
+	sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, &ctx,
+	    NID_ext_key_usage, "1.3.6.1.5.5.7.3.30"));
+	X509_REQ_add_extensions(req, exts);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	n = i2d_X509_REQ(req, &der);
+	assert_true(n > 0);
+	assert_int_equal(cm_b64_encode(der, (size_t)n, &b), 0);
+	assert_int_equal(cm_buf_add(&b, "", 1), 0);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+	return (char *)cm_buf_steal(&b, NULL);
 }
 
 #ifdef API_CLIENT_H
