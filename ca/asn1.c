@@ -53,6 +53,25 @@ ASN1_SEQUENCE(CA_ASProviderAttestation) = {
 } ASN1_SEQUENCE_END(CA_ASProviderAttestation)
 IMPLEMENT_ASN1_FUNCTIONS(CA_ASProviderAttestation)
 
+ASN1_SEQUENCE(CA_TAKey) = {
+	ASN1_SEQUENCE_OF(CA_TAKey, comments, ASN1_UTF8STRING),
+	ASN1_SEQUENCE_OF(CA_TAKey, certificateURIs, ASN1_IA5STRING),
+	ASN1_SIMPLE(CA_TAKey, subjectPublicKeyInfo, X509_PUBKEY),
+} ASN1_SEQUENCE_END(CA_TAKey)
+IMPLEMENT_ASN1_FUNCTIONS(CA_TAKey)
+
+/*
+ * version and predecessor share the tag [0]; they are told apart by their
+ * position, before and after the mandatory current.
+ */
+ASN1_SEQUENCE(CA_TAK) = {
+	ASN1_EXP_OPT(CA_TAK, version, ASN1_INTEGER, 0),
+	ASN1_SIMPLE(CA_TAK, current, CA_TAKey),
+	ASN1_EXP_OPT(CA_TAK, predecessor, CA_TAKey, 0),
+	ASN1_EXP_OPT(CA_TAK, successor, CA_TAKey, 1),
+} ASN1_SEQUENCE_END(CA_TAK)
+IMPLEMENT_ASN1_FUNCTIONS(CA_TAK)
+
 ASN1_SEQUENCE(CA_SignerInfoView) = {
 	ASN1_SIMPLE(CA_SignerInfoView, version, ASN1_INTEGER),
 	ASN1_SIMPLE(CA_SignerInfoView, sid, ASN1_ANY),

@@ -25,6 +25,7 @@
 #define CA_OID_CT_ROA		"1.2.840.113549.1.9.16.1.24"
 #define CA_OID_CT_MFT		"1.2.840.113549.1.9.16.1.26"
 #define CA_OID_CT_ASPA		"1.2.840.113549.1.9.16.1.49"
+#define CA_OID_CT_TAK		"1.2.840.113549.1.9.16.1.50"
 #define CA_OID_CT_XML		"1.2.840.113549.1.9.16.1.28"
 #define CA_OID_SHA256		"2.16.840.1.101.3.4.2.1"
 
@@ -75,6 +76,24 @@ typedef struct {
 	STACK_OF(ASN1_INTEGER)	*providers;
 } CA_ASProviderAttestation;
 DECLARE_ASN1_FUNCTIONS(CA_ASProviderAttestation)
+
+/* RFC 9691 TAKey and TAK (signed TAL). */
+DEFINE_STACK_OF(ASN1_IA5STRING)
+
+typedef struct {
+	STACK_OF(ASN1_UTF8STRING)	*comments;
+	STACK_OF(ASN1_IA5STRING)	*certificateURIs;
+	X509_PUBKEY			*subjectPublicKeyInfo;
+} CA_TAKey;
+DECLARE_ASN1_FUNCTIONS(CA_TAKey)
+
+typedef struct {
+	ASN1_INTEGER		*version;	/* [0] EXPLICIT, DEFAULT 0 */
+	CA_TAKey		*current;
+	CA_TAKey		*predecessor;	/* [0] EXPLICIT OPTIONAL */
+	CA_TAKey		*successor;	/* [1] EXPLICIT OPTIONAL */
+} CA_TAK;
+DECLARE_ASN1_FUNCTIONS(CA_TAK)
 
 /*
  * A shallow view of a CMS ContentInfo/SignedData (RFC 5652) that keeps the

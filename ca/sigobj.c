@@ -14,7 +14,7 @@
 #include "ca/resources.h"
 #include "ca/sigobj.h"
 
-enum ee_kind { EE_ROA, EE_MFT, EE_ASPA };
+enum ee_kind { EE_ROA, EE_MFT, EE_ASPA, EE_TAK };
 
 void
 ca_sigobj_set_serial(struct ca_sigobj_spec *spec, uint64_t serial)
@@ -65,7 +65,7 @@ ee_res(enum ee_kind kind, const void *obj, struct cm_err *err)
 	}
 	if (kind == EE_ROA)
 		rc = ee_res_roa(r, obj, err);
-	else if (kind == EE_MFT) {
+	else if (kind == EE_MFT || kind == EE_TAK) {
 		ca_res_set_inherit(r, CA_RES_AS, 1);
 		ca_res_set_inherit(r, CA_RES_V4, 1);
 		ca_res_set_inherit(r, CA_RES_V6, 1);
@@ -133,8 +133,14 @@ reparse(enum ee_kind kind, const char *fn, const uint8_t *der, size_t len,
 	struct ca_roa	*roa = NULL;
 	struct ca_mft	*mft = NULL;
 	struct ca_aspa	*aspa = NULL;
+	struct ca_tak	*tak = NULL;
 	int		 rc;
 
+	if (kind == EE_TAK) {
+		rc = ca_tak_parse(fn, der, len, &tak, NULL, err);
+		ca_tak_free(tak);
+		return rc;
+	}
 	if (kind == EE_ROA)
 		rc = ca_roa_parse(fn, der, len, &roa, NULL, err);
 	else if (kind == EE_MFT)
@@ -232,6 +238,22 @@ ca_sigobj_aspa(const struct ca_sigobj_spec *s, const struct ca_aspa *aspa,
 	if (check_spec(s, err) || ca_aspa_encode(aspa, &ec, &eclen, err))
 		return -1;
 	rc = issue(s, EE_ASPA, aspa, CA_OID_CT_ASPA, ec, eclen, s->not_before,
+	    s->not_after, der, len, ee, err);
+	free(ec);
+	return rc;
+}
+
+int
+ca_sigobj_tak(const struct ca_sigobj_spec *s, const struct ca_tak *tak,
+    uint8_t **der, size_t *len, X509 **ee, struct cm_err *err)
+{
+	uint8_t	*ec = NULL;
+	size_t	 eclen;
+	int	 rc;
+
+	if (check_spec(s, err) || ca_tak_encode(tak, &ec, &eclen, err))
+		return -1;
+	rc = issue(s, EE_TAK, tak, CA_OID_CT_TAK, ec, eclen, s->not_before,
 	    s->not_after, der, len, ee, err);
 	free(ec);
 	return rc;

@@ -16,6 +16,7 @@
  *   ROA       IP resources = the ROA's prefixes, no AS extension
  *   manifest  IP and AS "inherit"; validity forced to thisUpdate..nextUpdate
  *   ASPA      AS resources = { customer }, no IP extension
+ *   TAK       IP and AS "inherit" (RFC 9691); the issuer is a TA
  */
 #ifndef CA_SIGOBJ_H
 #define CA_SIGOBJ_H
@@ -30,6 +31,7 @@
 #include "ca/aspa.h"
 #include "ca/mft.h"
 #include "ca/roa.h"
+#include "ca/tak.h"
 #include "common/cm_err.h"
 #include "hsm/hsm.h"
 
@@ -68,6 +70,9 @@ int	ca_sigobj_mft(const struct ca_sigobj_spec *spec,
 	    struct cm_err *err);
 int	ca_sigobj_aspa(const struct ca_sigobj_spec *spec,
 	    const struct ca_aspa *aspa, uint8_t **der, size_t *len, X509 **ee,
+	    struct cm_err *err);
+int	ca_sigobj_tak(const struct ca_sigobj_spec *spec,
+	    const struct ca_tak *tak, uint8_t **der, size_t *len, X509 **ee,
 	    struct cm_err *err);
 
 #endif

@@ -82,6 +82,18 @@ key_check(EVP_PKEY *key)
 	return why;
 }
 
+const char *
+ca_tal_uri_check(const char *uri, size_t len)
+{
+	return uri_check(uri, len);
+}
+
+const char *
+ca_tal_key_check(EVP_PKEY *key)
+{
+	return key_check(key);
+}
+
 int
 ca_tal_write(const char *const *comments, size_t ncomments,
     const char *const *uris, size_t nuris, EVP_PKEY *key, char **out,

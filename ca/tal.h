@@ -30,6 +30,14 @@ int	ca_tal_write(const char *const *comments, size_t ncomments,
 	    const char *const *uris, size_t nuris, EVP_PKEY *key, char **out,
 	    struct cm_err *err);
 
+/*
+ * The checks above for one TA certificate URI of len bytes, and for a TA
+ * key, shared with the signed TAL (ca/tak.h).  Each returns NULL or the
+ * rule broken.
+ */
+const char	*ca_tal_uri_check(const char *uri, size_t len);
+const char	*ca_tal_key_check(EVP_PKEY *key);
+
 struct ca_tal {
 	char		**uris;		/* owned */
 	size_t		  nuris;
