@@ -28,6 +28,7 @@ ca_eng_conf_defaults(struct ca_eng_conf *conf)
 	conf->ca_validity = 365LL * 86400;
 	conf->ta_validity = 10LL * 365 * 86400;
 	conf->keyroll_staging = 24 * 3600;
+	conf->ta_acceptance = 30LL * 86400;
 	conf->parent_sync = 600;
 }
 
@@ -278,37 +279,7 @@ int
 ca_eng_tal(struct ca_eng *e, const char *handle, char **out,
     struct cm_err *err)
 {
-	struct db_params	 p;
-	struct db_res		*r = NULL;
-	struct hsm_key		*k = NULL;
-	const char		*uris[2];
-	char			 https[ENG_URI_MAX];
-	size_t			 n = 0;
-	int			 rc = -1;
-
-	db_params_init(&p);
-	db_param_text(&p, handle);
-	if (db_exec(e->db, "SELECT k.id, k.cert_uri FROM ca c JOIN ca_key k ON "
-	    "k.ca_id = c.id AND k.state = 'active' WHERE c.handle = $1 AND "
-	    "c.kind = 'ta' AND c.deleted_at IS NULL", &p, &r, err) == -1)
-		return -1;
-	if (db_res_rows(r) != 1) {
-		cm_err_set(err, CM_ENOTFOUND, handle, "no such trust anchor");
-		goto out;
-	}
-	if (hsm_key_find(e->hsm, db_res_text(r, 0, 0), &k, err) == -1)
-		goto out;
-	if (e->conf.https_base != NULL) {
-		snprintf(https, sizeof(https), "%s%s.cer", e->conf.https_base,
-		    handle);
-		uris[n++] = https;
-	}
-	uris[n++] = db_res_text(r, 0, 1);
-	rc = ca_tal_write(NULL, 0, uris, n, hsm_key_pubkey(k), out, err);
-out:
-	hsm_key_free(k);
-	db_res_free(r);
-	return rc;
+	return ca_eng_tal_key(e, handle, 0, out, err);
 }
 
 int
@@ -1440,8 +1411,8 @@ parent_handle(struct db *db, const struct eng_ca *c, char out[ENG_HANDLE_MAX + 1
 		}
 	}
 	if (c->is_ta || c->parent_id == 0)
-		return cm_err_set(err, CM_ESTATE, c->handle, "a trust anchor's key "
-		    "roll needs RFC 9691 (TAK), which Cairn does not do yet");
+		return cm_err_set(err, CM_ESTATE, c->handle, "a trust anchor's "
+		    "key roll is ta-keyroll (RFC 9691), not keyroll");
 	db_params_init(&p);
 	db_param_int(&p, c->parent_id);
 	if (db_exec(db, "SELECT handle FROM ca WHERE id = $1", &p, &r, err) == -1)

@@ -43,6 +43,8 @@ struct ca_eng_conf {
 	int64_t			 ca_validity;	/* child CA certificates */
 	int64_t			 ta_validity;	/* the self-signed TA certificate */
 	int64_t			 keyroll_staging; /* RFC 6489 wait before activating */
+	int64_t			 ta_acceptance;	/* RFC 9691: a TA key roll's
+						   finish waits this long */
 	int64_t			 parent_sync;	/* RFC 6492 child: ask the parent
 						   again after this many s */
 	const char		*updown_uri;	/* RFC 6492 parent: children reach
@@ -213,7 +215,8 @@ int	ca_eng_router_remove(struct ca_eng *e, const char *handle,
  *             revoked on its CRL.  CM_ESTATE before the staging period ends.
  *   finish    the parent revokes the old key's certificate, its CRL and
  *             manifest are withdrawn, and the key is deleted from the signer.
- * A trust anchor's key roll (RFC 9691) is refused with CM_ESTATE.
+ * A trust anchor's key roll is ca_eng_ta_keyroll_start/finish (these
+ * refuse a trust anchor with CM_ESTATE).
  */
 int	ca_eng_keyroll_start(struct ca_eng *e, const char *handle,
 	    const char *actor, struct cm_err *err);
@@ -221,6 +224,51 @@ int	ca_eng_keyroll_activate(struct ca_eng *e, const char *handle, int force,
 	    const char *actor, struct cm_err *err);
 int	ca_eng_keyroll_finish(struct ca_eng *e, const char *handle,
 	    const char *actor, struct cm_err *err);
+
+/*
+ * Key roll of trust anchor handle (RFC 9691, ca/engine_ta.c; the
+ * procedure is in docs/ta-keyroll.md), in two steps, each one
+ * transaction:
+ *   start   a new key in the signer, its self-signed certificate (same
+ *           resources) at <rsync_base><handle>-ta/<handle>-<key>.cer, its
+ *           own publication point <rsync_base><handle>-<key>/ (publisher
+ *           "<handle>-<key>", <key> = first 16 hex digits of its SKI) with
+ *           CRL, manifest and every child certificate of the old key
+ *           re-issued under it, and a TAK in each publication point: the
+ *           old key's names its successor, the new key's its predecessor.
+ *           Relying parties with either TAL see the same children, so the
+ *           same VRPs.  Until finish, every change to the trust anchor's
+ *           children is copied into the new publication point in the same
+ *           transaction (eng_ta_sync), and ca_eng_tick keeps both
+ *           publication points and their TAKs fresh.  CM_EEXIST when a roll
+ *           is under way; CM_ESTATE when the trust anchor signs ROAs,
+ *           ASPAs or router certificates itself (not rolled).
+ *   finish  after the new TAL is distributed and conf ta_acceptance
+ *           (default 30 days, RFC 9691 §6) has passed since start (force
+ *           skips the wait; CM_ESTATE otherwise): the new key becomes the
+ *           only one and moves into the trust anchor's own publication
+ *           point <rsync_base><handle>/ (its certificate is issued again
+ *           with that SIA; the TAL does not change), where its children's
+ *           certificates replace the old key's at the same URIs, so the
+ *           AIA of everything below stays right; the interim publication
+ *           point is emptied, everything of the old key is withdrawn (its
+ *           certificate, CRL, manifest, TAK), the new key's TAK names only
+ *           itself, and after the commit the old key is deleted from the
+ *           signer.
+ * A hosted CA is CM_EINVAL.  Returns 0 or -1.
+ */
+int	ca_eng_ta_keyroll_start(struct ca_eng *e, const char *handle,
+	    const char *actor, struct cm_err *err);
+int	ca_eng_ta_keyroll_finish(struct ca_eng *e, const char *handle, int force,
+	    const char *actor, struct cm_err *err);
+
+/*
+ * The RFC 8630 TAL of trust anchor handle's active key (next 0) or, during
+ * a key roll, of its new key (next 1; CM_ESTATE when no roll is under
+ * way), into *out (malloc'd).  Returns 0 or -1.
+ */
+int	ca_eng_tal_key(struct ca_eng *e, const char *handle, int next,
+	    char **out, struct cm_err *err);
 
 /*
  * One step of a key roll for every hosted CA, parents before children, each

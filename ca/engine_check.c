@@ -29,6 +29,7 @@
 #include "ca/engine_int.h"
 #include "ca/mft.h"
 #include "ca/roa.h"
+#include "ca/tak.h"
 #include "common/cm_log.h"
 
 static int
@@ -84,6 +85,7 @@ check_object(const struct eng_ca *c, const char *kind, const char *uri,
 {
 	struct ca_roa	*roa = NULL;
 	struct ca_aspa	*aspa = NULL;
+	struct ca_tak	*tak = NULL;
 	struct ca_cert	*cert = NULL;
 	X509		*ee = NULL;
 	int		 rc = -1;
@@ -96,6 +98,11 @@ check_object(const struct eng_ca *c, const char *kind, const char *uri,
 		if (ca_aspa_parse(uri, der, len, &aspa, &ee, err) == 0 &&
 		    check_valid_at(ee, now, uri, err) == 0)
 			rc = check_issued(c, ee, uri, err);
+	} else if (strcmp(kind, "tak") == 0) {
+		/* The parser checks that the TAK's current key is the AKI. */
+		if (ca_tak_parse(uri, der, len, &tak, &ee, err) == 0 &&
+		    check_valid_at(ee, now, uri, err) == 0)
+			rc = check_issued(c, ee, uri, err);
 	} else if (strcmp(kind, "cer") == 0) {
 		if (ca_cert_parse(uri, der, len, &cert, err) == 0 &&
 		    check_valid_at(cert->x509, now, uri, err) == 0)
@@ -106,6 +113,7 @@ check_object(const struct eng_ca *c, const char *kind, const char *uri,
 	X509_free(ee);
 	ca_roa_free(roa);
 	ca_aspa_free(aspa);
+	ca_tak_free(tak);
 	ca_cert_free(cert);
 	return rc;
 }

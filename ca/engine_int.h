@@ -136,6 +136,17 @@ int	eng_withdraw(struct db *db, const struct eng_ca *c, const char *uri,
 int	eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	    struct cm_err *err);
 /*
+ * Trust anchor key roll (engine_ta.c), called by eng_publish_pp() for a
+ * trust anchor's key before its CRL and manifest: for the active key
+ * during a roll, the pending key's publication point gets the children's
+ * certificates re-issued since (and loses those withdrawn), both keys
+ * their TAK (RFC 9691) when missing, stale or due, and the pending key a
+ * new CRL and manifest; out of a roll, a TAK the key publishes is renewed
+ * when due.  Does nothing for other keys.  Returns 0 or -1.
+ */
+int	eng_ta_sync(struct ca_eng *e, struct db *db, struct eng_ca *c,
+	    struct cm_err *err);
+/*
  * The internal validator (engine_check.c): checks what this transaction
  * wrote with c's key like a relying party would.  Returns 0, or -1
  * (CM_ESTATE, logged as an alert) so that the transaction rolls back.

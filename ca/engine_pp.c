@@ -158,9 +158,10 @@ eng_load_ca_key(struct ca_eng *e, struct db *db, const char *handle,
 	db_param_text(&p, key_id);
 	/* FOR UPDATE: changes to one CA are serialised. */
 	if (db_exec(db,
-	    "SELECT c.id, c.kind, coalesce(c.parent_id, 0), c.repo_uri, k.id, "
-	    "k.cert, k.cert_uri, k.next_crl_number, k.next_mft_number, pb.id, "
-	    "k.state FROM ca c JOIN ca_key k ON k.ca_id = c.id AND "
+	    "SELECT c.id, c.kind, coalesce(c.parent_id, 0), "
+	    "coalesce(k.repo_uri, c.repo_uri), k.id, k.cert, k.cert_uri, "
+	    "k.next_crl_number, k.next_mft_number, "
+	    "coalesce(k.publisher_id, pb.id), k.state FROM ca c JOIN ca_key k ON k.ca_id = c.id AND "
 	    "(($2::text IS NULL AND k.state = 'active') OR k.id = $2) "
 	    "JOIN publisher pb ON pb.handle = c.handle "
 	    "WHERE c.handle = $1 AND c.deleted_at IS NULL FOR UPDATE OF c, k",
@@ -483,6 +484,9 @@ eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	uint64_t		 num;
 
 	memset(&mft, 0, sizeof(mft));
+	/* A trust anchor's key roll: both publication points in step. */
+	if (c->is_ta && eng_ta_sync(e, db, c, err) == -1)
+		goto out;
 	next = eng_min(now + e->conf.sched.mft_validity, c->not_after);
 	snprintf(mfturi, sizeof(mfturi), "%s%s", c->repo, c->mft_name);
 	snprintf(crluri, sizeof(crluri), "%s%s", c->repo, c->crl_name);

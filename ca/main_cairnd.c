@@ -7,7 +7,9 @@
  *                                   create many hosted CAs (CSV or "ca"
  *                                   lines, ca/import.h), BATCH (500) per
  *                                   transaction
- *   cairnd -c CONF tal HANDLE       print a trust anchor's TAL
+ *   cairnd -c CONF tal HANDLE [--next]
+ *                                   print a trust anchor's TAL (--next: the
+ *                                   new key's, during its key roll)
  *   cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]
  *                                   move resources (and their ROA/ASPA
  *                                   configuration) make-before-break
@@ -15,6 +17,9 @@
  *                                   RFC 6489 key rollover, step by step
  *   cairnd -c CONF keyroll-all start|activate|activate-now|finish
  *                                   the same for every hosted CA
+ *   cairnd -c CONF ta-keyroll HANDLE start|finish [--force]
+ *                                   RFC 9691 trust anchor key roll
+ *                                   (docs/ta-keyroll.md)
  *   cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR
  *                                   certify a BGPsec router key (RFC 8209)
  *                                   from a DER or PEM PKCS#10 request
@@ -71,11 +76,11 @@ struct conf {
 	long long	 pool_size, pool_threads, tick, workers;
 	char		*api_address, *api_tls_cert, *api_tls_key;
 	long long	 api_port, api_max_body, api_workers;
-	long long	 parent_sync;
+	long long	 parent_sync, ta_acceptance;
 	char		*parent_cafile, *updown_uri;
 };
 
-#define NKEYS	29
+#define NKEYS	30
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -140,6 +145,9 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		86400, 0, "how often a CA asks its remote parent again" },
 	    { "engine", "parent-cafile", CM_CONF_STR, &c->parent_cafile, 0, 0,
 		0, "PEM CAs trusted for https parents (default: the system's)" },
+	    { "engine", "ta-acceptance", CM_CONF_DURATION, &c->ta_acceptance, 0,
+		10LL * 365 * 86400, 0, "ta-keyroll finish waits this long after "
+		"start (default 30d, RFC 9691)" },
 	};
 
 	memcpy(k, t, sizeof(t));
@@ -161,11 +169,12 @@ usage(void)
 	    "usage: cairnd -c CONF run\n"
 	    "       cairnd -c CONF apply FILE\n"
 	    "       cairnd -c CONF import FILE [BATCH]\n"
-	    "       cairnd -c CONF tal HANDLE\n"
+	    "       cairnd -c CONF tal HANDLE [--next]\n"
 	    "       cairnd -c CONF router-add HANDLE ASN[,ASN...] CSR-FILE\n"
 	    "       cairnd -c CONF transfer FROM TO [as=RES] [v4=RES] [v6=RES]\n"
 	    "       cairnd -c CONF keyroll HANDLE start|activate|activate-now|finish\n"
 	    "       cairnd -c CONF keyroll-all start|activate|activate-now|finish\n"
+	    "       cairnd -c CONF ta-keyroll HANDLE start|finish [--force]\n"
 	    "       cairnd -c CONF export DIR\n"
 	    "       cairnd -c CONF token create --admin NAME\n"
 	    "       cairnd -c CONF token create --ca HANDLE NAME\n"
@@ -235,6 +244,8 @@ env_open(struct env *v, struct cm_err *err)
 	v->econf.https_base = v->conf.https_base;
 	v->econf.notify_uri = v->conf.notify_uri;
 	v->econf.updown_uri = v->conf.updown_uri;
+	if (v->conf.ta_acceptance > 0)
+		v->econf.ta_acceptance = v->conf.ta_acceptance;
 	if (v->conf.parent_sync > 0)
 		v->econf.parent_sync = v->conf.parent_sync;
 	if (v->conf.roa_mode != NULL) {
@@ -712,6 +723,44 @@ run(struct env *v, struct cm_err *err)
 	return 0;
 }
 
+/*
+ * tal HANDLE [--next] and ta-keyroll HANDLE start|finish [--force]; *tal
+ * gets the TAL printed (the caller frees it).  Returns 0, 1 (err) or 2
+ * (usage).
+ */
+static int
+ta_cmd(struct env *v, int argc, char **argv, char **tal, struct cm_err *err)
+{
+	int	opt = argc > 3 || (argc == 3 && strcmp(argv[0], "tal") == 0);
+	int	force;
+
+	if (strcmp(argv[0], "tal") == 0) {
+		if (opt && strcmp(argv[2], "--next") != 0)
+			return 2;
+		if (ca_eng_tal_key(v->eng, argv[1], opt, tal, err) == -1)
+			return 1;
+		fputs(*tal, stdout);
+		return 0;
+	}
+	force = opt && strcmp(argv[3], "--force") == 0;
+	if (opt && !force)
+		return 2;
+	if (strcmp(argv[2], "start") == 0 && !force) {
+		if (ca_eng_ta_keyroll_start(v->eng, argv[1], "cli:ta-keyroll",
+		    err) == -1)
+			return 1;
+		printf("%s: trust anchor key roll started; publish the TAL of "
+		    "'cairnd tal %s --next'\n", argv[1], argv[1]);
+	} else if (strcmp(argv[2], "finish") == 0) {
+		if (ca_eng_ta_keyroll_finish(v->eng, argv[1], force,
+		    "cli:ta-keyroll", err) == -1)
+			return 1;
+		printf("%s: trust anchor key roll finished\n", argv[1]);
+	} else
+		return 2;
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -782,6 +831,7 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "router-add") != 0 &&
 	    strcmp(argv[0], "transfer") != 0 &&
 	    strcmp(argv[0], "keyroll") != 0 &&
+	    strcmp(argv[0], "ta-keyroll") != 0 &&
 	    strcmp(argv[0], "keyroll-all") != 0 && strcmp(argv[0], "token") != 0 &&
 	    strcmp(argv[0], "parent") != 0) {
 		usage();
@@ -792,6 +842,8 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "transfer") == 0 ? argc < 4 || argc > 6 :
 	    strcmp(argv[0], "import") == 0 ? argc < 2 || argc > 3 :
 	    strcmp(argv[0], "keyroll") == 0 ? argc != 3 :
+	    strcmp(argv[0], "ta-keyroll") == 0 ? argc < 3 || argc > 4 :
+	    strcmp(argv[0], "tal") == 0 ? argc < 2 || argc > 3 :
 	    strcmp(argv[0], "keyroll-all") == 0 ? argc != 2 :
 	    strcmp(argv[0], "token") == 0 ? argc < 2 || argc > 5 :
 	    strcmp(argv[0], "parent") == 0 ? argc < 3 || argc > 4 :
@@ -835,13 +887,13 @@ main(int argc, char *argv[])
 		rc = import(&v, argv[1], argc > 2 ? argv[2] : NULL, &err);
 		if (rc != 0)
 			fprintf(stderr, "cairnd: %s\n", err.msg);
-	} else if (strcmp(argv[0], "tal") == 0) {
-		if (ca_eng_tal(v.eng, argv[1], &tal, &err) == -1)
+	} else if (strcmp(argv[0], "tal") == 0 ||
+	    strcmp(argv[0], "ta-keyroll") == 0) {
+		rc = ta_cmd(&v, argc, argv, &tal, &err);
+		if (rc == 1)
 			fprintf(stderr, "cairnd: %s\n", err.msg);
-		else {
-			fputs(tal, stdout);
-			rc = 0;
-		}
+		else if (rc == 2)
+			usage();
 	} else if (strcmp(argv[0], "keyroll-all") == 0) {
 		int force = strcmp(argv[1], "activate-now") == 0;
 
