@@ -10,10 +10,10 @@
 # TAL leads nowhere (its certificate is withdrawn).
 #
 # FORT 1.5.4 does not know the .tak extension.  The test records what it
-# says about our .tak files (it said nothing at all when this was written,
-# at log level warning: FORT skips files it does not know) in
-# $RP_WORK/fort-tak.txt and prints it; any FORT line that names a .tak file
-# is a complaint like any other.
+# says about our .tak files, at log level warning and in one more run at
+# debug, in $RP_WORK/fort-tak.txt and prints it (nothing at all when this
+# was written: FORT skips files it does not know without a word); a line
+# above debug/info naming a .tak file fails the test.
 #
 #   rp_takroll.sh path/to/cairnd
 set -u
@@ -101,11 +101,22 @@ for tal in old new; do
 	[ "$got" = "4 4 4 5" ] ||
 	    fail "rpki-client ($tal TAL) counts: $got, not 4 4 4 5"
 done
-# What FORT says about .tak files at all (it does not know the type).
+# What FORT says about .tak files at all (it does not know the type): the
+# runs above at level warning, and one more at level debug.
+out=$RP_WORK/out-fort-debug
+rp_fort_args rsync "$RP_WORK/new.tal" "$out" || exit 1
+timeout "$RP_TIMEOUT" "$RP_FORT" --mode=standalone "${RP_FORT_ARGS[@]}" \
+    --log.level=debug --validation-log.level=debug >"$out/stdout" 2>&1
 grep -h -i '\.tak' "$RP_WORK"/out-fort-*/stdout "$RP_WORK"/out-fort-*/stderr \
     >"$RP_WORK/fort-tak.txt"
-echo "=== FORT 1.5.4 on .tak files ($(wc -l <"$RP_WORK/fort-tak.txt") lines):"
+# The debug run did log: it names every manifest it read (4 CAs).
+nmft=$(grep -c -E 'DBG.*\.mft' "$out/stdout")
+[ "$nmft" -ge 4 ] || fail "FORT at level debug named $nmft manifests, not 4+"
+echo "=== FORT 1.5.4 on .tak files ($(wc -l <"$RP_WORK/fort-tak.txt") lines;" \
+    "$(grep -c DBG "$out/stdout") debug lines in all):"
 cat "$RP_WORK/fort-tak.txt"
+grep -v -E ' (DBG|INF)' "$RP_WORK/fort-tak.txt" | grep -q . &&
+    fail "FORT warned about a .tak file"
 rp_rsyncd_stop
 
 # finish: the new TAL only.
