@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "ca/aspa.h"
@@ -23,6 +24,7 @@
 #include "ca/csr.h"
 #include "ca/mft.h"
 #include "ca/roa.h"
+#include "ca/tak.h"
 #include "ca/tal.h"
 #include "ca/updown.h"
 #include "hsm/hsm.h"
@@ -106,6 +108,16 @@ d_roa(const uint8_t *b, size_t n, struct cm_err *err)
 	int rc = ca_roa_decode(OBJ, b, n, &r, err);
 
 	ca_roa_free(r);
+	return rc;
+}
+
+static int
+d_tak(const uint8_t *b, size_t n, struct cm_err *err)
+{
+	struct ca_tak *t = NULL;
+	int rc = ca_tak_decode(OBJ, b, n, &t, err);
+
+	ca_tak_free(t);
 	return rc;
 }
 
@@ -280,6 +292,19 @@ test_econtents(void **state)
 		fail_msg("%s", err.msg);
 	mangle("manifest eContent", d_mft, der, len);
 	free(der);
+	{
+		char		*uris[] = { "rsync://rpki.test/repo/ta.cer" };
+		char		*cm[] = { "test" };
+		EVP_PKEY	*k = EVP_RSA_gen(2048);
+		struct ca_takey	 cur = { cm, 1, uris, 1, k };
+		struct ca_tak	 tak = { &cur, NULL, NULL };
+
+		assert_non_null(k);
+		assert_int_equal(ca_tak_encode(&tak, &der, &len, &err), 0);
+		mangle("TAK eContent", d_tak, der, len);
+		free(der);
+		EVP_PKEY_free(k);
+	}
 }
 
 static void
