@@ -170,8 +170,10 @@ b64_field(const char *fn, const char *field, json_t *v, size_t max,
 static int
 time_field(const char *fn, json_t *v, int64_t *out, struct cm_err *err)
 {
-	struct tm	 tm;
+	struct tm	 tm, back;
 	const char	*s, *end;
+	char		 again[32];
+	time_t		 t;
 
 	if (!json_is_string(v))
 		return bad(err, fn, "created", "not a string");
@@ -181,6 +183,12 @@ time_field(const char *fn, json_t *v, int64_t *out, struct cm_err *err)
 	    &tm)) == NULL || *end != '\0')
 		return bad(err, fn, "created", "not YYYY-MM-DDTHH:MM:SSZ");
 	*out = (int64_t)timegm(&tm);
+	/* Canonical: 1970 or later, and a date that exists (no Feb 30). */
+	t = (time_t)*out;
+	if (*out < 0 || gmtime_r(&t, &back) == NULL ||
+	    strftime(again, sizeof(again), "%Y-%m-%dT%H:%M:%SZ", &back) == 0 ||
+	    strcmp(again, s) != 0)
+		return bad(err, fn, "created", "not a valid time");
 	return 0;
 }
 

@@ -16,8 +16,9 @@
 # RRDP serial as the TA's new certificate for rir); a key roll of rir
 # across exchanges; a refresh of the TA's manifest with no request.  Bad
 # files are refused and change nothing: a replayed response, an older
-# one, a tampered object, another child's response, a request not for
-# this TA, malformed JSON.
+# one, a tampered object (in a refresh, and in a response whose replies
+# verify: the genuine file imports afterwards), another child's response,
+# a request not for this TA, malformed JSON.
 #
 #   rp_offline_ta.sh path/to/cairnd path/to/cairn-pubd
 set -u
@@ -219,7 +220,20 @@ refused tampered 'hash differs|not signed' on parent offline-import rir \
 must shrink ta child resources ta rir as=64496-64511 v4=10.0.0.0/9 \
     v6=2001:db8:1::/48
 s0=$(serial_now)
-exchange || exit 1
+# First a tampered copy of the response (rir's new certificate in the TA's
+# point altered): the replies verify, but the import is one transaction,
+# so nothing of it stays, and the genuine response imports afterwards.
+n=$((n + 1))
+must "req$n" on parent offline-request rir "$W/req$n.json" || exit 1
+must "answer$n" ta offline answer ta "$W/req$n.json" "$W/resp$n.json" || exit 1
+jq '(.objects[] | select(.uri | test("/ta/[^/]*[.]cer$")) | .der) |=
+    (.[0:60] + (if .[60:61] == "A" then "B" else "A" end) + .[61:])' \
+    "$W/resp$n.json" >"$W/tampered2.json"
+refused tampered-replies 'hash differs' on parent offline-import rir \
+    "$W/tampered2.json"
+sleep 2
+[ "$(serial_now)" = "$s0" ] || fail "a refused import was published"
+must "import$n" on parent offline-import rir "$W/resp$n.json" || exit 1
 settle "$s0"
 [ "$(serial_now)" = $((s0 + 1)) ] ||
     fail "the shrink took serials $s0..$(serial_now), not one"
