@@ -397,6 +397,12 @@ int	ca_eng_offline_answer(struct ca_eng *e, const char *parent,
 int	ca_eng_offline_import(struct ca_eng *e, const char *handle,
 	    const uint8_t *text, size_t len, const char *fn, const char *actor,
 	    struct ca_eng_offline_result *res, struct cm_err *err);
+/*
+ * Logs a warning for each mirrored publication point of an offline parent
+ * whose manifest expires within the next within seconds.  Returns their
+ * number, or -1.
+ */
+int	ca_eng_offline_due(struct ca_eng *e, int64_t within, struct cm_err *err);
 
 /*
  * ca_eng_parent_sync() for up to max remote CAs whose round is due.  A CA

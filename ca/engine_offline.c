@@ -1221,3 +1221,27 @@ ca_eng_parent_offline(struct ca_eng *e, const char *handle, int on,
 		    "parent by this handle (import its parent_response first)");
 	return 0;
 }
+
+int
+ca_eng_offline_due(struct ca_eng *e, int64_t within, struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	int			 i, n;
+
+	db_params_init(&p);
+	db_param_int(&p, eng_now(e) + within);
+	if ((n = db_exec(e->db, "SELECT m.parent, b.base_uri, to_char("
+	    "m.next_update AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	    "FROM mirror_point m JOIN publisher b ON b.id = m.publisher_id "
+	    "WHERE m.next_update < to_timestamp($1::bigint) ORDER BY "
+	    "m.next_update", &p, &r, err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		cm_warn("offline parent %s: its manifest at %s expires at %s; "
+		    "import a response (cairnd offline refresh, then parent "
+		    "offline-import) before then", db_res_text(r, i, 0),
+		    db_res_text(r, i, 1), db_res_text(r, i, 2));
+	db_res_free(r);
+	return n;
+}

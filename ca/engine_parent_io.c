@@ -204,7 +204,7 @@ ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
 {
 	static const char *names[] = { "parent", "child-handle", "service-uri",
 	    "class", "entitlement", "key", "last-sync", "next-sync",
-	    "last-error" };
+	    "last-error", "mode", "parent-mft" };
 	struct db_params	 p;
 	struct db_res		*r = NULL;
 	struct cm_buf		 b = CM_BUF_INIT;
@@ -219,9 +219,15 @@ ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
 	    "p.ipv4 || ' v6=' || p.ipv6, coalesce((SELECT k.id FROM ca_key k "
 	    "WHERE k.ca_id = c.id AND k.state = 'active'), '-'), "
 	    "coalesce(to_char(p.last_sync AT TIME ZONE 'UTC', "
-	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), to_char(p.next_sync AT "
-	    "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	    "coalesce(p.last_error, '-') FROM ca c JOIN ca_parent p ON p.ca_id "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), CASE WHEN p.offline THEN "
+	    "'-' ELSE to_char(p.next_sync AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END, "
+	    "coalesce(p.last_error, '-'), CASE WHEN p.offline THEN 'offline "
+	    "(RFC 6492 in files)' ELSE 'online' END, coalesce((SELECT "
+	    "'valid until ' || to_char(min(m.next_update) AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ' (mirrored here)' FROM "
+	    "mirror_point m WHERE m.parent = p.parent_handle HAVING "
+	    "min(m.next_update) IS NOT NULL), '-') FROM ca c JOIN ca_parent p ON p.ca_id "
 	    "= c.id WHERE c.handle = $1 AND c.deleted_at IS NULL", &p, &r,
 	    err)) == -1)
 		return -1;

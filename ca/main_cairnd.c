@@ -706,6 +706,7 @@ run(struct env *v, struct cm_err *err)
 	struct api_conf	 ac;
 	struct api	*api = NULL;
 	int64_t			 change = 0, exported = -1;
+	time_t			 offline_check = 0;
 	struct tick_worker	*workers = NULL;
 	int			 n, nw;
 
@@ -756,6 +757,12 @@ run(struct env *v, struct cm_err *err)
 			cm_error("%s", err->msg);
 		} else if (n > 0)
 			cm_info("re-issued the objects of %d CAs", n);
+		/* An offline parent's manifest running out: hourly. */
+		if (time(NULL) >= offline_check) {
+			offline_check = time(NULL) + 3600;
+			if (ca_eng_offline_due(v->eng, 7 * 86400, err) == -1)
+				cm_error("%s", err->msg);
+		}
 		/* CAs whose parent is remote: the rounds that are due. */
 		if ((n = ca_eng_parent_sync_due(v->eng, 100, err)) == -1)
 			cm_error("%s", err->msg);

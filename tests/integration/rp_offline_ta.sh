@@ -135,6 +135,9 @@ grep -q '1 certificates installed' "$W/import1.log" ||
 must show on parent show rir
 grep -q '^entitlement  as=64496-64511 v4=10.0.0.0/8 v6=2001:db8::/32$' \
     "$W/show.log" || fail "parent show: $(cat "$W/show.log")"
+grep -q '^mode         offline' "$W/show.log" || fail "parent show: not offline"
+grep -q '^parent-mft   valid until 20' "$W/show.log" ||
+    fail "parent show: no manifest date: $(cat "$W/show.log")"
 
 # Bad files change nothing.
 refused replay 'replayed|not after' on parent offline-import rir "$W/resp1.json"
