@@ -237,6 +237,27 @@ struct env {
 	const char		*dsn;	/* the database, for more connections */
 };
 
+/*
+ * The [schedule] keys over the defaults in ec (absent keys are -1), checked
+ * for consistency (ca_sched_check).  Returns 0 or -1.
+ */
+static int
+schedule_conf(const struct conf *c, struct ca_eng_conf *ec, struct cm_err *err)
+{
+#define SET(f, k)	if (c->k >= 0) ec->f = c->k
+	SET(sched.mft_validity, mft_validity);
+	SET(sched.mft_reissue_after, mft_reissue);
+	SET(sched.mft_jitter, mft_jitter);
+	SET(sched.ee_validity, ee_validity);
+	SET(sched.ee_margin, ee_margin);
+	SET(sched.ee_jitter, ee_jitter);
+	SET(ca_validity, ca_validity);
+	SET(ta_validity, ta_validity);
+	SET(keyroll_staging, keyroll_staging);
+#undef SET
+	return ca_sched_check(&ec->sched, err);
+}
+
 static int
 env_open(struct env *v, struct cm_err *err)
 {
@@ -285,22 +306,8 @@ env_open(struct env *v, struct cm_err *err)
 	v->econf.updown_uri = v->conf.updown_uri;
 	if (v->conf.parent_sync > 0)
 		v->econf.parent_sync = v->conf.parent_sync;
-	/* [schedule]: absent keys keep the defaults (-1). */
-#define SET(f, k)	if (v->conf.k >= 0) v->econf.f = v->conf.k
-	SET(sched.mft_validity, mft_validity);
-	SET(sched.mft_reissue_after, mft_reissue);
-	SET(sched.mft_jitter, mft_jitter);
-	SET(sched.ee_validity, ee_validity);
-	SET(sched.ee_margin, ee_margin);
-	SET(sched.ee_jitter, ee_jitter);
-	SET(ca_validity, ca_validity);
-	SET(ta_validity, ta_validity);
-	SET(keyroll_staging, keyroll_staging);
-#undef SET
-	if (ca_sched_check(&v->econf.sched, err) == -1) {
-		cm_err_wrap(err, "[schedule]");
+	if (schedule_conf(&v->conf, &v->econf, err) == -1)
 		return -1;
-	}
 	if (v->conf.roa_mode != NULL) {
 		if (strcmp(v->conf.roa_mode, "per-prefix") == 0)
 			v->econf.roa_mode = CA_PLAN_ROA_PER_PREFIX;
@@ -852,6 +859,12 @@ main(int argc, char *argv[])
 	    strcmp(v.conf.roa_mode, "per-prefix") != 0) {
 		fprintf(stderr, "cairnd: %s: engine.roa-mode must be per-asn or "
 		    "per-prefix, not \"%s\"\n", confpath, v.conf.roa_mode);
+		rc = 2;
+		goto out;
+	}
+	ca_eng_conf_defaults(&v.econf);
+	if (schedule_conf(&v.conf, &v.econf, &err) == -1) {
+		fprintf(stderr, "cairnd: %s: %s\n", confpath, err.msg);
 		rc = 2;
 		goto out;
 	}

@@ -60,6 +60,13 @@ printf 'data-dir = %s\n[hsm]\nbackend = file\nkey-dir = %s\n' "$W/data" \
     "$W/keys" >"$W/norepo.conf"
 expect 2 'missing required key repository.rsync-base' \
     "$CAIRND" -c "$W/norepo.conf" tal ta
+printf '%s\n[schedule]\nmanifest-validity = 30d\nmanifest-reissue-after = 40d\n' \
+    "$good" >"$W/sched.conf"
+expect 2 'sched.conf: schedule: manifest re-issue .* leaves less than a quarter' \
+    "$CAIRND" -c "$W/sched.conf" tal ta
+printf '%s\n[schedule]\nmanifest-validity = 10m\n' "$good" >"$W/sched2.conf"
+expect 2 'sched2.conf: line 8: schedule.manifest-validity' \
+    "$CAIRND" -c "$W/sched2.conf" tal ta
 printf '%s\n[engine]\nroa-mode = sometimes\n' "$good" >"$W/mode.conf"
 expect 2 'mode.conf: engine.roa-mode must be per-asn or per-prefix' \
     "$CAIRND" -c "$W/mode.conf" tal ta
