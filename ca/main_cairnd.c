@@ -924,7 +924,10 @@ main(int argc, char *argv[])
 		if ((rc = cairnd_offline(v.eng, argc, argv, &err)) == 1)
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else if (strcmp(argv[0], "child") == 0) {
-		if ((rc = cairnd_child(v.eng, argc, argv, &err)) == 1)
+		/* 2 with err set: bad resource words (else usage printed). */
+		memset(&err, 0, sizeof(err));
+		if ((rc = cairnd_child(v.eng, argc, argv, &err)) == 1 ||
+		    (rc == 2 && err.msg[0] != '\0'))
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else if (strcmp(argv[0], "token") == 0) {
 		if ((rc = token_cmd(&v, argc, argv, &err)) == 1)

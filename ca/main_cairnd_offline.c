@@ -182,9 +182,13 @@ cairnd_child(struct ca_eng *e, int argc, char **argv, struct cm_err *err)
 	int		 rc = 1;
 
 	if (argc >= 6 && strcmp(argv[1], "add") == 0) {
+		/* Bad resource words are a usage error, as for transfer. */
 		if (ca_desc_parse_res(argv + 5, (size_t)argc - 5, "child add",
-		    &res, err) == -1 ||
-		    cm_file_read(argv[3], PUB_OOB_MAX, &text, &len, err) == -1 ||
+		    &res, err) == -1) {
+			rc = 2;
+			goto out;
+		}
+		if (cm_file_read(argv[3], PUB_OOB_MAX, &text, &len, err) == -1 ||
 		    pub_oob_parse(argv[3], text, len, PUB_OOB_CHILD_REQUEST, &in,
 		    err) == -1 ||
 		    ca_eng_child_add(e, argv[2], in->handle, res, in->bpki_ta,
@@ -198,8 +202,11 @@ cairnd_child(struct ca_eng *e, int argc, char **argv, struct cm_err *err)
 		rc = 0;
 	} else if (argc >= 5 && strcmp(argv[1], "resources") == 0) {
 		if (ca_desc_parse_res(argv + 4, (size_t)argc - 4,
-		    "child resources", &res, err) == -1 ||
-		    ca_eng_child_set_resources(e, argv[2], argv[3], res,
+		    "child resources", &res, err) == -1) {
+			rc = 2;
+			goto out;
+		}
+		if (ca_eng_child_set_resources(e, argv[2], argv[3], res,
 		    "cli:child", err) == -1)
 			goto out;
 		printf("%s: entitlement of %s set\n", argv[2], argv[3]);
