@@ -748,27 +748,18 @@ mirror_apply(struct ca_eng *e, struct db *db, const char *parent,
 			goto out;
 		db_params_init(&p);
 		db_param_int(&p, pub);
+		db_param_text(&p, point ? num : "0");
+		/* Compared as numbers by the database. */
 		if ((n = db_exec(db, "SELECT manifest_number::text FROM "
-		    "mirror_point WHERE publisher_id = $1 AND manifest_number IS "
-		    "NOT NULL", &p, &r, err)) == -1)
+		    "mirror_point WHERE publisher_id = $1 AND manifest_number > "
+		    "$2::numeric", &p, &r, err)) == -1)
 			goto out;
 		if (point && n > 0) {
-			/* Compared as numbers by the database. */
-			db_params_init(&p);
-			db_param_text(&p, num);
-			db_param_text(&p, db_res_text(r, 0, 0));
-			db_res_free(r);
-			r = NULL;
-			if ((n = db_exec(db, "SELECT 1 WHERE $1::numeric < "
-			    "$2::numeric", &p, NULL, err)) == -1)
-				goto out;
-			if (n > 0) {
-				cm_err_set(err, CM_ESTATE, pc->sia_mft, "manifest "
-				    "number %s is older than the one published: "
-				    "this response is older than one imported "
-				    "before", num);
-				goto out;
-			}
+			cm_err_set(err, CM_ESTATE, pc->sia_mft, "manifest number %s "
+			    "is older than the one published (%s): this response "
+			    "is older than one imported before", num,
+			    db_res_text(r, 0, 0));
+			goto out;
 		}
 		db_res_free(r);
 		r = NULL;
@@ -1148,11 +1139,12 @@ ca_eng_offline_answer(struct ca_eng *e, const char *parent,
 			/*
 			 * The child takes each reply only when its signing
 			 * time is later than the last (RFC 6492 §3.1, one
-			 * second resolution): a second per message.
+			 * second resolution): the previous reply was signed
+			 * at last at the latest, so wait until the clock has
+			 * passed it.
 			 */
 			for (w = 0; i > 0 && w < 30 && eng_now(e) <= last; w++)
 				usleep(100000);
-			last = eng_now(e);
 			if (ca_eng_updown_cms(e, parent, in->msgs[i].der,
 			    in->msgs[i].len, &o.msgs[i].der, &o.msgs[i].len,
 			    err) == -1) {
@@ -1163,6 +1155,7 @@ ca_eng_offline_answer(struct ca_eng *e, const char *parent,
 				cm_err_wrap(err, ctx);
 				goto out;
 			}
+			last = eng_now(e);
 			o.nmsgs++;
 		}
 	}

@@ -59,16 +59,17 @@ rp_cairnd_setup "$ON" "$base" "notify-uri = ${HTTPS}rrdp/notification.xml
 https-base = $HTTPS" || exit 1
 # The offline side: a token of its own in the same SoftHSM2 directory, the
 # same repository URIs (its objects are published by the online side), and
-# manifests that last between exchanges (30 days).
+# manifests that last between exchanges (5 days here, so that the online
+# daemon's warning, given within 7 days of expiry, can be seen at once).
 softhsm2-util --init-token --free --label cairn-ta --pin 5678 \
     --so-pin 87654321 >/dev/null || { echo "FAIL: TA token" >&2; exit 1; }
 printf '5678\n' >"$TA/pin" && chmod 600 "$TA/pin"
 mkdir -p "$TA/data" && chmod 755 "$TA" "$TA/data"
 sed -e "s|^data-dir = .*|data-dir = $TA/data|" -e 's/^token = .*/token = cairn-ta/' \
     -e "s|^pin-file = .*|pin-file = $TA/pin|" "$ON/cairnd.conf" >"$TA/cairnd.conf"
-printf '[schedule]\nmanifest-validity = 30d\nmanifest-reissue-after = 7d\n' \
+printf '[schedule]\nmanifest-validity = 5d\nmanifest-reissue-after = 2d\n' \
     >>"$TA/cairnd.conf"
-printf 'manifest-jitter = 1d\n' >>"$TA/cairnd.conf"
+printf 'manifest-jitter = 1h\n' >>"$TA/cairnd.conf"
 mkdir -p "$W/static"
 cat >"$W/pubd.conf" <<CONF
 data-dir = $ON/data
@@ -209,6 +210,19 @@ printf '%s\n' 'AS64496 10.1.0.0/16 24' 'AS64497 10.200.0.0/16 16' \
     'AS64497 2001:db8:2::/48 48' | LC_ALL=C sort >"$W/expected"
 check first
 
+# The online daemon warns that the TA's manifest runs out within 7 days.
+on run >"$W/run.log" 2>&1 &
+run_pid=$!
+for _ in $(seq 100); do
+	grep -q 'offline parent ta: its manifest at .* expires at' "$W/run.log" &&
+	    break
+	sleep 0.2
+done
+kill "$run_pid" 2>/dev/null
+wait "$run_pid" 2>/dev/null
+grep -q "offline parent ta: its manifest at ${base}ta/ expires at" \
+    "$W/run.log" || fail "no expiry warning: $(tail -n 5 "$W/run.log")"
+
 # A tampered object in a response: refused, nothing published.
 must refresh-t ta offline refresh ta "$W/refresh-t.json"
 jq '(.objects[] | select(.uri | endswith(".crl")) | .der) |= (.[0:40] +
@@ -277,7 +291,7 @@ must import-refresh on parent offline-import rir "$W/refresh.json"
 grep -q 'valid until' "$W/import-refresh.log" ||
     fail "refresh import: $(cat "$W/import-refresh.log")"
 settle "$s0"
-refused older 'older|replayed|not after' on parent offline-import rir \
+refused older 'is older than the one published' on parent offline-import rir \
     "$W/refresh-t.json"
 check refresh
 
