@@ -20,6 +20,8 @@
  * late (by default manifests are re-issued with a day or more to go).
  */
 #define EXPIRY_PROBLEM	"3600"
+/* An offline parent's manifest this close to its nextUpdate (7 days). */
+#define OFFLINE_PROBLEM	"604800"
 /* Re-issue this late means the engine does not keep up or fails. */
 #define OVERDUE_PROBLEM	"600"
 
@@ -86,7 +88,10 @@ api_r_status(struct api_call *c)
 	    "withdrawn_at IS NULL), "
 	    "(SELECT count(*) FROM issued_object WHERE withdrawn_at IS NULL AND "
 	    "not_after < now() + interval '" EXPIRY_PROBLEM " seconds'), "
-	    "(SELECT count(*) FROM ca WHERE deleted_at IS NULL)", NULL,
+	    "(SELECT count(*) FROM ca WHERE deleted_at IS NULL), "
+	    "(SELECT count(*) FROM mirror_point WHERE next_update < now() + "
+	    "interval '" OFFLINE_PROBLEM " seconds'), "
+	    "(SELECT " TS("min(next_update)") " FROM mirror_point)", NULL,
 	    &r)) < 0) {
 		json_decref(rrdp);
 		return -n;
@@ -107,6 +112,10 @@ api_r_status(struct api_call *c)
 	if (int_of(r, 0, 8) > 0)
 		problem(probs, "expiring", "%s object(s) expire within %s s",
 		    db_res_text(r, 0, 8), EXPIRY_PROBLEM);
+	if (int_of(r, 0, 10) > 0)
+		problem(probs, "offline_parent_due", "the manifest of an offline "
+		    "parent published here expires at %s: import a response "
+		    "from it (docs/offline-ta.md)%s", db_res_text(r, 0, 11), "");
 	o = json_pack("{s:o, s:{s:I, s:o, s:I, s:I}, s:{s:o, s:I}, "
 	    "s:{s:I, s:o, s:I}, s:I, s:o}",
 	    "rrdp", rrdp,

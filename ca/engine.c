@@ -1614,6 +1614,17 @@ roll_activate_tx(struct db *db, void *arg, struct cm_err *err)
 		    "(start one first)");
 		goto out;
 	}
+	db_params_init(&q);
+	db_param_text(&q, k2);
+	if ((st = db_exec(db, "SELECT 1 FROM ca_key WHERE id = $1 AND cert IS "
+	    "NULL", &q, NULL, err)) == -1)
+		goto out;
+	if (st > 0) {
+		cm_err_set(err, CM_ESTATE, a->handle, "the new key %s has no "
+		    "certificate yet (its offline parent has not answered a "
+		    "request for it)", k2);
+		goto out;
+	}
 	/* RFC 6489 §2: relying parties must have seen the new key first. */
 	if (!a->force && eng_now(a->e) - created < a->e->conf.keyroll_staging) {
 		cm_err_set(err, CM_ESTATE, a->handle, "the new key is in its "

@@ -403,6 +403,56 @@ int	ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
 	    struct cm_err *err);
 
 /*
+ * An offline parent (engine_offline.c, docs/offline-ta.md): RFC 6492 in
+ * files, see ca/offline.h.
+ *
+ * ca_eng_parent_offline marks the parent of CA handle as offline (on) or
+ * not: the daemon never posts to an offline parent.
+ *
+ * ca_eng_offline_request writes the request file of a whole round of CA
+ * handle into *out (malloc'd JSON, *outlen bytes): list; issue for the
+ * active key (or a key made for the first certificate); issue for a roll's
+ * pending key; revoke for keys the parent last listed that are no longer
+ * ours.  Returns the number of messages, or -1.
+ *
+ * ca_eng_offline_answer is the parent side: answers every message of the
+ * request file req (fn names it; NULL: a refresh that answers nothing) as
+ * from a child of parent, re-issues parent's manifest and CRL, and writes
+ * the response with every current object of parent's publication points
+ * into *out.  Returns 0 or -1 (CM_EPERM: a message that does not verify,
+ * is replayed, or is not addressed to parent).
+ *
+ * ca_eng_offline_import is the child side of a response file, in one
+ * transaction: the replies (verified, signing times later than the last),
+ * the certificates they carry (installed as a round installs them), and
+ * the parent's publication points, checked like a relying party would and
+ * published here (mirrored).  Refusals (error_response) are counted in
+ * res->refused and logged.  Returns 0 or -1 (nothing changed).
+ */
+struct ca_eng_offline_result {
+	size_t	replies, installed, revoked, refused;
+	size_t	published, withdrawn;	/* mirrored objects */
+	int64_t	next_update;		/* of the parent's manifest; 0: none */
+};
+
+int	ca_eng_parent_offline(struct ca_eng *e, const char *handle, int on,
+	    struct cm_err *err);
+int	ca_eng_offline_request(struct ca_eng *e, const char *handle,
+	    const char *actor, char **out, size_t *outlen, struct cm_err *err);
+int	ca_eng_offline_answer(struct ca_eng *e, const char *parent,
+	    const uint8_t *req, size_t reqlen, const char *fn, const char *actor,
+	    char **out, size_t *outlen, struct cm_err *err);
+int	ca_eng_offline_import(struct ca_eng *e, const char *handle,
+	    const uint8_t *text, size_t len, const char *fn, const char *actor,
+	    struct ca_eng_offline_result *res, struct cm_err *err);
+/*
+ * Logs a warning for each mirrored publication point of an offline parent
+ * whose manifest expires within the next within seconds.  Returns their
+ * number, or -1.
+ */
+int	ca_eng_offline_due(struct ca_eng *e, int64_t within, struct cm_err *err);
+
+/*
  * ca_eng_parent_sync() for up to max remote CAs whose round is due.  A CA
  * that fails is logged and does not stop the others.  Returns the number
  * of CAs whose certificate changed, or -1 when the due CAs cannot be read.

@@ -190,6 +190,7 @@ struct eng_parent {
 	char		 klass[ENG_CLASS_MAX];		/* the active key's */
 	uint8_t		*cert;				/* the active key's */
 	size_t		 certlen;
+	int		 offline;	/* messages travel as files */
 };
 
 int	eng_parent_begin(struct ca_eng *e, const char *handle,
@@ -199,6 +200,32 @@ void	eng_parent_end(struct ca_eng *e, const char *handle,
 int	eng_parent_exchange(struct ca_eng *e, struct eng_parent *pi,
 	    struct ca_ud_msg *q, enum ca_ud_type want, struct ca_ud_msg **out,
 	    struct cm_err *err);
+/*
+ * The two halves of an exchange, for an offline parent whose messages
+ * travel as files (engine_offline.c): eng_parent_sign() signs q into *msg
+ * (malloc'd) and records its signing time; eng_parent_accept() verifies a
+ * reply and its signing time (recorded with e's connection, so inside the
+ * caller's transaction) and returns it whatever its type, error_response
+ * included (*out, free with ca_ud_free()).  Each returns 0 or -1.
+ */
+int	eng_parent_sign(struct ca_eng *e, struct eng_parent *pi,
+	    struct ca_ud_msg *q, uint8_t **msg, size_t *len, struct cm_err *err);
+int	eng_parent_accept(struct ca_eng *e, struct eng_parent *pi,
+	    const uint8_t *reply, size_t rlen, struct ca_ud_msg **out,
+	    struct cm_err *err);
+/*
+ * Installs certificate uc of class cl (from a reply of the parent) for key
+ * key_id in state ("active" or "pending") inside the caller's transaction,
+ * after checking it like a round does (a CA certificate for that key with
+ * our SIA, signed by the class's issuer, with resources).  Returns 0 or -1.
+ */
+int	eng_parent_install(struct ca_eng *e, struct db *db,
+	    const struct eng_parent *pi, const struct ca_ud_class *cl,
+	    const struct ca_ud_cert *uc, const char *key_id, const char *state,
+	    const char *actor, struct cm_err *err);
+/* The key id (hex SKI) of the subject key of certificate der. */
+int	eng_parent_cert_key(const uint8_t *der, size_t len,
+	    char id[HSM_KEY_ID_LEN + 1], struct cm_err *err);
 
 /*
  * Shrinks the entitlements of c's delegated children (engine_updown.c) to
@@ -249,6 +276,13 @@ int	eng_issue_child_cert(struct ca_eng *e, struct db *db, struct eng_ca *p,
 	    const char *child_key_id, const struct ca_res *res, uint8_t **der,
 	    size_t *len, char uri[ENG_URI_MAX], struct cm_err *err);
 
+/*
+ * Queues one publication intent of publisher: op "publish" (der, replacing
+ * the object of hash old_hash when not NULL) or "withdraw" (old_hash).
+ */
+int	eng_outbox(struct db *db, int64_t publisher, const char *op,
+	    const char *uri, const uint8_t *old_hash, const uint8_t *der,
+	    size_t len, struct cm_err *err);
 int	eng_audit(struct db *db, const char *actor, const char *action,
 	    int64_t ca_id, const char *object, struct cm_err *err);
 

@@ -40,7 +40,6 @@ class_res(const struct eng_parent *pi, const struct ca_ud_class *cl,
 	    out, err);
 }
 
-/* The key id (hex SKI) of the subject key of certificate der. */
 static int
 cert_key_id(const uint8_t *der, size_t len, char id[HSM_KEY_ID_LEN + 1],
     struct cm_err *err)
@@ -258,6 +257,40 @@ out:
 	eng_ctx_clear(&c);
 	db_res_free(o);
 	db_res_free(r);
+	return rc;
+}
+
+int
+eng_parent_cert_key(const uint8_t *der, size_t len, char id[HSM_KEY_ID_LEN + 1],
+    struct cm_err *err)
+{
+	return cert_key_id(der, len, id, err);
+}
+
+int
+eng_parent_install(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
+    const struct ca_ud_class *cl, const struct ca_ud_cert *uc,
+    const char *key_id, const char *state, const char *actor,
+    struct cm_err *err)
+{
+	struct install_arg	 ia;
+	struct ca_cert		*cert = NULL;
+	int			 rc;
+
+	if (check_issued(pi, uc, cl->issuer, cl->issuer_len, key_id, &cert,
+	    err) == -1)
+		return -1;
+	memset(&ia, 0, sizeof(ia));
+	ia.e = e;
+	ia.pi = pi;
+	ia.actor = actor;
+	ia.key_id = key_id;
+	ia.state = state;
+	ia.class_name = cl->class_name;
+	ia.uc = uc;
+	ia.cert = cert;
+	rc = install_tx(db, &ia, err);
+	ca_cert_free(cert);
 	return rc;
 }
 
@@ -517,6 +550,43 @@ out:
 	return rc;
 }
 
+/*
+ * An offline parent certifies the new key in a later exchange of files:
+ * until then the key is pending without a certificate (and cannot be
+ * activated).
+ */
+struct pending_arg {
+	const struct eng_parent	*pi;
+	const char		*key_id, *actor;
+};
+
+static int
+pending_tx(struct db *db, void *arg, struct cm_err *err)
+{
+	struct pending_arg	*a = arg;
+	struct db_params	 p;
+
+	db_params_init(&p);
+	db_param_text(&p, a->key_id);
+	db_param_int(&p, a->pi->ca_id);
+	db_param_text(&p, a->pi->klass[0] != '\0' ? a->pi->klass : "default");
+	if (db_exec(db, "INSERT INTO ca_key (id, ca_id, class, state) VALUES "
+	    "($1, $2, $3, 'pending')", &p, NULL, err) == -1 ||
+	    eng_audit(db, a->actor, "keyroll.start", a->pi->ca_id, a->key_id,
+	    err) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+offline_pending(struct ca_eng *e, const struct eng_parent *pi,
+    struct hsm_key *key, const char *actor, struct cm_err *err)
+{
+	struct pending_arg a = { pi, hsm_key_id(key), actor };
+
+	return db_tx(e->db, NULL, pending_tx, &a, err);
+}
+
 int
 eng_parent_roll_start(struct ca_eng *e, const char *handle,
     struct hsm_key *key, const char *actor, struct cm_err *err)
@@ -529,6 +599,8 @@ eng_parent_roll_start(struct ca_eng *e, const char *handle,
 	if (pi.active[0] == '\0')
 		rc = cm_err_set(err, CM_ESTATE, handle, "no certified key to "
 		    "roll (the parent has not certified one yet)");
+	else if (pi.offline)
+		rc = offline_pending(e, &pi, key, actor, err);
 	else
 		rc = request_cert(e, &pi, pi.klass, key, "pending", actor, err);
 	eng_parent_end(e, handle, &pi);
@@ -544,8 +616,9 @@ eng_parent_revoke(struct ca_eng *e, const char *handle, const char *key_id,
 
 	if (eng_parent_begin(e, handle, &pi, err) == -1)
 		return -1;
-	rc = request_revoke(e, &pi, pi.klass[0] != '\0' ? pi.klass : "default",
-	    key_id, err);
+	/* An offline parent is asked in the next request file. */
+	rc = pi.offline ? 0 : request_revoke(e, &pi, pi.klass[0] != '\0' ?
+	    pi.klass : "default", key_id, err);
 	eng_parent_end(e, handle, &pi);
 	return rc;
 }
@@ -629,7 +702,8 @@ ca_eng_parent_sync_due(struct ca_eng *e, int max, struct cm_err *err)
 	db_param_int(&p, eng_now(e));
 	db_param_int(&p, max);
 	if ((n = db_exec(e->db, "SELECT c.handle FROM ca_parent p JOIN ca c ON "
-	    "c.id = p.ca_id WHERE c.deleted_at IS NULL AND p.next_sync <= "
+	    "c.id = p.ca_id WHERE c.deleted_at IS NULL AND NOT p.offline AND "
+	    "p.next_sync <= "
 	    "to_timestamp($1::bigint) ORDER BY p.next_sync LIMIT $2", &p, &r,
 	    err)) == -1)
 		return -1;

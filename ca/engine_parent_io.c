@@ -204,7 +204,7 @@ ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
 {
 	static const char *names[] = { "parent", "child-handle", "service-uri",
 	    "class", "entitlement", "key", "last-sync", "next-sync",
-	    "last-error" };
+	    "last-error", "mode", "parent-mft" };
 	struct db_params	 p;
 	struct db_res		*r = NULL;
 	struct cm_buf		 b = CM_BUF_INIT;
@@ -219,9 +219,15 @@ ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
 	    "p.ipv4 || ' v6=' || p.ipv6, coalesce((SELECT k.id FROM ca_key k "
 	    "WHERE k.ca_id = c.id AND k.state = 'active'), '-'), "
 	    "coalesce(to_char(p.last_sync AT TIME ZONE 'UTC', "
-	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), to_char(p.next_sync AT "
-	    "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	    "coalesce(p.last_error, '-') FROM ca c JOIN ca_parent p ON p.ca_id "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), CASE WHEN p.offline THEN "
+	    "'-' ELSE to_char(p.next_sync AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END, "
+	    "coalesce(p.last_error, '-'), CASE WHEN p.offline THEN 'offline "
+	    "(RFC 6492 in files)' ELSE 'online' END, coalesce((SELECT "
+	    "'valid until ' || to_char(min(m.next_update) AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ' (mirrored here)' FROM "
+	    "mirror_point m WHERE m.parent = p.parent_handle HAVING "
+	    "min(m.next_update) IS NOT NULL), '-') FROM ca c JOIN ca_parent p ON p.ca_id "
 	    "= c.id WHERE c.handle = $1 AND c.deleted_at IS NULL", &p, &r,
 	    err)) == -1)
 		return -1;
@@ -320,7 +326,7 @@ load_pinfo(struct ca_eng *e, const char *handle, struct eng_parent *pi,
 	if ((n = db_exec(e->db, "SELECT c.id, c.repo_uri, p.parent_handle, "
 	    "p.child_handle, p.service_uri, p.id_cert, coalesce(extract(epoch "
 	    "FROM p.last_sent_time)::bigint, 0), coalesce(extract(epoch FROM "
-	    "p.last_signing_time)::bigint, 0) FROM ca c JOIN ca_parent p ON "
+	    "p.last_signing_time)::bigint, 0), p.offline FROM ca c JOIN ca_parent p ON "
 	    "p.ca_id = c.id WHERE c.handle = $1 AND c.deleted_at IS NULL", &p,
 	    &r, err)) == -1)
 		return -1;
@@ -333,6 +339,7 @@ load_pinfo(struct ca_eng *e, const char *handle, struct eng_parent *pi,
 	snprintf(pi->parent, sizeof(pi->parent), "%s", db_res_text(r, 0, 2));
 	snprintf(pi->child, sizeof(pi->child), "%s", db_res_text(r, 0, 3));
 	snprintf(pi->uri, sizeof(pi->uri), "%s", db_res_text(r, 0, 4));
+	pi->offline = strcmp(db_res_text(r, 0, 8), "t") == 0;
 	if (db_res_int64(r, 0, 0, &pi->ca_id, err) == -1 ||
 	    db_res_int64(r, 0, 6, &pi->last_sent, err) == -1 ||
 	    db_res_int64(r, 0, 7, &pi->last_reply, err) == -1 ||
@@ -477,27 +484,24 @@ out:
 }
 
 int
-eng_parent_exchange(struct ca_eng *e, struct eng_parent *pi, struct ca_ud_msg *q,
-    enum ca_ud_type want, struct ca_ud_msg **out, struct cm_err *err)
+eng_parent_sign(struct ca_eng *e, struct eng_parent *pi, struct ca_ud_msg *q,
+    uint8_t **msg, size_t *len, struct cm_err *err)
+{
+	return sign_request(e, pi, q, msg, len, err);
+}
+
+int
+eng_parent_accept(struct ca_eng *e, struct eng_parent *pi,
+    const uint8_t *reply, size_t rlen, struct ca_ud_msg **out,
+    struct cm_err *err)
 {
 	struct ca_cms_msg	 m;
 	struct ca_ud_msg	*a = NULL;
 	struct ca_ud_error	 ue;
-	uint8_t			*msg = NULL, *reply = NULL;
-	size_t			 len, rlen = 0;
 	int			 rc = -1;
 
 	*out = NULL;
 	memset(&m, 0, sizeof(m));
-	if (e->post == NULL)
-		return cm_err_set(err, CM_ESTATE, pi->handle, "no up-down "
-		    "transport (the parent is asked by cairnd)");
-	if (sign_request(e, pi, q, &msg, &len, err) == -1)
-		goto out;
-	if (e->post(e->post_arg, pi->uri, msg, len, &reply, &rlen, err) == -1) {
-		cm_err_wrap(err, ca_ud_type_name(q->type));
-		goto out;
-	}
 	if (ca_cms_msg_verify(pi->parent, reply, rlen, pi->ta,
 	    (time_t)eng_now(e), &m, err) == -1 ||
 	    record_time(e, pi, "last_signing_time", (int64_t)m.signing_time,
@@ -515,6 +519,40 @@ eng_parent_exchange(struct ca_eng *e, struct eng_parent *pi, struct ca_ud_msg *q
 		    a->recipient, pi->parent, pi->child);
 		goto out;
 	}
+	*out = a;
+	a = NULL;
+	rc = 0;
+out:
+	ca_ud_free(a);
+	ca_cms_msg_free(&m);
+	return rc;
+}
+
+int
+eng_parent_exchange(struct ca_eng *e, struct eng_parent *pi, struct ca_ud_msg *q,
+    enum ca_ud_type want, struct ca_ud_msg **out, struct cm_err *err)
+{
+	struct ca_ud_msg	*a = NULL;
+	uint8_t			*msg = NULL, *reply = NULL;
+	size_t			 len, rlen = 0;
+	int			 rc = -1;
+
+	*out = NULL;
+	if (pi->offline)
+		return cm_err_set(err, CM_ESTATE, pi->handle, "the parent %s is "
+		    "offline: its messages travel as files (cairnd parent "
+		    "offline-request, offline-import)", pi->parent);
+	if (e->post == NULL)
+		return cm_err_set(err, CM_ESTATE, pi->handle, "no up-down "
+		    "transport (the parent is asked by cairnd)");
+	if (sign_request(e, pi, q, &msg, &len, err) == -1)
+		goto out;
+	if (e->post(e->post_arg, pi->uri, msg, len, &reply, &rlen, err) == -1) {
+		cm_err_wrap(err, ca_ud_type_name(q->type));
+		goto out;
+	}
+	if (eng_parent_accept(e, pi, reply, rlen, &a, err) == -1)
+		goto out;
 	if (a->type == CA_UD_ERROR_RESPONSE) {
 		cm_err_set(err, CM_EPERM, pi->parent, "%s refused: %d %s",
 		    ca_ud_type_name(q->type), a->status, a->description != NULL ?
@@ -531,7 +569,6 @@ eng_parent_exchange(struct ca_eng *e, struct eng_parent *pi, struct ca_ud_msg *q
 	rc = 0;
 out:
 	ca_ud_free(a);
-	ca_cms_msg_free(&m);
 	free(msg);
 	free(reply);
 	return rc;

@@ -230,8 +230,8 @@ revoke(struct db *db, const char *key_id, const char *serial,
 	    "ON CONFLICT DO NOTHING", &p, NULL, err) == -1 ? -1 : 0;
 }
 
-static int
-outbox(struct db *db, int64_t publisher, const char *op, const char *uri,
+int
+eng_outbox(struct db *db, int64_t publisher, const char *op, const char *uri,
     const uint8_t *old_hash, const uint8_t *der, size_t len,
     struct cm_err *err)
 {
@@ -328,7 +328,7 @@ eng_put(struct db *db, const struct eng_ca *c, const struct eng_obj *o,
 	    "to_timestamp($9::bigint), to_timestamp($10::bigint), "
 	    "to_timestamp($11::bigint), $12)", &p, NULL, err) == -1)
 		return -1;
-	return outbox(db, o->publisher != 0 ? o->publisher : c->publisher_id,
+	return eng_outbox(db, o->publisher != 0 ? o->publisher : c->publisher_id,
 	    "publish", uri, had ? old : NULL, o->der, o->len, err);
 }
 
@@ -343,7 +343,7 @@ eng_withdraw(struct db *db, const struct eng_ca *c, const char *uri,
 		return -1;
 	if (!had)
 		return 0;
-	return outbox(db, c->publisher_id, "withdraw", uri, old, NULL, 0, err);
+	return eng_outbox(db, c->publisher_id, "withdraw", uri, old, NULL, 0, err);
 }
 
 int

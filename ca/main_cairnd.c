@@ -32,6 +32,15 @@
  *                                   a CA whose parent runs elsewhere: its
  *                                   RFC 8183 child_request, the parent's
  *                                   parent_response, an RFC 6492 round
+ *   cairnd -c CONF parent import HANDLE FILE --offline |
+ *                         offline-request HANDLE FILE |
+ *                         offline-import HANDLE FILE
+ *                                   the same with a parent kept offline:
+ *                                   RFC 6492 in files (docs/offline-ta.md)
+ *   cairnd -c CONF child add|resources|remove ...
+ *   cairnd -c CONF offline answer PARENT REQUEST OUT | refresh PARENT OUT
+ *                                   the offline parent's side
+ *                                   (main_cairnd_offline.c)
  *   cairnd -c CONF token revoke NAME | token list
  *                                   bearer tokens of the provisioning API
  *                                   (docs/api.md); run serves the API when
@@ -56,6 +65,8 @@
 #include "ca/desc.h"
 #include "ca/engine.h"
 #include "ca/import.h"
+#include "ca/main_cairnd.h"
+#include "ca/sched.h"
 #include "common/cm_conf.h"
 #include "common/cm_file.h"
 #include "common/cm_log.h"
@@ -78,9 +89,13 @@ struct conf {
 	long long	 api_port, api_max_body, api_workers;
 	long long	 parent_sync, ta_acceptance;
 	char		*parent_cafile, *updown_uri;
+	long long	 mft_validity, mft_reissue, mft_jitter, ee_validity,
+			 ee_margin, ee_jitter, ca_validity, ta_validity,
+			 keyroll_staging;
 };
 
-#define NKEYS	30
+#define NKEYS	39
+#define YEARS	(100LL * 365 * 86400)
 
 static void
 conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
@@ -145,9 +160,33 @@ conf_keys(struct conf *c, struct cm_conf_key k[NKEYS])
 		86400, 0, "how often a CA asks its remote parent again" },
 	    { "engine", "parent-cafile", CM_CONF_STR, &c->parent_cafile, 0, 0,
 		0, "PEM CAs trusted for https parents (default: the system's)" },
-	    { "engine", "ta-acceptance", CM_CONF_DURATION, &c->ta_acceptance, 0,
-		10LL * 365 * 86400, 0, "ta-keyroll finish waits this long after "
-		"start (default 30d, RFC 9691)" },
+	    { "schedule", "manifest-validity", CM_CONF_DURATION,
+		&c->mft_validity, 3600, YEARS, 0,
+		"nextUpdate - thisUpdate of manifests and CRLs (default 48h)" },
+	    { "schedule", "manifest-reissue-after", CM_CONF_DURATION,
+		&c->mft_reissue, 60, YEARS, 0,
+		"earliest re-issue after thisUpdate (default 18h)" },
+	    { "schedule", "manifest-jitter", CM_CONF_DURATION, &c->mft_jitter,
+		0, YEARS, 0, "spread of manifest re-issues (default 6h)" },
+	    { "schedule", "ee-validity", CM_CONF_DURATION, &c->ee_validity,
+		86400, YEARS, 0, "validity of ROAs and ASPAs (default 365d)" },
+	    { "schedule", "ee-renew-before", CM_CONF_DURATION, &c->ee_margin,
+		3600, YEARS, 0, "renew ROAs and ASPAs this long before expiry "
+		"at the latest (default 28d)" },
+	    { "schedule", "ee-jitter", CM_CONF_DURATION, &c->ee_jitter, 0,
+		YEARS, 0, "spread of the renewals (default 14d)" },
+	    { "schedule", "ca-validity", CM_CONF_DURATION, &c->ca_validity,
+		86400, YEARS, 0, "validity of CA certificates issued to "
+		"children (default 365d)" },
+	    { "schedule", "ta-validity", CM_CONF_DURATION, &c->ta_validity,
+		86400, YEARS, 0, "validity of a new trust anchor certificate "
+		"(default 3650d)" },
+	    { "schedule", "keyroll-staging", CM_CONF_DURATION,
+		&c->keyroll_staging, 0, YEARS, 0, "RFC 6489 wait before a new "
+		"key may be activated (default 24h)" },
+	    { "schedule", "ta-acceptance", CM_CONF_DURATION, &c->ta_acceptance,
+		0, YEARS, 0, "ta-keyroll finish waits this long after start "
+		"(default 30d, RFC 9691)" },
 	};
 
 	memcpy(k, t, sizeof(t));
@@ -181,9 +220,18 @@ usage(void)
 	    "       cairnd -c CONF token revoke NAME\n"
 	    "       cairnd -c CONF token list\n"
 	    "       cairnd -c CONF parent request HANDLE [FILE]\n"
-	    "       cairnd -c CONF parent import HANDLE FILE\n"
+	    "       cairnd -c CONF parent import HANDLE FILE [--offline]\n"
 	    "       cairnd -c CONF parent sync HANDLE\n"
-	    "       cairnd -c CONF parent show HANDLE\n");
+	    "       cairnd -c CONF parent show HANDLE\n"
+	    "       cairnd -c CONF parent offline-request HANDLE FILE\n"
+	    "       cairnd -c CONF parent offline-import HANDLE FILE\n"
+	    "       cairnd -c CONF child add PARENT CHILD-REQUEST OUT [as=RES] "
+	    "[v4=RES] [v6=RES]\n"
+	    "       cairnd -c CONF child resources PARENT CHILD [as=RES] "
+	    "[v4=RES] [v6=RES]\n"
+	    "       cairnd -c CONF child remove PARENT CHILD\n"
+	    "       cairnd -c CONF offline answer PARENT REQUEST OUT\n"
+	    "       cairnd -c CONF offline refresh PARENT OUT\n");
 }
 
 /* Everything a command needs, opened from the configuration. */
@@ -197,6 +245,28 @@ struct env {
 	struct ca_eng_conf	 econf;
 	const char		*dsn;	/* the database, for more connections */
 };
+
+/*
+ * The [schedule] keys over the defaults in ec (absent keys are -1), checked
+ * for consistency (ca_sched_check).  Returns 0 or -1.
+ */
+static int
+schedule_conf(const struct conf *c, struct ca_eng_conf *ec, struct cm_err *err)
+{
+#define SET(f, k)	if (c->k >= 0) ec->f = c->k
+	SET(sched.mft_validity, mft_validity);
+	SET(sched.mft_reissue_after, mft_reissue);
+	SET(sched.mft_jitter, mft_jitter);
+	SET(sched.ee_validity, ee_validity);
+	SET(sched.ee_margin, ee_margin);
+	SET(sched.ee_jitter, ee_jitter);
+	SET(ca_validity, ca_validity);
+	SET(ta_validity, ta_validity);
+	SET(keyroll_staging, keyroll_staging);
+	SET(ta_acceptance, ta_acceptance);
+#undef SET
+	return ca_sched_check(&ec->sched, err);
+}
 
 static int
 env_open(struct env *v, struct cm_err *err)
@@ -244,10 +314,10 @@ env_open(struct env *v, struct cm_err *err)
 	v->econf.https_base = v->conf.https_base;
 	v->econf.notify_uri = v->conf.notify_uri;
 	v->econf.updown_uri = v->conf.updown_uri;
-	if (v->conf.ta_acceptance > 0)
-		v->econf.ta_acceptance = v->conf.ta_acceptance;
 	if (v->conf.parent_sync > 0)
 		v->econf.parent_sync = v->conf.parent_sync;
+	if (schedule_conf(&v->conf, &v->econf, err) == -1)
+		return -1;
 	if (v->conf.roa_mode != NULL) {
 		if (strcmp(v->conf.roa_mode, "per-prefix") == 0)
 			v->econf.roa_mode = CA_PLAN_ROA_PER_PREFIX;
@@ -299,8 +369,10 @@ export_tree(struct env *v, const char *root, struct cm_err *err)
 	if (cm_mkdirs(root, 0755, err) == -1 ||
 	    pub_rsync_current(root, &serial, err) == -1)
 		return -1;
+	/* With the publication points mirrored for an offline parent. */
 	if ((n = db_exec(v->db, "SELECT uri, der, hash FROM issued_object "
-	    "WHERE withdrawn_at IS NULL ORDER BY uri", NULL, &r, err)) == -1)
+	    "WHERE withdrawn_at IS NULL UNION ALL SELECT uri, der, hash FROM "
+	    "mirror_object ORDER BY uri", NULL, &r, err)) == -1)
 		return -1;
 	if ((objs = calloc((size_t)n + 1, sizeof(*objs))) == NULL) {
 		cm_err_set(err, CM_ENOMEM, "export", "out of memory");
@@ -563,17 +635,27 @@ parent_cmd(struct env *v, int argc, char **argv, struct cm_err *err)
 		} else
 			fwrite(xml.data, 1, xml.len, stdout);
 		rc = 0;
-	} else if (strcmp(argv[1], "import") == 0 && argc == 4) {
+	} else if (strcmp(argv[1], "import") == 0 && (argc == 4 ||
+	    (argc == 5 && strcmp(argv[4], "--offline") == 0))) {
 		if (cm_file_read(argv[3], PUB_OOB_MAX, &text, &len, err) == -1 ||
 		    pub_oob_parse(argv[3], text, len, PUB_OOB_PARENT_RESPONSE, &in,
 		    err) == -1 ||
 		    ca_eng_parent_set(v->eng, argv[2], in->parent_handle,
 		    in->handle, in->service_uri, in->bpki_ta, in->bpki_ta_len,
-		    "cli:parent", err) == -1)
+		    "cli:parent", err) == -1 ||
+		    ca_eng_parent_offline(v->eng, argv[2], argc == 5, err) == -1)
 			goto out;
-		printf("%s: parent %s at %s (we are %s there)\n", argv[2],
-		    in->parent_handle, in->service_uri, in->handle);
+		if (argc == 5)
+			printf("%s: offline parent %s (we are %s there): exchange "
+			    "files with parent offline-request and "
+			    "offline-import\n", argv[2], in->parent_handle,
+			    in->handle);
+		else
+			printf("%s: parent %s at %s (we are %s there)\n", argv[2],
+			    in->parent_handle, in->service_uri, in->handle);
 		rc = 0;
+	} else if (strncmp(argv[1], "offline-", 8) == 0) {
+		rc = cairnd_parent_offline(v->eng, argc, argv, err);
 	} else if (strcmp(argv[1], "show") == 0 && argc == 3) {
 		char *show = NULL;
 
@@ -641,6 +723,7 @@ run(struct env *v, struct cm_err *err)
 	struct api_conf	 ac;
 	struct api	*api = NULL;
 	int64_t			 change = 0, exported = -1;
+	time_t			 offline_check = 0;
 	struct tick_worker	*workers = NULL;
 	int			 n, nw;
 
@@ -691,6 +774,12 @@ run(struct env *v, struct cm_err *err)
 			cm_error("%s", err->msg);
 		} else if (n > 0)
 			cm_info("re-issued the objects of %d CAs", n);
+		/* An offline parent's manifest running out: hourly. */
+		if (time(NULL) >= offline_check) {
+			offline_check = time(NULL) + 3600;
+			if (ca_eng_offline_due(v->eng, 7 * 86400, err) == -1)
+				cm_error("%s", err->msg);
+		}
 		/* CAs whose parent is remote: the rounds that are due. */
 		if ((n = ca_eng_parent_sync_due(v->eng, 100, err)) == -1)
 			cm_error("%s", err->msg);
@@ -779,6 +868,10 @@ main(int argc, char *argv[])
 	v.conf.tick = 60;
 	v.conf.workers = 1;
 	v.conf.api_port = -1;
+	v.conf.mft_validity = v.conf.mft_reissue = v.conf.mft_jitter = -1;
+	v.conf.ee_validity = v.conf.ee_margin = v.conf.ee_jitter = -1;
+	v.conf.ca_validity = v.conf.ta_validity = v.conf.keyroll_staging = -1;
+	v.conf.ta_acceptance = -1;
 	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -818,6 +911,12 @@ main(int argc, char *argv[])
 		rc = 2;
 		goto out;
 	}
+	ca_eng_conf_defaults(&v.econf);
+	if (schedule_conf(&v.conf, &v.econf, &err) == -1) {
+		fprintf(stderr, "cairnd: %s: %s\n", confpath, err.msg);
+		rc = 2;
+		goto out;
+	}
 	if (strcmp(v.conf.hsm_backend, "pkcs11") != 0 &&
 	    strcmp(v.conf.hsm_backend, "file") != 0) {
 		fprintf(stderr, "cairnd: %s: hsm.backend must be pkcs11 or file, "
@@ -833,7 +932,8 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "keyroll") != 0 &&
 	    strcmp(argv[0], "ta-keyroll") != 0 &&
 	    strcmp(argv[0], "keyroll-all") != 0 && strcmp(argv[0], "token") != 0 &&
-	    strcmp(argv[0], "parent") != 0) {
+	    strcmp(argv[0], "parent") != 0 && strcmp(argv[0], "offline") != 0 &&
+	    strcmp(argv[0], "child") != 0) {
 		usage();
 		rc = 2;
 		goto out;
@@ -846,7 +946,9 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "tal") == 0 ? argc < 2 || argc > 3 :
 	    strcmp(argv[0], "keyroll-all") == 0 ? argc != 2 :
 	    strcmp(argv[0], "token") == 0 ? argc < 2 || argc > 5 :
-	    strcmp(argv[0], "parent") == 0 ? argc < 3 || argc > 4 :
+	    strcmp(argv[0], "parent") == 0 ? argc < 3 || argc > 5 :
+	    strcmp(argv[0], "offline") == 0 ? argc < 4 || argc > 5 :
+	    strcmp(argv[0], "child") == 0 ? argc < 4 :
 	    strcmp(argv[0], "run") != 0 && argc != 2) {
 		usage();
 		rc = 2;
@@ -869,6 +971,15 @@ main(int argc, char *argv[])
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else if (strcmp(argv[0], "parent") == 0) {
 		if ((rc = parent_cmd(&v, argc, argv, &err)) == 1)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+	} else if (strcmp(argv[0], "offline") == 0) {
+		if ((rc = cairnd_offline(v.eng, argc, argv, &err)) == 1)
+			fprintf(stderr, "cairnd: %s\n", err.msg);
+	} else if (strcmp(argv[0], "child") == 0) {
+		/* 2 with err set: bad resource words (else usage printed). */
+		memset(&err, 0, sizeof(err));
+		if ((rc = cairnd_child(v.eng, argc, argv, &err)) == 1 ||
+		    (rc == 2 && err.msg[0] != '\0'))
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else if (strcmp(argv[0], "token") == 0) {
 		if ((rc = token_cmd(&v, argc, argv, &err)) == 1)

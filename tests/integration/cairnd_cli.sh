@@ -60,6 +60,13 @@ printf 'data-dir = %s\n[hsm]\nbackend = file\nkey-dir = %s\n' "$W/data" \
     "$W/keys" >"$W/norepo.conf"
 expect 2 'missing required key repository.rsync-base' \
     "$CAIRND" -c "$W/norepo.conf" tal ta
+printf '%s\n[schedule]\nmanifest-validity = 30d\nmanifest-reissue-after = 40d\n' \
+    "$good" >"$W/sched.conf"
+expect 2 'sched.conf: schedule: manifest re-issue .* leaves less than a quarter' \
+    "$CAIRND" -c "$W/sched.conf" tal ta
+printf '%s\n[schedule]\nmanifest-validity = 10m\n' "$good" >"$W/sched2.conf"
+expect 2 'sched2.conf: line 8: schedule.manifest-validity' \
+    "$CAIRND" -c "$W/sched2.conf" tal ta
 printf '%s\n[engine]\nroa-mode = sometimes\n' "$good" >"$W/mode.conf"
 expect 2 'mode.conf: engine.roa-mode must be per-asn or per-prefix' \
     "$CAIRND" -c "$W/mode.conf" tal ta
@@ -103,6 +110,32 @@ expect 2 'BATCH is a number of CAs per transaction' \
 printf 'handle,parent,asns,ipv4,ipv6\nm1,rir,64496,10.1.0.0/16,\nm2,rir,64497,10.2.0.0/33,\n' \
     >"$W/import.csv"
 expect 1 'import.csv:3: ipv4' "$CAIRND" -c "$W/good.conf" import "$W/import.csv"
+# The offline trust anchor's commands (docs/offline-ta.md).
+expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" child add ta
+expect 2 'usage: cairnd -c CONF child add' "$CAIRND" -c "$W/good.conf" child frob ta x
+expect 2 'expected as=, v4= or v6=' "$CAIRND" -c "$W/good.conf" child add ta \
+    "$W/desc3" "$W/o.xml" asn=1
+expect 1 'missing.xml' "$CAIRND" -c "$W/good.conf" child add ta "$W/missing.xml" \
+    "$W/o.xml" as=64500
+expect 1 'desc3' "$CAIRND" -c "$W/good.conf" child add ta "$W/desc3" \
+    "$W/o.xml" as=64500
+expect 1 'nobody' "$CAIRND" -c "$W/good.conf" child resources ta nobody as=64500
+expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" offline answer ta
+expect 2 'usage: cairnd -c CONF offline answer' "$CAIRND" -c "$W/good.conf" \
+    offline sign ta x
+expect 1 'desc3: not JSON' "$CAIRND" -c "$W/good.conf" offline answer ta \
+    "$W/desc3" "$W/o.json"
+expect 1 'nosuch' "$CAIRND" -c "$W/good.conf" offline refresh nosuch "$W/o.json"
+expect 0 '' "$CAIRND" -c "$W/good.conf" parent request m9 "$W/m9.xml"
+expect 1 'no CA with a remote parent' "$CAIRND" -c "$W/good.conf" \
+    parent offline-request m9 "$W/r.json"
+expect 1 'desc3: not JSON' "$CAIRND" -c "$W/good.conf" \
+    parent offline-import m9 "$W/desc3"
+expect 2 'usage: cairnd -c CONF parent offline-import' "$CAIRND" \
+    -c "$W/good.conf" parent offline-import m9
+expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" parent import m9 \
+    "$W/m9.xml" --online
+[ -f "$W/o.json" ] && fail "a refused command wrote its output file"
 
 [ "$failed" = 0 ] && echo PASS
 exit "$failed"
