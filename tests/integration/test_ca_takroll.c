@@ -4,9 +4,10 @@
  * certificate, publication point, children and the two TAKs, each naming
  * the other key), the new TAL matching the TAKs, changes to the trust
  * anchor's children during the roll reaching both publication points in
- * the same transaction, 40 simulated days of the schedule keeping both
+ * the same transaction, 11 simulated days of the schedule keeping both
  * publication points valid (the whole repository checked after every
- * tick), the acceptance period refusing an early finish, finish (old key
+ * tick; TAKs, ROAs and the children's certificates renewed meanwhile),
+ * the acceptance period refusing an early finish, finish (old key
  * withdrawn everywhere and deleted from the token, the TAK naming only the
  * new key, hosted children re-certified with renewal times), and a second
  * roll.  The relying-party view of the same roll is tests/integration/
@@ -110,6 +111,16 @@ setup(void **state)
 	ca_eng_conf_defaults(&f->conf);
 	f->conf.rsync_base = BASE;
 	f->conf.https_base = HTTPS;
+	/*
+	 * Short lives, so that the weeks of the roll renew TAKs, ROAs and
+	 * the children's certificates (in the old publication point, copied
+	 * into the new one) several times.
+	 */
+	f->conf.sched.ee_validity = 10 * DAY;
+	f->conf.sched.ee_margin = 2 * DAY;
+	f->conf.sched.ee_jitter = 2 * DAY;
+	f->conf.ca_validity = 12 * DAY;
+	f->conf.ta_acceptance = 10 * DAY;
 	if ((f->e = ca_eng_new(&f->conf, f->db, f->hsm, f->pool, &f->clock,
 	    &err)) == NULL) {
 		fprintf(stderr, "%s\n", err.msg);
@@ -283,15 +294,18 @@ copies_equal(struct fx *f, const char *handle)
 	db_res_free(r);
 }
 
-/* days of the schedule, a tick every 6 h, everything valid after each. */
+/*
+ * days of the schedule, a tick every 12 h (manifests are due 18-24 h after
+ * issue and valid 48 h), everything valid after each.
+ */
 static void
 run_days(struct fx *f, int days)
 {
 	struct cm_err	err;
 	int		i;
 
-	for (i = 0; i < days * 4; i++) {
-		cm_clock_advance(&f->clock, 6 * 3600);
+	for (i = 0; i < days * 2; i++) {
+		cm_clock_advance(&f->clock, 12 * 3600);
 		ok(ca_eng_tick(f->e, 100, &err), &err);
 		ok(ca_eng_check(f->e, &err), &err);
 	}
@@ -404,21 +418,34 @@ test_roll(void **state)
 	/* ---- the schedule keeps both fresh ---- */
 	mfts = tu_count(f->db, "SELECT count(*) FROM issued_object WHERE "
 	    "kind = 'mft'");
-	run_days(f, 20);
-	/* Both keys' manifests were re-issued (about daily each). */
-	assert_true(tu_count(f->db, "SELECT count(*) FROM issued_object WHERE "
-	    "kind = 'mft'") >= mfts + 2 * 15);
-	uri = text1(f, "SELECT count(*)::text FROM issued_object WHERE kind = "
-	    "'mft' AND key_id = $1", new_id);
-	assert_true(atoi(uri) >= 15);
-	free(uri);
+	run_days(f, 6);
 
 	/* ---- finish: refused within the acceptance period ---- */
 	assert_int_equal(ca_eng_ta_keyroll_finish(f->e, "ta", 0, "test", &err),
 	    -1);
 	assert_int_equal(err.code, CM_ESTATE);
 	assert_non_null(strstr(err.msg, "acceptance period"));
-	run_days(f, 11);
+	run_days(f, 5);
+	/* Both keys' manifests were re-issued (about daily each). */
+	assert_true(tu_count(f->db, "SELECT count(*) FROM issued_object WHERE "
+	    "kind = 'mft'") >= mfts + 2 * 9);
+	uri = text1(f, "SELECT count(*)::text FROM issued_object WHERE kind = "
+	    "'mft' AND key_id = $1", new_id);
+	assert_true(atoi(uri) >= 9);
+	free(uri);
+	/* Both TAKs were renewed (EE objects live 10 days here). */
+	uri = text1(f, "SELECT count(*)::text FROM issued_object WHERE kind = "
+	    "'tak' AND key_id = $1", new_id);
+	assert_true(atoi(uri) >= 2);
+	free(uri);
+	uri = text1(f, "SELECT count(*)::text FROM issued_object WHERE kind = "
+	    "'tak' AND key_id = $1", old_id);
+	assert_true(atoi(uri) >= 2);
+	free(uri);
+	/* The RIR's certificate was renewed, and its copy with it. */
+	assert_true(tu_count(f->db, "SELECT count(*) FROM issued_object WHERE "
+	    "subject = 'cer rir'") >= 6);
+	copies_equal(f, "rir");
 	ok(ca_eng_ta_keyroll_finish(f->e, "ta", 0, "test", &err), &err);
 	all_valid(f);
 	/* The TAL is the new one; no next one. */
