@@ -193,6 +193,7 @@ tak_state(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	struct db_params	 p;
 	struct db_res		*r = NULL;
 	char			 name[32], uri[ENG_URI_MAX];
+	int64_t			 fresh;
 	int			 n, rc;
 
 	eng_keyname(c->key_id, "tak", name, sizeof(name));
@@ -201,11 +202,16 @@ tak_state(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	db_param_text(&p, uri);
 	db_param_text(&p, subject);
 	db_param_int(&p, eng_now(e));
-	if ((n = db_exec(db, "SELECT subject = $2 AND (reissue_at IS NULL OR "
-	    "reissue_at > to_timestamp($3::bigint)) FROM issued_object WHERE "
-	    "uri = $1 AND withdrawn_at IS NULL", &p, &r, err)) == -1)
+	if ((n = db_exec(db, "SELECT (subject = $2 AND (reissue_at IS NULL OR "
+	    "reissue_at > to_timestamp($3::bigint)))::int FROM issued_object "
+	    "WHERE uri = $1 AND withdrawn_at IS NULL", &p, &r, err)) == -1)
 		return -1;
-	rc = n == 0 ? 0 : strcmp(db_res_text(r, 0, 0), "t") == 0 ? 2 : 1;
+	if (n == 0)
+		rc = 0;
+	else if (db_res_int64(r, 0, 0, &fresh, err) == -1)
+		rc = -1;
+	else
+		rc = fresh ? 2 : 1;
 	db_res_free(r);
 	return rc;
 }
