@@ -103,6 +103,15 @@ expect 2 'expected as=, v4= or v6=' "$CAIRND" -c "$W/good.conf" transfer rir ta 
 expect 1 'one line of descent' "$CAIRND" -c "$W/good.conf" transfer rir ta v4=10.1.0.0/16
 expect 1 'trust anchor.s key roll' "$CAIRND" -c "$W/good.conf" keyroll ta start
 expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" keyroll rir sideways
+# Trust anchor key roll (RFC 9691): usage, the wrong kind of CA, no roll yet.
+expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" ta-keyroll ta sideways
+expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" ta-keyroll ta finish --now
+expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" ta-keyroll ta
+expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" tal ta --later
+expect 1 'not a trust anchor' "$CAIRND" -c "$W/good.conf" ta-keyroll rir start
+expect 1 'no trust anchor key roll under way' "$CAIRND" -c "$W/good.conf" \
+    ta-keyroll ta finish --force
+expect 1 'there is no next TAL' "$CAIRND" -c "$W/good.conf" tal ta --next
 # import: usage, a bad batch size, a bad line named before anything is made.
 expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" import
 expect 2 'BATCH is a number of CAs per transaction' \
