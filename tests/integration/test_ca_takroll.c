@@ -28,6 +28,7 @@
 
 #include "ca/cert.h"
 #include "ca/engine.h"
+#include "ca/roa.h"
 #include "ca/tak.h"
 #include "ca/tal.h"
 #include "common/cm_file.h"
@@ -520,6 +521,30 @@ test_roll(void **state)
 	assert_int_equal(tu_count(f->db, "SELECT count(*) FROM issued_object "
 	    "WHERE kind = 'tak' AND withdrawn_at IS NULL"), 1);
 	run_days(f, 2);
+
+	/* A trust anchor that signs a ROA itself cannot roll. */
+	{
+		struct ca_plan_roa_cfg	roa;
+
+		r = tu_res("65001", "198.51.100.0/24", "");
+		ok(ca_eng_ta_create(f->e, "ta2", r, "test", &err), &err);
+		ca_res_free(r);
+		memset(&roa, 0, sizeof(roa));
+		roa.asn = 65001;
+		ok(ca_roa_prefix_parse("198.51.100.0/24", &roa.prefix, &err),
+		    &err);
+		ok(ca_eng_roa_update(f->e, "ta2", &roa, 1, NULL, 0, "test",
+		    &err), &err);
+		assert_int_equal(ca_eng_ta_keyroll_start(f->e, "ta2", "test",
+		    &err), -1);
+		assert_int_equal(err.code, CM_ESTATE);
+		assert_non_null(strstr(err.msg, "ROAs, ASPAs or router"));
+		assert_int_equal(tu_count(f->db, "SELECT count(*) FROM ca_key k "
+		    "JOIN ca ON ca.id = k.ca_id WHERE ca.handle = 'ta2'"), 1);
+		assert_int_equal(tu_count(f->db, "SELECT count(*) FROM publisher "
+		    "WHERE handle LIKE 'ta2-%' AND handle <> 'ta2-ta'"), 0);
+		all_valid(f);
+	}
 
 	ca_tal_free(old_tal);
 	ca_tal_free(new_tal);
