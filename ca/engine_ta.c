@@ -29,6 +29,13 @@
 /* Certificates the trust anchor issued to CAs, hosted or delegated. */
 #define TA_CHILD_CERTS	"kind = 'cer' AND (subject LIKE 'cer %' OR " \
 			"subject LIKE 'child %')"
+/*
+ * Their copies under the new key carry the original's subject after this
+ * prefix, so that nothing looking for a child's certificate by subject
+ * (the schedule, RFC 6492 list and revoke) finds two during the roll.
+ */
+#define TA_COPY		"next "
+#define TA_COPIES	"kind = 'cer' AND subject LIKE 'next %'"
 
 struct ta_arg {
 	struct ca_eng	*e;
@@ -276,6 +283,7 @@ sync_children(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	struct db_res		*r = NULL;
 	const uint8_t		*d;
 	size_t			 dl;
+	char			 subj[ENG_URI_MAX];
 	int			 i, rows, changed = 0, rc = -1;
 
 	db_params_init(&p);
@@ -287,16 +295,18 @@ sync_children(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	    "WHERE x.key_id = $2 AND x.name = o.name AND x.withdrawn_at IS NULL "
 	    "AND x.id > o.id) ORDER BY o.id", &p, &r, err)) == -1)
 		return -1;
-	for (i = 0; i < rows; i++, changed++)
+	for (i = 0; i < rows; i++, changed++) {
+		snprintf(subj, sizeof(subj), TA_COPY "%s", db_res_text(r, i, 1));
 		if (db_res_bytea(r, i, 2, &d, &dl, err) == -1 ||
-		    copy_cert(e, db, n, d, dl, db_res_text(r, i, 0),
-		    db_res_text(r, i, 1), 0, err) == -1)
+		    copy_cert(e, db, n, d, dl, db_res_text(r, i, 0), subj, 0,
+		    err) == -1)
 			goto out;
+	}
 	db_res_free(r);
 	r = NULL;
 	/* Certificates the old key withdrew (a deleted or removed child). */
 	if ((rows = db_exec(db, "SELECT x.uri FROM issued_object x WHERE "
-	    "x.key_id = $2 AND x.withdrawn_at IS NULL AND x." TA_CHILD_CERTS
+	    "x.key_id = $2 AND x.withdrawn_at IS NULL AND x." TA_COPIES
 	    " AND NOT EXISTS (SELECT 1 FROM issued_object o WHERE o.key_id = $1 "
 	    "AND o.name = x.name AND o.withdrawn_at IS NULL)", &p, &r,
 	    err)) == -1)
@@ -630,7 +640,7 @@ finish_tx(struct db *db, void *arg, struct cm_err *err)
 	db_param_text(&p, n.repo);
 	if ((nkids = db_exec(db, "SELECT der, name, subject FROM issued_object "
 	    "WHERE key_id = $1 AND withdrawn_at IS NULL AND starts_with(uri, $2) "
-	    "AND " TA_CHILD_CERTS " ORDER BY id", &p, &kids, err)) == -1 ||
+	    "AND " TA_COPIES " ORDER BY id", &p, &kids, err)) == -1 ||
 	    (rows = db_exec(db, "SELECT uri FROM issued_object WHERE key_id = $1 "
 	    "AND withdrawn_at IS NULL AND starts_with(uri, $2)", &p, &r,
 	    err)) == -1)
@@ -668,7 +678,7 @@ finish_tx(struct db *db, void *arg, struct cm_err *err)
 	for (i = 0; i < nkids; i++)
 		if (db_res_bytea(kids, i, 0, &d, &dl, err) == -1 ||
 		    copy_cert(e, db, &n, d, dl, db_res_text(kids, i, 1),
-		    db_res_text(kids, i, 2), 1, err) == -1)
+		    db_res_text(kids, i, 2) + strlen(TA_COPY), 1, err) == -1)
 			goto out;
 	/* What is left of the old key: its certificate, CRL, manifest, TAK. */
 	db_params_init(&p);
