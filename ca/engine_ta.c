@@ -30,11 +30,13 @@
 #define TA_CHILD_CERTS	"kind = 'cer' AND (subject LIKE 'cer %' OR " \
 			"subject LIKE 'child %')"
 /*
- * Their copies under the new key carry the original's subject after this
- * prefix, so that nothing looking for a child's certificate by subject
- * (the schedule, RFC 6492 list and revoke) finds two during the roll.
+ * Their copies under the new key carry the original's subject and file name
+ * after these prefixes, so that nothing looking for a child's certificate
+ * by subject or file name (the schedule; RFC 6492 list, issue and revoke)
+ * finds two during the roll.
  */
 #define TA_COPY		"next "
+#define TA_COPY_FILE	"next-"
 #define TA_COPIES	"kind = 'cer' AND subject LIKE 'next %'"
 
 struct ta_arg {
@@ -283,7 +285,7 @@ sync_children(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	struct db_res		*r = NULL;
 	const uint8_t		*d;
 	size_t			 dl;
-	char			 subj[ENG_URI_MAX];
+	char			 subj[ENG_URI_MAX], name[ENG_URI_MAX];
 	int			 i, rows, changed = 0, rc = -1;
 
 	db_params_init(&p);
@@ -292,14 +294,16 @@ sync_children(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	if ((rows = db_exec(db, "SELECT o.name, o.subject, o.der FROM "
 	    "issued_object o WHERE o.key_id = $1 AND o.withdrawn_at IS NULL AND "
 	    "o." TA_CHILD_CERTS " AND NOT EXISTS (SELECT 1 FROM issued_object x "
-	    "WHERE x.key_id = $2 AND x.name = o.name AND x.withdrawn_at IS NULL "
-	    "AND x.id > o.id) ORDER BY o.id", &p, &r, err)) == -1)
+	    "WHERE x.key_id = $2 AND x.name = '" TA_COPY_FILE "' || o.name AND "
+	    "x.withdrawn_at IS NULL AND x.id > o.id) ORDER BY o.id", &p, &r,
+	    err)) == -1)
 		return -1;
 	for (i = 0; i < rows; i++, changed++) {
 		snprintf(subj, sizeof(subj), TA_COPY "%s", db_res_text(r, i, 1));
+		snprintf(name, sizeof(name), TA_COPY_FILE "%s",
+		    db_res_text(r, i, 0));
 		if (db_res_bytea(r, i, 2, &d, &dl, err) == -1 ||
-		    copy_cert(e, db, n, d, dl, db_res_text(r, i, 0), subj, 0,
-		    err) == -1)
+		    copy_cert(e, db, n, d, dl, name, subj, 0, err) == -1)
 			goto out;
 	}
 	db_res_free(r);
@@ -308,7 +312,8 @@ sync_children(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	if ((rows = db_exec(db, "SELECT x.uri FROM issued_object x WHERE "
 	    "x.key_id = $2 AND x.withdrawn_at IS NULL AND x." TA_COPIES
 	    " AND NOT EXISTS (SELECT 1 FROM issued_object o WHERE o.key_id = $1 "
-	    "AND o.name = x.name AND o.withdrawn_at IS NULL)", &p, &r,
+	    "AND '" TA_COPY_FILE "' || o.name = x.name AND o.withdrawn_at IS "
+	    "NULL)", &p, &r,
 	    err)) == -1)
 		return -1;
 	for (i = 0; i < rows; i++, changed++)
@@ -677,8 +682,9 @@ finish_tx(struct db *db, void *arg, struct cm_err *err)
 	 */
 	for (i = 0; i < nkids; i++)
 		if (db_res_bytea(kids, i, 0, &d, &dl, err) == -1 ||
-		    copy_cert(e, db, &n, d, dl, db_res_text(kids, i, 1),
-		    db_res_text(kids, i, 2) + strlen(TA_COPY), 1, err) == -1)
+		    copy_cert(e, db, &n, d, dl, db_res_text(kids, i, 1) +
+		    strlen(TA_COPY_FILE), db_res_text(kids, i, 2) +
+		    strlen(TA_COPY), 1, err) == -1)
 			goto out;
 	/* What is left of the old key: its certificate, CRL, manifest, TAK. */
 	db_params_init(&p);

@@ -557,11 +557,110 @@ test_roll(void **state)
 	free(new_repo);
 }
 
+/* ---- a delegated (RFC 6492) child of the trust anchor ---------------- */
+
+#define UD_URI	"http://ta.test/api/v1/updown/ta"
+
+static int
+post(void *arg, const char *uri, const uint8_t *msg, size_t len,
+    uint8_t **reply, size_t *replylen, struct cm_err *err)
+{
+	struct fx *f = arg;
+
+	if (strcmp(uri, UD_URI) != 0)
+		return cm_err_set(err, CM_EIO, uri, "unexpected URI");
+	cm_clock_advance(&f->clock, 1);
+	if (ca_eng_updown_cms(f->e, "ta", msg, len, reply, replylen, err) == -1)
+		return -1;
+	cm_clock_advance(&f->clock, 1);
+	return 0;
+}
+
+static void
+test_delegated(void **state)
+{
+	struct fx	*f = *state;
+	struct cm_err	 err;
+	struct db	*cdb;
+	struct hsm	*chsm = hsm_open_mem();
+	struct ca_eng	*c;
+	struct ca_res	*r;
+	uint8_t		*cta = NULL, *pta = NULL;
+	size_t		 clen, plen;
+	char		 dsn[2 * 4096 + 32];
+#define KID	"SELECT count(*) FROM issued_object WHERE withdrawn_at IS NULL " \
+		"AND subject LIKE "
+
+	ok(db_exec(f->db, "CREATE DATABASE child", NULL, NULL, &err), &err);
+	snprintf(dsn, sizeof(dsn), "%s dbname=child", f->t.dsn);
+	if ((cdb = db_open(dsn, 5, &err)) == NULL || db_migrate(cdb, &err) < 0 ||
+	    (c = ca_eng_new(&f->conf, cdb, chsm, f->pool, &f->clock,
+	    &err)) == NULL)
+		fail_msg("%s", err.msg);
+	ca_eng_set_transport(c, post, f);
+	ok(ca_eng_remote_create(c, "kid", "test", &err), &err);
+	ok(ca_eng_bpki(c, "kid", &cta, &clen, NULL, &err), &err);
+	ok(ca_eng_bpki(f->e, "ta", &pta, &plen, NULL, &err), &err);
+	r = tu_res("64600-64601", "10.9.0.0/16", "");
+	ok(ca_eng_child_add(f->e, "ta", "kid", r, cta, clen, "test", &err), &err);
+	ca_res_free(r);
+	ok(ca_eng_parent_set(c, "kid", "ta", "kid", UD_URI, pta, plen, "test",
+	    &err), &err);
+	assert_int_equal(ca_eng_parent_sync(c, "kid", "test", &err), 1);
+
+	/* During a roll the child's certificate is in both points ... */
+	ok(ca_eng_ta_keyroll_start(f->e, "ta", "test", &err), &err);
+	assert_int_equal(tu_count(f->db, KID "'child kid %'"), 1);
+	assert_int_equal(tu_count(f->db, KID "'next child kid %'"), 1);
+	all_valid(f);
+	/*
+	 * ... and RFC 6492 sees one: the child (whose certificate lives 12
+	 * days here, less than its 30-day renewal margin, so it asks again
+	 * in every round) gets it re-issued, and the copy follows.
+	 */
+	ok(ca_eng_parent_sync(c, "kid", "test", &err), &err);
+	assert_int_equal(tu_count(f->db, KID "'child kid %'"), 1);
+	assert_int_equal(tu_count(f->db, KID "'next child kid %'"), 1);
+	all_valid(f);
+	/* A smaller entitlement shrinks both, in one transaction. */
+	r = tu_res("64600", "10.9.0.0/17", "");
+	assert_int_equal(ca_eng_child_set_resources(f->e, "ta", "kid", r, "test",
+	    &err), 1);
+	ca_res_free(r);
+	all_valid(f);
+	assert_int_equal(tu_count(f->db, "SELECT count(*) FROM issued_object o "
+	    "JOIN issued_object x ON x.subject = 'next ' || o.subject AND "
+	    "x.name = 'next-' || o.name AND x.withdrawn_at IS NULL AND x.id > "
+	    "o.id WHERE "
+	    "o.subject LIKE 'child kid %' AND o.withdrawn_at IS NULL"), 1);
+	ok(ca_eng_parent_sync(c, "kid", "test", &err), &err);
+	ok(ca_eng_check(c, &err), &err);
+
+	/* After finish: one certificate, from the new key, and in step. */
+	ok(ca_eng_ta_keyroll_finish(f->e, "ta", 1, "test", &err), &err);
+	assert_int_equal(tu_count(f->db, KID "'child kid %'"), 1);
+	assert_int_equal(tu_count(f->db, KID "'next %'"), 0);
+	all_valid(f);
+	/* The child's certificate moved to the new key (a new issuer). */
+	assert_int_equal(ca_eng_parent_sync(c, "kid", "test", &err), 1);
+	ok(ca_eng_parent_sync(c, "kid", "test", &err), &err);
+	assert_int_equal(tu_count(f->db, KID "'child kid %'"), 1);
+	ok(ca_eng_check(c, &err), &err);
+	all_valid(f);
+#undef KID
+	free(cta);
+	free(pta);
+	ca_eng_free(c);
+	hsm_close(chsm);
+	db_close(cdb);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roll),
+		cmocka_unit_test(test_delegated),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
