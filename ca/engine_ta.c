@@ -9,8 +9,9 @@
  * copy: every change to the trust anchor goes through eng_publish_pp() of
  * its active key, which calls eng_ta_sync() first, so the new key's
  * publication point follows in the same transaction.  A certificate in
- * the new publication point is re-issued when its original (same file
- * name) was written after it (a higher issued_object id).  At finish the
+ * the new publication point (file "next-<name>", subject "next <subject>"
+ * of its original) is re-issued when its original was written after it (a
+ * higher issued_object id).  At finish the
  * new key moves into the old key's publication point (see finish_tx()).
  */
 #include <stdio.h>
