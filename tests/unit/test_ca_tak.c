@@ -295,6 +295,14 @@ test_decode_rules(void **state)
 	decode_fails(big, len + 1, "trailing");
 	decode_fails(der, len - 1, "failed to parse TAK");
 	decode_fails(der, 0, "bad length");
+	/* BER: the outer length in a longer form than needed. */
+	assert_int_equal(der[0], 0x30);
+	assert_int_equal(der[1], 0x82);
+	big[0] = 0x30;
+	big[1] = 0x83;
+	big[2] = 0x00;
+	memcpy(big + 3, der + 2, len - 2);
+	decode_fails(big, len + 1, "TAK is not DER");
 	free(big);
 	free(der);
 
