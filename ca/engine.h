@@ -432,6 +432,7 @@ int	ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
 struct ca_eng_offline_result {
 	size_t	replies, installed, revoked, refused;
 	size_t	published, withdrawn;	/* mirrored objects */
+	int	retired;		/* entitled to nothing: withdrawn */
 	int64_t	next_update;		/* of the parent's manifest; 0: none */
 };
 

@@ -223,6 +223,13 @@ int	eng_parent_install(struct ca_eng *e, struct db *db,
 	    const struct eng_parent *pi, const struct ca_ud_class *cl,
 	    const struct ca_ud_cert *uc, const char *key_id, const char *state,
 	    const char *actor, struct cm_err *err);
+/*
+ * The parent entitles us to nothing any more: withdraws everything of the
+ * CA and retires its keys, inside the caller's transaction.  Returns 0 or
+ * -1.
+ */
+int	eng_parent_retire(struct ca_eng *e, struct db *db,
+	    const struct eng_parent *pi, const char *actor, struct cm_err *err);
 /* The key id (hex SKI) of the subject key of certificate der. */
 int	eng_parent_cert_key(const uint8_t *der, size_t len,
 	    char id[HSM_KEY_ID_LEN + 1], struct cm_err *err);

@@ -848,7 +848,7 @@ import_tx(struct db *db, void *arg, struct cm_err *err)
 	size_t				 ilen = 0, i, j, nm = a->f->nmsgs;
 	char				 k[HSM_KEY_ID_LEN + 1], **keys = NULL;
 	size_t				 nkeys = 0;
-	int				 listed = 0, rc = -1;
+	int				 listed = 0, empty = 0, rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	memset(&s, 0, sizeof(s));
@@ -890,10 +890,10 @@ import_tx(struct db *db, void *arg, struct cm_err *err)
 
 		switch (r->type) {
 		case CA_UD_LIST_RESPONSE:
-			if (r->nclasses == 0) {
-				cm_warn("%s: %s lists no resource class: it "
-				    "entitles us to nothing", pi->handle,
-				    pi->parent);
+			if (r->nclasses == 0 || (r->classes[0].res_as[0] ==
+			    '\0' && r->classes[0].res_v4[0] == '\0' &&
+			    r->classes[0].res_v6[0] == '\0')) {
+				empty = 1;
 				break;
 			}
 			cl = &r->classes[0];
@@ -1001,6 +1001,18 @@ import_tx(struct db *db, void *arg, struct cm_err *err)
 			    "%s", i + 1, ca_ud_type_name(r->type));
 			goto out;
 		}
+	}
+	/*
+	 * Entitled to nothing (the parent removed us or took everything):
+	 * what we publish goes, as in an online round.
+	 */
+	if (empty && res->installed == 0 && (pi->active[0] != '\0' ||
+	    pi->pending[0] != '\0')) {
+		cm_warn("%s: %s no longer entitles it to anything; its "
+		    "publication point is withdrawn", pi->handle, pi->parent);
+		if (eng_parent_retire(a->e, db, pi, a->actor, err) == -1)
+			goto out;
+		res->retired = 1;
 	}
 	/* listed_keys as a text[] literal (key ids are hex: no quoting). */
 	if (cm_buf_puts(&arr, "{") == -1)

@@ -294,6 +294,19 @@ eng_parent_install(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
 	return rc;
 }
 
+int
+eng_parent_retire(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
+    const char *actor, struct cm_err *err)
+{
+	struct install_arg ia;
+
+	memset(&ia, 0, sizeof(ia));
+	ia.e = e;
+	ia.pi = pi;
+	ia.actor = actor;
+	return retire_tx(db, &ia, err);
+}
+
 /* ---- requests --------------------------------------------------------- */
 
 /*

@@ -80,6 +80,9 @@ cairnd_parent_offline(struct ca_eng *e, int argc, char **argv,
 		    "objects published, %zu withdrawn\n", argv[2], res.replies,
 		    res.installed, res.revoked, res.refused, res.published,
 		    res.withdrawn);
+		if (res.retired)
+			printf("%s: the parent entitles it to nothing any more: "
+			    "its publication point is withdrawn\n", argv[2]);
 		if (res.next_update != 0) {
 			when(res.next_update, next);
 			printf("%s: the parent's manifest is valid until %s; the "

@@ -14,7 +14,8 @@
 # configured.  Steps: first certificate; members and ROAs; the TA shrinks
 # rir's entitlement (one member falls outside: its ROA goes in the same
 # RRDP serial as the TA's new certificate for rir); a key roll of rir
-# across exchanges; a refresh of the TA's manifest with no request.  Bad
+# across exchanges; a refresh of the TA's manifest with no request; the
+# TA takes all of rir's resources (rir's publication point goes).  Bad
 # files are refused and change nothing: a replayed response, an older
 # one, a tampered object (in a refresh, and in a response whose replies
 # verify: the genuine file imports afterwards), another child's response,
@@ -294,6 +295,21 @@ settle "$s0"
 refused older 'is older than the one published' on parent offline-import rir \
     "$W/refresh-t.json"
 check refresh
+
+# The TA takes everything: rir's certificate goes, so does everything rir
+# publishes, and the import says so (the issue is refused: exit 1).
+must empty ta child resources ta rir as= v4= v6=
+n=$((n + 1))
+must "req$n" on parent offline-request rir "$W/req$n.json" || exit 1
+must "answer$n" ta offline answer ta "$W/req$n.json" "$W/resp$n.json" || exit 1
+s0=$(serial_now)
+refused "import$n" 'refused 1 messages' on parent offline-import rir \
+    "$W/resp$n.json"
+grep -q 'entitles it to nothing' "$W/import$n.log" ||
+    fail "emptied: $(cat "$W/import$n.log")"
+settle "$s0"
+: >"$W/expected"
+check emptied
 
 [ "$failed" = 0 ] && echo PASS
 exit "$failed"
