@@ -433,6 +433,8 @@ struct ca_eng_offline_result {
 	size_t	replies, installed, revoked, refused;
 	size_t	published, withdrawn;	/* mirrored objects */
 	int	retired;		/* entitled to nothing: withdrawn */
+	int	rolling;		/* the parent's key roll (RFC 9691):
+					   its successor's point mirrored too */
 	int64_t	next_update;		/* of the parent's manifest; 0: none */
 };
 

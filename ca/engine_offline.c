@@ -41,6 +41,7 @@
 #include "ca/engine_int.h"
 #include "ca/mft.h"
 #include "ca/offline.h"
+#include "ca/tak.h"
 #include "ca/updown.h"
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
@@ -391,12 +392,14 @@ mft_number_text(const struct ca_mft *m, char *out, size_t outlen,
  */
 static int
 check_point(const struct ca_off *f, const char *base, const struct ca_cert *pc,
-    int64_t now, char *num, size_t numlen, int64_t *next, struct cm_err *err)
+    int64_t now, char *num, size_t numlen, int64_t *next, struct ca_tak **succ,
+    struct cm_err *err)
 {
 	const struct ca_off_obj	*mo, *o;
 	struct ca_mft		*m = NULL;
 	struct ca_crl		*crl = NULL;
 	X509			*ee = NULL, *x = NULL;
+	struct ca_tak		*tak = NULL;
 	EVP_PKEY		*pk = X509_get0_pubkey(pc->x509);
 	const uint8_t		*q;
 	uint8_t			 h[32];
@@ -450,6 +453,25 @@ check_point(const struct ca_off *f, const char *base, const struct ca_cert *pc,
 			ca_crl_free(crl);
 			crl = NULL;
 		} else if (strlen(uri) > 4 &&
+		    strcmp(uri + strlen(uri) - 4, ".tak") == 0) {
+			/* RFC 9691: the key this one rolls to, if any. */
+			if (ca_tak_parse(uri, o->der, o->len, &tak, &x,
+			    err) == -1)
+				goto out;
+			if (X509_verify(x, pk) != 1) {
+				cm_err_set(err, CM_EPERM, uri, "not signed under "
+				    "the parent's certificate");
+				goto out;
+			}
+			X509_free(x);
+			x = NULL;
+			if (tak->successor != NULL && *succ == NULL) {
+				*succ = tak;
+				tak = NULL;
+			}
+			ca_tak_free(tak);
+			tak = NULL;
+		} else if (strlen(uri) > 4 &&
 		    strcmp(uri + strlen(uri) - 4, ".cer") == 0) {
 			q = o->der;
 			if ((x = d2i_X509(NULL, &q, (long)o->len)) == NULL ||
@@ -491,6 +513,7 @@ check_point(const struct ca_off *f, const char *base, const struct ca_cert *pc,
 	*next = (int64_t)m->next_update;
 	rc = 0;
 out:
+	ca_tak_free(tak);
 	X509_free(x);
 	X509_free(ee);
 	ca_crl_free(crl);
@@ -669,27 +692,69 @@ out:
 }
 
 /*
+ * The successor's certificate that the TAK succ names (RFC 9691): a trust
+ * anchor certificate in f at one of the successor's URIs, with its key.
+ * *out (parsed), *der and *len (in f) are set; returns 0 or -1.
+ */
+static int
+find_successor(const struct ca_off *f, const struct ca_tak *succ,
+    struct ca_cert **out, const uint8_t **der, size_t *len, struct cm_err *err)
+{
+	struct ca_cert	*c = NULL;
+	struct cm_err	 e2;
+	size_t		 i, u;
+
+	for (u = 0; u < succ->successor->nuris; u++) {
+		for (i = 0; i < f->nobjs; i++) {
+			if (strcmp(f->objs[i].uri, succ->successor->uris[u]) != 0)
+				continue;
+			if (ca_cert_parse(f->objs[i].uri, f->objs[i].der,
+			    f->objs[i].len, &c, &e2) == 0 &&
+			    c->kind == CA_CERT_TA && c->sia_repo != NULL &&
+			    c->sia_mft != NULL && EVP_PKEY_eq(X509_get0_pubkey(
+			    c->x509), succ->successor->key) == 1) {
+				*out = c;
+				*der = f->objs[i].der;
+				*len = f->objs[i].len;
+				return 0;
+			}
+			ca_cert_free(c);
+			c = NULL;
+		}
+	}
+	return cm_err_set(err, CM_EINVAL, "TAK", "the successor key it names "
+	    "has no trust anchor certificate in the response at its URIs");
+}
+
+/*
  * Checks and publishes the publication points of f for parent, whose
- * certificate (DER) is pcert.  Returns 0 or -1.
+ * certificate (DER) is pcert.  During a key roll of the parent (a trust
+ * anchor, RFC 9691) the TAK in its point names the successor key, whose
+ * certificate and point are then checked and published too.  Outside the
+ * checked points only those certificates themselves may appear.  Returns
+ * 0 or -1.
  */
 static int
 mirror_apply(struct ca_eng *e, struct db *db, const char *parent,
     const struct ca_off *f, const uint8_t *pcert, size_t pcertlen,
     const char *actor, struct ca_eng_offline_result *res, struct cm_err *err)
 {
-	struct ca_cert		*pc = NULL;
+	struct ca_cert		*tc[2] = { NULL, NULL };
+	const uint8_t		*tder[2] = { pcert, NULL };
+	size_t			 tlen[2] = { pcertlen, 0 };
+	struct ca_tak		*succ = NULL, *succ2 = NULL;
 	const char		**bases = NULL;
 	struct db_params	 p;
 	struct db_res		*r = NULL;
-	char			 base[ENG_URI_MAX], num[64];
-	size_t			 i, j, nbases = 0;
-	int64_t			 pub, next = 0;
-	int			 n, rc = -1;
+	char			 base[ENG_URI_MAX], num[2][64];
+	size_t			 i, j, k, nt = 1, nbases = 0;
+	int64_t			 pub, next[2] = { 0, 0 };
+	int			 n, pt, rc = -1;
 
-	if (ca_cert_parse("the parent's certificate", pcert, pcertlen, &pc,
+	if (ca_cert_parse("the parent's certificate", pcert, pcertlen, &tc[0],
 	    err) == -1)
 		return -1;
-	if (pc->sia_repo == NULL || pc->sia_mft == NULL) {
+	if (tc[0]->sia_repo == NULL || tc[0]->sia_mft == NULL) {
 		cm_err_set(err, CM_EINVAL, parent, "its certificate has no "
 		    "publication point");
 		goto out;
@@ -719,45 +784,66 @@ mirror_apply(struct ca_eng *e, struct db *db, const char *parent,
 		}
 		nbases++;
 	}
-	for (j = 0; j < nbases; j++)
-		if (strcmp(bases[j], pc->sia_repo) == 0)
-			break;
-	if (j == nbases) {
-		cm_err_set(err, CM_EINVAL, pc->sia_repo, "the parent's publication "
-		    "point is not in the response");
-		goto out;
+	/* The points of the trusted certificates, each checked. */
+	for (k = 0; k < nt; k++) {
+		for (j = 0; j < nbases; j++)
+			if (strcmp(bases[j], tc[k]->sia_repo) == 0)
+				break;
+		if (j == nbases) {
+			cm_err_set(err, CM_EINVAL, tc[k]->sia_repo, "the parent's "
+			    "publication point is not in the response");
+			goto out;
+		}
+		if (check_point(f, tc[k]->sia_repo, tc[k], eng_now(e), num[k],
+		    sizeof(num[k]), &next[k], k == 0 ? &succ : &succ2,
+		    err) == -1)
+			goto out;
+		if (k == 0 && succ != NULL) {
+			if (find_successor(f, succ, &tc[1], &tder[1], &tlen[1],
+			    err) == -1)
+				goto out;
+			if (strcmp(tc[1]->sia_repo, tc[0]->sia_repo) == 0) {
+				cm_err_set(err, CM_EINVAL, tc[1]->sia_repo, "the "
+				    "successor key publishes in the same point");
+				goto out;
+			}
+			nt = 2;
+		}
 	}
-	/* Outside the parent's point: only the parent's certificate. */
+	/* Outside the points: only the trusted certificates themselves. */
 	for (i = 0; i < f->nobjs; i++) {
 		base_of(f->objs[i].uri, base);
-		if (strcmp(base, pc->sia_repo) != 0 &&
-		    (f->objs[i].len != pcertlen ||
-		    memcmp(f->objs[i].der, pcert, pcertlen) != 0)) {
+		for (k = 0; k < nt; k++)
+			if (strcmp(base, tc[k]->sia_repo) == 0 ||
+			    (f->objs[i].len == tlen[k] &&
+			    memcmp(f->objs[i].der, tder[k], tlen[k]) == 0))
+				break;
+		if (k == nt) {
 			cm_err_set(err, CM_EPERM, f->objs[i].uri, "outside the "
 			    "parent's publication point, and not its certificate");
 			goto out;
 		}
 	}
 	for (j = 0; j < nbases; j++) {
-		int point = strcmp(bases[j], pc->sia_repo) == 0;
-
-		if (point && check_point(f, bases[j], pc, eng_now(e), num,
-		    sizeof(num), &next, err) == -1)
-			goto out;
+		pt = -1;
+		for (k = 0; k < nt; k++)
+			if (strcmp(bases[j], tc[k]->sia_repo) == 0)
+				pt = (int)k;
 		if (mirror_publisher(db, bases[j], parent, &pub, err) == -1)
 			goto out;
 		db_params_init(&p);
 		db_param_int(&p, pub);
-		db_param_text(&p, point ? num : "0");
-		/* Compared as numbers by the database. */
+		db_param_text(&p, pt >= 0 ? num[pt] : "0");
+		db_param_text(&p, pt >= 0 ? tc[pt]->sia_mft : "");
+		/* Per manifest (key), compared as numbers by the database. */
 		if ((n = db_exec(db, "SELECT manifest_number::text FROM "
-		    "mirror_point WHERE publisher_id = $1 AND manifest_number > "
-		    "$2::numeric", &p, &r, err)) == -1)
+		    "mirror_point WHERE publisher_id = $1 AND manifest_uri = $3 "
+		    "AND manifest_number > $2::numeric", &p, &r, err)) == -1)
 			goto out;
-		if (point && n > 0) {
-			cm_err_set(err, CM_ESTATE, pc->sia_mft, "manifest number %s "
-			    "is older than the one published (%s): this response "
-			    "is older than one imported before", num,
+		if (pt >= 0 && n > 0) {
+			cm_err_set(err, CM_ESTATE, tc[pt]->sia_mft, "manifest "
+			    "number %s is older than the one published (%s): this "
+			    "response is older than one imported before", num[pt],
 			    db_res_text(r, 0, 0));
 			goto out;
 		}
@@ -766,16 +852,18 @@ mirror_apply(struct ca_eng *e, struct db *db, const char *parent,
 		db_params_init(&p);
 		db_param_int(&p, pub);
 		db_param_text(&p, parent);
-		db_param_text(&p, point ? num : NULL);
-		db_param_int(&p, point ? next : 0);
+		db_param_text(&p, pt >= 0 ? num[pt] : NULL);
+		db_param_int(&p, pt >= 0 ? next[pt] : 0);
 		db_param_text(&p, actor);
+		db_param_text(&p, pt >= 0 ? tc[pt]->sia_mft : NULL);
 		if (db_exec(db, "INSERT INTO mirror_point (publisher_id, parent, "
-		    "manifest_number, next_update, imported_by) VALUES ($1, $2, "
-		    "$3::numeric, CASE WHEN $3 IS NULL THEN NULL ELSE "
-		    "to_timestamp($4::bigint) END, $5) ON CONFLICT (publisher_id) "
-		    "DO UPDATE SET manifest_number = EXCLUDED.manifest_number, "
-		    "next_update = EXCLUDED.next_update, imported_at = now(), "
-		    "imported_by = EXCLUDED.imported_by", &p, NULL, err) == -1 ||
+		    "manifest_number, next_update, imported_by, manifest_uri) "
+		    "VALUES ($1, $2, $3::numeric, CASE WHEN $3 IS NULL THEN NULL "
+		    "ELSE to_timestamp($4::bigint) END, $5, $6) ON CONFLICT "
+		    "(publisher_id) DO UPDATE SET manifest_number = "
+		    "EXCLUDED.manifest_number, next_update = EXCLUDED.next_update, "
+		    "imported_at = now(), imported_by = EXCLUDED.imported_by, "
+		    "manifest_uri = EXCLUDED.manifest_uri", &p, NULL, err) == -1 ||
 		    mirror_sync(db, pub, f, bases[j], &res->published,
 		    &res->withdrawn, err) == -1)
 			goto out;
@@ -783,14 +871,18 @@ mirror_apply(struct ca_eng *e, struct db *db, const char *parent,
 	if (mirror_drop_absent(db, parent, bases, nbases, &res->withdrawn,
 	    err) == -1)
 		goto out;
-	res->next_update = next;
+	res->next_update = nt == 2 && next[1] < next[0] ? next[1] : next[0];
+	res->rolling = nt == 2;
 	rc = 0;
 out:
 	db_res_free(r);
 	for (i = 0; bases != NULL && i < nbases; i++)
 		free((char *)bases[i]);
 	free(bases);
-	ca_cert_free(pc);
+	ca_tak_free(succ);
+	ca_tak_free(succ2);
+	ca_cert_free(tc[0]);
+	ca_cert_free(tc[1]);
 	return rc;
 }
 

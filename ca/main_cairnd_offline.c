@@ -80,6 +80,10 @@ cairnd_parent_offline(struct ca_eng *e, int argc, char **argv,
 		    "objects published, %zu withdrawn\n", argv[2], res.replies,
 		    res.installed, res.revoked, res.refused, res.published,
 		    res.withdrawn);
+		if (res.rolling)
+			printf("%s: the parent is rolling its key (RFC 9691): the "
+			    "new key's publication point is published too\n",
+			    argv[2]);
 		if (res.retired)
 			printf("%s: the parent entitles it to nothing any more: "
 			    "its publication point is withdrawn\n", argv[2]);

@@ -14,8 +14,9 @@
 # configured.  Steps: first certificate; members and ROAs; the TA shrinks
 # rir's entitlement (one member falls outside: its ROA goes in the same
 # RRDP serial as the TA's new certificate for rir); a key roll of rir
-# across exchanges; a refresh of the TA's manifest with no request; the
-# TA takes all of rir's resources (rir's publication point goes).  Bad
+# across exchanges; a refresh of the TA's manifest with no request; a key
+# roll of the TA itself (RFC 9691), validated with the old and the new TAL;
+# the TA takes all of rir's resources (rir's publication point goes).  Bad
 # files are refused and change nothing: a replayed response, an older
 # one, a tampered object (in a refresh, and in a response whose replies
 # verify: the genuine file imports afterwards), another child's response,
@@ -193,11 +194,14 @@ settle() {	# until the serial is past $1 and stays put for 3 s
 	return 1
 }
 settle 0
-check() {	# check NAME: both validators, both transports, EXPECTED
+TAL_RRDP=$W/ta-rrdp.tal
+TAL_RSYNC=$W/ta.tal
+check() {	# check NAME [SKIP]: both validators, both transports, EXPECTED
 	local v t
 	for v in rpki-client fort; do
 		for t in rrdp rsync; do
-			[ "$t" = rrdp ] && tal=$W/ta-rrdp.tal || tal=$W/ta.tal
+			[ "$v-$t" = "${2:-}" ] && continue
+			[ "$t" = rrdp ] && tal=$TAL_RRDP || tal=$TAL_RSYNC
 			rp_validate "$v" "$t" "$tal" "$W/out/$1-$v-$t" || exit 1
 			echo "--- $1: $v over $t: $(wc -l <"$W/out/$1-$v-$t/vrps") VRPs"
 			rp_expect_vrps "$W/out/$1-$v-$t" "$W/expected" ||
@@ -295,6 +299,71 @@ settle "$s0"
 refused older 'is older than the one published' on parent offline-import rir \
     "$W/refresh-t.json"
 check refresh
+
+# The TA rolls its key (RFC 9691) on the offline side.  The next response
+# carries both keys' points; the TAK in the old one names the new key, so
+# the online side checks and publishes the new point too.  Relying parties
+# with either TAL see the same VRPs; after finish, the new TAL.
+must ta-roll-start ta ta-keyroll ta start || exit 1
+ta tal ta --next >"$W/ta-next.tal" 2>"$W/tal-next.log" ||
+    fail "tal --next: $(cat "$W/tal-next.log")"
+cmp -s "$W/ta.tal" "$W/ta-next.tal" && fail "tal --next is the old TAL"
+s0=$(serial_now)
+exchange || exit 1
+grep -q 'rolling its key' "$W/import$n.log" ||
+    fail "roll not seen: $(cat "$W/import$n.log")"
+settle "$s0"
+must export2 on export "$W/export2" || exit 1
+nextcer=$(sed -n 's|^https://.*/\([^/]*\.cer\)$|\1|p' "$W/ta-next.tal")
+[ -n "$nextcer" ] && [ -f "$W/export2/current/ta-ta/$nextcer" ] ||
+    { fail "the new TA certificate $nextcer is not published online"; exit 1; }
+chmod 644 "$W/ta-next.tal"
+serve_static() {	# serve_static FILE: the TA certificate at its https URI
+	cp "$1" "$W/static/$nextcer" && chmod 644 "$W/static/$nextcer"
+	# cairn-pubd reads static-dir when it starts.
+	rp_https_stop
+	"$PUBD" -c "$W/pubd.conf" >>"$W/pubd.log" 2>&1 &
+	PUBD_PID=$!
+	for _ in $(seq 100); do
+		curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}$nextcer" |
+		    cmp -s - "$1" && return 0
+		sleep 0.2
+	done
+	fail "cairn-pubd does not serve $nextcer"
+}
+serve_static "$W/export2/current/ta-ta/$nextcer"
+check ta-roll-old
+TAL_RRDP=$W/ta-next.tal
+TAL_RSYNC=$W/ta-next.tal
+# FORT 1.5.4 over RRDP with the new TAL during the roll: the products of
+# rir name rir's certificate in the old key's point in their AIA, and FORT
+# reads that issuer from its rsync cache path even in RRDP mode, where the
+# file is under the RRDP cache (it is in the snapshot).  With rsync, with
+# the old TAL, and after finish FORT validates; rpki-client does not use
+# the AIA.  That exact complaint, and nothing else, is expected here.
+check ta-roll-new fort-rrdp
+o=$W/out/ta-roll-new-fort-rrdp
+rp_validate fort rrdp "$TAL_RRDP" "$o" || exit 1
+rp_expect_complaint "$o" "calling fopen\(.*/cache/127\.0\.0\.1:$RPORT/repo/ta/[0-9a-f]+\.cer" ||
+    fail "FORT over RRDP with the new TAL: not the known AIA lookup"
+# The five lines of that one error name rir's manifest; nothing else.
+grep -v -E 'exit code|/repo/rir/[0-9a-f]+\.mft: (Error reading certificate|libcrypto error stack|-> |End of libcrypto)' \
+    "$o/complaints" >"$o/other"
+[ -s "$o/other" ] && fail "FORT over RRDP with the new TAL: $(cat "$o/other")"
+find "$o/cache" -path "*/repo/ta/*.cer" | grep -q . ||
+    fail "the issuer FORT looks for is not in its RRDP cache"
+must ta-roll-finish ta ta-keyroll ta finish --force || exit 1
+s0=$(serial_now)
+exchange || exit 1
+settle "$s0"
+jq -r '.objects[].uri' "$W/resp$n.json" | grep -q '/ta-ta/ta\.cer$' &&
+    fail "the old TA certificate is still in the response after finish"
+# finish re-issued the new key's certificate (now over the TA's own point).
+must export3 on export "$W/export3" || exit 1
+cmp -s "$W/export3/current/ta-ta/$nextcer" "$W/static/$nextcer" &&
+    fail "finish did not re-issue the new TA certificate"
+serve_static "$W/export3/current/ta-ta/$nextcer"
+check ta-roll-finished
 
 # The TA takes everything: rir's certificate goes, so does everything rir
 # publishes, and the import says so (the issue is refused: exit 1).
