@@ -94,12 +94,23 @@ int	api_get_res(struct api_call *c, json_t *o, const char *field,
 	    struct ca_res **out);
 int	api_query(struct api_call *c, const char *sql,
 	    const struct db_params *p, struct db_res **r);
-/* Answers o (owned) with status; returns status. */
+/* Answers o (owned; NULL: a 500 out of memory) with status; returns it. */
 int	api_ok(struct api_call *c, int status, json_t *o);
 /* The decoded query parameter name (malloc'd) or NULL. */
 char	*api_qparam(struct api_call *c, const char *name);
 /* 1 when h is a valid CA handle. */
 int	api_handle_ok(const char *h);
+/*
+ * The "limit" query parameter lim of a list route (NULL: 100) in *limit:
+ * 0, or the status of the 422 answer it set.
+ */
+int	api_limit(struct api_call *c, const char *lim, long *limit);
+/*
+ * The answer to a failed history query: a 422 naming since (or until) for
+ * a time the database cannot read, else the error err.  Returns the status.
+ */
+int	api_history_error(struct api_call *c, const char *since,
+	    const struct cm_err *err);
 /* An audit record of a change that is not the engine's (ca_id 0: none). */
 int	api_audit(struct db *db, const char *actor, const char *action,
 	    int64_t ca_id, const char *object, struct cm_err *err);

@@ -283,16 +283,10 @@ r_ca_list(struct api_call *c)
 	json_t			*arr, *o;
 	int			 n, i;
 
-	if (lim != NULL) {
-		char *end;
-
-		limit = strtol(lim, &end, 10);
-		if (*lim == '\0' || *end != '\0' || limit < 1 || limit > 1000) {
-			free(lim);
-			free(after);
-			return api_error(c, 422, "invalid", "limit", "limit must "
-			    "be 1 to 1000");
-		}
+	if ((n = api_limit(c, lim, &limit)) != 0) {
+		free(lim);
+		free(after);
+		return n;
 	}
 	db_params_init(&p);
 	db_param_int(&p, c->who.admin ? 0 : c->who.ca_id);
@@ -887,16 +881,8 @@ r_history(struct api_call *c)
 
 	if ((st = ca_visible(c, c->params[0], &id, NULL)) != 0)
 		goto out;
-	if (lim != NULL) {
-		char *end;
-
-		limit = strtol(lim, &end, 10);
-		if (*lim == '\0' || *end != '\0' || limit < 1 || limit > 1000) {
-			st = api_error(c, 422, "invalid", "limit", "limit must "
-			    "be 1 to 1000");
-			goto out;
-		}
-	}
+	if ((st = api_limit(c, lim, &limit)) != 0)
+		goto out;
 	db_params_init(&p);
 	db_param_int(&p, id);
 	db_param_text(&p, actor);
@@ -911,13 +897,7 @@ r_history(struct api_call *c)
 	    "($4::timestamptz IS NULL OR at < $4::timestamptz) ORDER BY id "
 	    "DESC LIMIT $5", &p, &r, &err);
 	if (n == -1) {
-		/* 22xxx: a time the database cannot read. */
-		if (strncmp(db_sqlstate(c->db), "22", 2) == 0)
-			st = api_error(c, 422, "invalid", since != NULL ?
-			    "since" : "until", "since and until are times "
-			    "(2026-11-23T17:00:00Z)");
-		else
-			st = api_error_err(c, &err, NULL);
+		st = api_history_error(c, since, &err);
 		goto out;
 	}
 	arr = json_array();

@@ -25,21 +25,12 @@
 static int
 get_limit(struct api_call *c, long *out)
 {
-	char	*lim = api_qparam(c, "limit"), *end;
-	long	 v;
+	char	*lim = api_qparam(c, "limit");
+	int	 st;
 
-	*out = 100;
-	if (lim == NULL)
-		return 0;
-	v = strtol(lim, &end, 10);
-	if (*lim == '\0' || *end != '\0' || v < 1 || v > 1000) {
-		free(lim);
-		return api_error(c, 422, "invalid", "limit", "limit must be 1 "
-		    "to 1000");
-	}
+	st = api_limit(c, lim, out);
 	free(lim);
-	*out = v;
-	return 0;
+	return st;
 }
 
 /* ---- RFC 8181 publishers ---- */

@@ -215,6 +215,33 @@ api_r_ca_status(struct api_call *c)
 /* ---- GET /history ---- */
 
 int
+api_limit(struct api_call *c, const char *lim, long *limit)
+{
+	char	*end;
+
+	*limit = 100;
+	if (lim == NULL)
+		return 0;
+	*limit = strtol(lim, &end, 10);
+	if (*lim == '\0' || *end != '\0' || *limit < 1 || *limit > 1000)
+		return api_error(c, 422, "invalid", "limit", "limit must be 1 "
+		    "to 1000");
+	return 0;
+}
+
+int
+api_history_error(struct api_call *c, const char *since,
+    const struct cm_err *err)
+{
+	/* 22xxx: a time the database cannot read. */
+	if (strncmp(db_sqlstate(c->db), "22", 2) == 0)
+		return api_error(c, 422, "invalid", since != NULL ? "since" :
+		    "until", "since and until are times "
+		    "(2026-11-23T17:00:00Z)");
+	return api_error_err(c, err, NULL);
+}
+
+int
 api_r_history_all(struct api_call *c)
 {
 	struct db_params	 p;
@@ -232,14 +259,8 @@ api_r_history_all(struct api_call *c)
 	int64_t			 id = 0;
 	int			 n, i, st = 0;
 
-	if (lim != NULL) {
-		limit = strtol(lim, &end, 10);
-		if (*lim == '\0' || *end != '\0' || limit < 1 || limit > 1000) {
-			st = api_error(c, 422, "invalid", "limit", "limit must "
-			    "be 1 to 1000");
-			goto out;
-		}
-	}
+	if ((st = api_limit(c, lim, &limit)) != 0)
+		goto out;
 	if (before != NULL) {
 		bef = strtoll(before, &end, 10);
 		if (*before == '\0' || *end != '\0' || bef < 1) {
@@ -271,13 +292,7 @@ api_r_history_all(struct api_call *c)
 	    "($5::timestamptz IS NULL OR a.at < $5::timestamptz) AND "
 	    "($7 = 0 OR a.id < $7) ORDER BY a.id DESC LIMIT $6", &p, &r, &err);
 	if (n == -1) {
-		/* 22xxx: a time the database cannot read. */
-		if (strncmp(db_sqlstate(c->db), "22", 2) == 0)
-			st = api_error(c, 422, "invalid", since != NULL ?
-			    "since" : "until", "since and until are times "
-			    "(2026-11-23T17:00:00Z)");
-		else
-			st = api_error_err(c, &err, NULL);
+		st = api_history_error(c, since, &err);
 		goto out;
 	}
 	arr = json_array();

@@ -20,18 +20,6 @@
 
 static const char *const fam_key[3] = { "asn", "ipv4", "ipv6" };
 
-static int
-answer(struct api_call *c, int status, json_t *o)
-{
-	if (o == NULL)
-		return api_error(c, 500, "internal", NULL, "out of memory");
-	json_decref(c->out);
-	c->out = o;
-	c->status = status;
-	return status;
-}
-
-/* 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit. */
 /* A CA handle (api_handle_ok) within the engine's shorter limit for TAs. */
 static int
 ta_handle_ok(const char *h)
@@ -179,7 +167,7 @@ ta_show(struct api_call *c, const char *handle, int status)
 	    "certificate", cm_buf_cstr(&b64),
 	    "not_after", cert_not_after(der, len),
 	    "tal_uris", uris, "children", kids);
-	st = answer(c, status, o);
+	st = api_ok(c, status, o);
 out:
 	json_decref(uris);
 	cm_buf_free(&b64);
@@ -233,7 +221,7 @@ api_r_ta_tal(struct api_call *c)
 			    "such trust anchor", c->params[0]);
 		return api_error_err(c, &err, NULL);
 	}
-	st = answer(c, 200, json_pack("{s:s, s:s}", "handle", c->params[0],
+	st = api_ok(c, 200, json_pack("{s:s, s:s}", "handle", c->params[0],
 	    "tal", tal));
 	free(tal);
 	return st;

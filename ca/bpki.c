@@ -30,8 +30,8 @@ set_name(X509 *x, const char *cn, int issuer_too)
 	return ok;
 }
 
-static int
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+int
+ca_bpki_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX	 ctx;
 	X509_EXTENSION	*e;
@@ -39,14 +39,14 @@ add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 
 	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
 	if ((e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
-		return 0;
+		return -1;
 	ok = X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
-	return ok;
+	return ok ? 0 : -1;
 }
 
-static int
-serial(X509 *x, struct cm_err *err)
+int
+ca_bpki_serial(X509 *x, struct cm_err *err)
 {
 	uint8_t		 s[20];
 	size_t		 n;
@@ -54,12 +54,12 @@ serial(X509 *x, struct cm_err *err)
 	int		 ok;
 
 	if (ca_cert_serial_random(s, &n, err) == -1)
-		return 0;
+		return -1;
 	if ((bn = BN_bin2bn(s, (int)n, NULL)) == NULL)
-		return 0;
+		return -1;
 	ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
 	BN_free(bn);
-	return ok;
+	return ok ? 0 : -1;
 }
 
 int
@@ -70,15 +70,17 @@ ca_bpki_ta(struct hsm_key *key, const char *cn, time_t now, int years,
 
 	*out = NULL;
 	if ((x = X509_new()) == NULL ||
-	    !X509_set_version(x, X509_VERSION_3) || !serial(x, err) ||
+	    !X509_set_version(x, X509_VERSION_3) ||
+	    ca_bpki_serial(x, err) == -1 ||
 	    !set_name(x, cn, 1) ||
 	    !X509_set_pubkey(x, hsm_key_pubkey(key)) ||
 	    X509_time_adj_ex(X509_getm_notBefore(x), 0, -300, &now) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), 365 * years, 0, &now) ==
 	    NULL ||
-	    !add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") ||
-	    !add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-	    !add_ext(x, x, NID_subject_key_identifier, "hash")) {
+	    ca_bpki_add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") ||
+	    ca_bpki_add_ext(x, x, NID_key_usage,
+	    "critical,keyCertSign,cRLSign") ||
+	    ca_bpki_add_ext(x, x, NID_subject_key_identifier, "hash")) {
 		X509_free(x);
 		return cm_err_ssl(err, cn, "cannot build the BPKI certificate");
 	}
@@ -98,15 +100,17 @@ ee_cert(X509 *ta, struct hsm_key *key, EVP_PKEY *eekey, time_t now,
 	X509	*x;
 
 	if ((x = X509_new()) == NULL ||
-	    !X509_set_version(x, X509_VERSION_3) || !serial(x, err) ||
+	    !X509_set_version(x, X509_VERSION_3) ||
+	    ca_bpki_serial(x, err) == -1 ||
 	    !set_name(x, "cairn message signer", 0) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(ta)) ||
 	    !X509_set_pubkey(x, eekey) ||
 	    X509_time_adj_ex(X509_getm_notBefore(x), 0, -300, &now) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), 0, 3600, &now) == NULL ||
-	    !add_ext(x, ta, NID_key_usage, "critical,digitalSignature") ||
-	    !add_ext(x, ta, NID_subject_key_identifier, "hash") ||
-	    !add_ext(x, ta, NID_authority_key_identifier, "keyid:always")) {
+	    ca_bpki_add_ext(x, ta, NID_key_usage, "critical,digitalSignature") ||
+	    ca_bpki_add_ext(x, ta, NID_subject_key_identifier, "hash") ||
+	    ca_bpki_add_ext(x, ta, NID_authority_key_identifier,
+	    "keyid:always")) {
 		X509_free(x);
 		cm_err_ssl(err, "BPKI", "cannot build the EE certificate");
 		return NULL;

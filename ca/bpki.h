@@ -19,6 +19,15 @@
 #include "hsm/hsm.h"
 
 /*
+ * Helpers for building BPKI certificates, shared with pub_bpki: adds the
+ * extension nid with the OpenSSL configuration text value (e.g. "hash",
+ * "keyid:always") to x, issued by issuer (x itself when self-signed); sets
+ * a random positive serial (ca_cert_serial_random()).  Return 0 or -1.
+ */
+int	ca_bpki_add_ext(X509 *x, X509 *issuer, int nid, const char *value);
+int	ca_bpki_serial(X509 *x, struct cm_err *err);
+
+/*
  * A self-signed identity certificate for key (CN cn, basicConstraints cA
  * critical, keyUsage keyCertSign|cRLSign, SKI), valid from now for years.
  * *out is new.  Returns 0 or -1.

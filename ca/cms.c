@@ -17,6 +17,7 @@
 #define OID_SIGNED_DATA		"1.2.840.113549.1.7.2"
 #define OID_RSA			"1.2.840.113549.1.1.1"
 #define OID_SHA256_RSA		"1.2.840.113549.1.1.11"
+#define OID_BINARY_SIGNING_TIME	"1.2.840.113549.1.9.16.2.46"
 
 /* digestAlgorithm must be id-sha256 with absent parameters (RFC 7935). */
 static int
@@ -127,30 +128,48 @@ out:
 	return rc;
 }
 
-/* Signed attributes: exactly content-type, message-digest, signing-time. */
+/*
+ * Which of content-type, message-digest, signing-time (in that order) nid
+ * is; 3 for binary-signing-time when flags allow it; -1 for anything else.
+ */
 static int
-check_attrs(const char *fn, CMS_SignerInfo *si, const ASN1_OBJECT *ctype,
-    time_t *signing_time, struct cm_err *err)
+attr_index(const X509_ATTRIBUTE *attr, int flags)
 {
-	const int	 want[3] = { NID_pkcs9_contentType,
+	static const int	 want[3] = { NID_pkcs9_contentType,
 	    NID_pkcs9_messageDigest, NID_pkcs9_signingTime };
-	int		 seen[3] = { 0, 0, 0 }, i, j, nid;
+	const ASN1_OBJECT	*obj = X509_ATTRIBUTE_get0_object(
+				    (X509_ATTRIBUTE *)attr);
+	int			 i, nid = OBJ_obj2nid(obj);
+
+	for (i = 0; i < 3; i++)
+		if (want[i] == nid)
+			return i;
+	if ((flags & CA_CMS_ATTR_BST) && ca_asn1_oid_is(obj,
+	    OID_BINARY_SIGNING_TIME))
+		return 3;
+	return -1;
+}
+
+int
+ca_cms_check_attrs(const char *fn, CMS_SignerInfo *si,
+    const ASN1_OBJECT *ctype, int flags, time_t *signing_time,
+    struct cm_err *err)
+{
+	int		 seen[4] = { 0, 0, 0, 0 }, i, j, n, nid;
 	X509_ATTRIBUTE	*attr;
 	ASN1_TYPE	*v;
 
-	if (CMS_signed_get_attr_count(si) != 3)
+	n = CMS_signed_get_attr_count(si);
+	if (!(flags & CA_CMS_ATTR_BST) && n != 3)
 		return cm_err_set(err, CM_EINVAL, fn,
-		    "need exactly 3 signed attributes, have %d",
-		    CMS_signed_get_attr_count(si));
+		    "need exactly 3 signed attributes, have %d", n);
 	if (CMS_unsigned_get_attr_count(si) > 0)
 		return cm_err_set(err, CM_EINVAL, fn,
 		    "unsigned attributes are not allowed");
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n; i++) {
 		attr = CMS_signed_get_attr(si, i);
 		nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr));
-		for (j = 0; j < 3 && want[j] != nid; j++)
-			;
-		if (j == 3 || seen[j]++)
+		if ((j = attr_index(attr, flags)) == -1 || seen[j]++)
 			return cm_err_set(err, CM_EINVAL, fn,
 			    "unexpected or repeated signed attribute %s",
 			    OBJ_nid2ln(nid));
@@ -174,11 +193,15 @@ check_attrs(const char *fn, CMS_SignerInfo *si, const ASN1_OBJECT *ctype,
 		if ((v->type != V_ASN1_UTCTIME &&
 		    v->type != V_ASN1_GENERALIZEDTIME) ||
 		    ca_asn1_time_get(v->value.asn1_string, signing_time) ||
-		    (v->type == V_ASN1_GENERALIZEDTIME &&
+		    (!(flags & CA_CMS_ATTR_ANY_TIME) &&
+		    v->type == V_ASN1_GENERALIZEDTIME &&
 		    *signing_time < 2524608000))
 			return cm_err_set(err, CM_EINVAL, fn,
 			    "bad signing-time attribute");
 	}
+	if (!seen[0] || !seen[1] || !seen[2])
+		return cm_err_set(err, CM_EINVAL, fn, "signed attributes "
+		    "need content-type, message-digest and signing-time once");
 	return 0;
 }
 
@@ -209,7 +232,7 @@ parse_cms(const char *fn, const ASN1_OBJECT *want, CMS_ContentInfo *cms,
 	}
 	sis = CMS_get0_SignerInfos(cms);
 	si = sk_CMS_SignerInfo_value(sis, 0);
-	if (check_attrs(fn, si, want, &out->signing_time, err))
+	if (ca_cms_check_attrs(fn, si, want, 0, &out->signing_time, err))
 		goto out;
 	certs = CMS_get1_certs(cms);
 	if (sk_X509_num(certs) != 1) {
@@ -297,9 +320,10 @@ ca_cms_parsed_free(struct ca_cms_parsed *p)
 }
 
 int
-ca_cms_sign(const char *fn, const char *econtent_oid, const uint8_t *econtent,
-    size_t econtent_len, X509 *ee, EVP_PKEY *eekey, time_t signing_time,
-    uint8_t **der, size_t *len, struct cm_err *err)
+ca_cms_sign_der(const char *fn, const char *econtent_oid,
+    const uint8_t *content, size_t content_len, X509 *ee, EVP_PKEY *eekey,
+    X509_CRL *crl, time_t signing_time, uint8_t **der, size_t *len,
+    struct cm_err *err)
 {
 	const unsigned	 flags = CMS_BINARY | CMS_NOSMIMECAP | CMS_PARTIAL;
 	CMS_ContentInfo	*cms = NULL;
@@ -310,11 +334,13 @@ ca_cms_sign(const char *fn, const char *econtent_oid, const uint8_t *econtent,
 	unsigned char	*out = NULL;
 	int		 rc = -1, n;
 
-	if (econtent_len == 0 || econtent_len > INT32_MAX)
+	*der = NULL;
+	if (content_len == 0 || content_len > INT32_MAX)
 		return cm_err_set(err, CM_EINVAL, fn, "bad eContent length");
 	if ((cms = CMS_sign(NULL, NULL, NULL, NULL, flags)) == NULL ||
 	    (oid = ca_asn1_oid(econtent_oid)) == NULL ||
-	    !CMS_set1_eContentType(cms, oid)) {
+	    !CMS_set1_eContentType(cms, oid) ||
+	    (crl != NULL && !CMS_add1_crl(cms, crl))) {
 		cm_err_ssl(err, fn, "cannot create CMS");
 		goto out;
 	}
@@ -332,7 +358,7 @@ ca_cms_sign(const char *fn, const char *econtent_oid, const uint8_t *econtent,
 		cm_err_ssl(err, fn, "cannot set signing-time");
 		goto out;
 	}
-	if ((bio = BIO_new_mem_buf(econtent, (int)econtent_len)) == NULL ||
+	if ((bio = BIO_new_mem_buf(content, (int)content_len)) == NULL ||
 	    !CMS_final(cms, bio, NULL, CMS_BINARY)) {
 		cm_err_ssl(err, fn, "cannot sign CMS");
 		goto out;
@@ -341,10 +367,7 @@ ca_cms_sign(const char *fn, const char *econtent_oid, const uint8_t *econtent,
 		cm_err_ssl(err, fn, "cannot encode CMS");
 		goto out;
 	}
-	if (ca_cms_check_shape(fn, out, (size_t)n, 0, err))
-		goto out;
-	*der = malloc((size_t)n);
-	if (*der == NULL) {
+	if ((*der = malloc((size_t)n)) == NULL) {
 		cm_err_set(err, CM_ENOMEM, fn, "out of memory");
 		goto out;
 	}
@@ -358,4 +381,20 @@ out:
 	ASN1_OBJECT_free(oid);
 	CMS_ContentInfo_free(cms);
 	return rc;
+}
+
+int
+ca_cms_sign(const char *fn, const char *econtent_oid, const uint8_t *econtent,
+    size_t econtent_len, X509 *ee, EVP_PKEY *eekey, time_t signing_time,
+    uint8_t **der, size_t *len, struct cm_err *err)
+{
+	if (ca_cms_sign_der(fn, econtent_oid, econtent, econtent_len, ee,
+	    eekey, NULL, signing_time, der, len, err) == -1)
+		return -1;
+	if (ca_cms_check_shape(fn, *der, *len, 0, err)) {
+		free(*der);
+		*der = NULL;
+		return -1;
+	}
+	return 0;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -69,5 +70,29 @@ void	ca_cms_parsed_free(struct ca_cms_parsed *p);
  */
 int	ca_cms_check_shape(const char *fn, const uint8_t *der, size_t len,
 	    int ncrls, struct cm_err *err);
+
+/*
+ * Shared by ca_cms and ca_cms_msg: signs content (content_len bytes) as a
+ * SignedData of type econtent_oid with ee and its key eekey (borrowed), the
+ * signing-time signing_time and, if crl is not NULL, that CRL.  *der is
+ * malloc'd (caller frees).  Returns 0 or -1.
+ */
+int	ca_cms_sign_der(const char *fn, const char *econtent_oid,
+	    const uint8_t *content, size_t content_len, X509 *ee,
+	    EVP_PKEY *eekey, X509_CRL *crl, time_t signing_time, uint8_t **der,
+	    size_t *len, struct cm_err *err);
+
+/* ca_cms_check_attrs() flags: what a protocol message may have besides. */
+#define CA_CMS_ATTR_BST		0x1	/* a binary-signing-time attribute */
+#define CA_CMS_ATTR_ANY_TIME	0x2	/* GeneralizedTime before 2050 */
+/*
+ * Shared by ca_cms and ca_cms_msg: the signed attributes of si are
+ * content-type (equal to ctype), message-digest and signing-time, each
+ * once with one value, nothing else (but what flags allow), and there are
+ * no unsigned attributes.  Sets *signing_time.  Returns 0 or -1.
+ */
+int	ca_cms_check_attrs(const char *fn, CMS_SignerInfo *si,
+	    const ASN1_OBJECT *ctype, int flags, time_t *signing_time,
+	    struct cm_err *err);
 
 #endif

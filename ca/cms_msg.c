@@ -13,104 +13,15 @@
 #include "ca/cms.h"
 #include "ca/cms_msg.h"
 
-#define OID_BINARY_SIGNING_TIME	"1.2.840.113549.1.9.16.2.46"
-
 int
 ca_cms_msg_sign(const char *who, const uint8_t *xml, size_t xml_len, X509 *ee,
     EVP_PKEY *eekey, X509_CRL *crl, time_t signing_time, uint8_t **der,
     size_t *len, struct cm_err *err)
 {
-	const unsigned	 flags = CMS_BINARY | CMS_NOSMIMECAP | CMS_PARTIAL;
-	CMS_ContentInfo	*cms = NULL;
-	CMS_SignerInfo	*si;
-	ASN1_OBJECT	*oid = NULL;
-	ASN1_TIME	*t = NULL;
-	BIO		*bio = NULL;
-	unsigned char	*out = NULL;
-	int		 rc = -1, n;
-
 	if (xml_len == 0 || xml_len > CA_CMS_MSG_MAX_SIZE)
 		return cm_err_set(err, CM_EINVAL, who, "bad message length");
-	if ((cms = CMS_sign(NULL, NULL, NULL, NULL, flags)) == NULL ||
-	    (oid = ca_asn1_oid(CA_OID_CT_XML)) == NULL ||
-	    !CMS_set1_eContentType(cms, oid) ||
-	    (si = CMS_add1_signer(cms, ee, eekey, EVP_sha256(),
-	    flags | CMS_USE_KEYID)) == NULL || !CMS_add1_crl(cms, crl)) {
-		cm_err_ssl(err, who, "cannot create CMS message");
-		goto out;
-	}
-	if ((t = ASN1_TIME_set(NULL, signing_time)) == NULL ||
-	    !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type,
-	    t, -1)) {
-		cm_err_ssl(err, who, "cannot set signing-time");
-		goto out;
-	}
-	if ((bio = BIO_new_mem_buf(xml, (int)xml_len)) == NULL ||
-	    !CMS_final(cms, bio, NULL, CMS_BINARY) ||
-	    (n = i2d_CMS_ContentInfo(cms, &out)) <= 0) {
-		cm_err_ssl(err, who, "cannot sign CMS message");
-		goto out;
-	}
-	if ((*der = malloc((size_t)n)) == NULL) {
-		cm_err_set(err, CM_ENOMEM, who, "out of memory");
-		goto out;
-	}
-	memcpy(*der, out, (size_t)n);
-	*len = (size_t)n;
-	rc = 0;
-out:
-	OPENSSL_free(out);
-	BIO_free(bio);
-	ASN1_TIME_free(t);
-	ASN1_OBJECT_free(oid);
-	CMS_ContentInfo_free(cms);
-	return rc;
-}
-
-/* content-type, message-digest, signing-time; binary-signing-time may be. */
-static int
-check_attrs(const char *who, CMS_SignerInfo *si, time_t *st,
-    struct cm_err *err)
-{
-	int		 i, n = CMS_signed_get_attr_count(si), nid, seen = 0;
-	X509_ATTRIBUTE	*a;
-	ASN1_TYPE	*v;
-
-	if (CMS_unsigned_get_attr_count(si) > 0)
-		return cm_err_set(err, CM_EINVAL, who,
-		    "unsigned attributes are not allowed");
-	for (i = 0; i < n; i++) {
-		a = CMS_signed_get_attr(si, i);
-		nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(a));
-		if (X509_ATTRIBUTE_count(a) != 1)
-			return cm_err_set(err, CM_EINVAL, who,
-			    "signed attribute needs exactly one value");
-		v = X509_ATTRIBUTE_get0_type(a, 0);
-		if (nid == NID_pkcs9_contentType) {
-			if (v->type != V_ASN1_OBJECT || !ca_asn1_oid_is(
-			    v->value.object, CA_OID_CT_XML))
-				return cm_err_set(err, CM_EINVAL, who,
-				    "content-type attribute is not id-ct-xml");
-			seen |= 1;
-		} else if (nid == NID_pkcs9_messageDigest) {
-			seen |= 2;
-		} else if (nid == NID_pkcs9_signingTime) {
-			if (ca_asn1_time_get(v->value.asn1_string, st) ||
-			    (v->type != V_ASN1_UTCTIME &&
-			    v->type != V_ASN1_GENERALIZEDTIME))
-				return cm_err_set(err, CM_EINVAL, who,
-				    "bad signing-time");
-			seen |= 4;
-		} else if (!ca_asn1_oid_is(X509_ATTRIBUTE_get0_object(a),
-		    OID_BINARY_SIGNING_TIME))
-			return cm_err_set(err, CM_EINVAL, who,
-			    "unexpected signed attribute %s",
-			    OBJ_nid2ln(nid));
-	}
-	if (seen != 7 || n > 4)
-		return cm_err_set(err, CM_EINVAL, who, "signed attributes "
-		    "need content-type, message-digest and signing-time once");
-	return 0;
+	return ca_cms_sign_der(who, CA_OID_CT_XML, xml, xml_len, ee, eekey, crl,
+	    signing_time, der, len, err);
 }
 
 /* EE -> ta with the message's CRL, at time now. */
@@ -179,7 +90,9 @@ verify_cms(const char *who, CMS_ContentInfo *cms, X509 *ta, time_t now,
 		    "need exactly one certificate and one CRL");
 		goto out;
 	}
-	if (check_attrs(who, si, &out->signing_time, err) ||
+	/* RFC 6492 §3.1.1.6.4: binary-signing-time may come too. */
+	if (ca_cms_check_attrs(who, si, CMS_get0_eContentType(cms),
+	    CA_CMS_ATTR_BST | CA_CMS_ATTR_ANY_TIME, &out->signing_time, err) ||
 	    check_chain(who, sk_X509_value(certs, 0),
 	    sk_X509_CRL_value(crls, 0), ta, now, err))
 		goto out;

@@ -43,7 +43,27 @@ struct hsm_p11_conf {
 	const char	*pin_file;	/* file holding the user PIN, or NULL */
 	const char	*pin_env;	/* else: environment variable with it */
 	unsigned	 sessions;	/* session pool size; 0 means 4 */
+	/*
+	 * Private key object handles kept by key id, so that hsm_key_find()
+	 * does not search the token each time: 0 means 4096, -1 none
+	 * (rounded up to a power of two times 4).
+	 */
+	int		 key_cache;
 };
+
+/* What the PKCS#11 backend's key handle cache did since it was opened. */
+struct hsm_p11_cache_stats {
+	uint64_t	hits;		/* finds that had a cached handle */
+	uint64_t	misses;		/* finds that searched the token */
+	uint64_t	stale;		/* cached handles refused (then searched) */
+	uint64_t	evictions;	/* entries replaced to make room */
+	unsigned	capacity;	/* entries it holds at most (0: off) */
+	unsigned	used;		/* entries it holds now */
+};
+
+/* The cache figures of a PKCS#11 backend h.  0, or -1 if h is another. */
+int		 hsm_p11_cache_stats(struct hsm *h,
+		    struct hsm_p11_cache_stats *out);
 
 /*
  * Opens a PKCS#11 token: loads conf->module, initialises it (OS locking),

@@ -236,6 +236,7 @@ p11_close(struct hsm *h)
 		dlclose(st->dl);
 	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->mtx);
+	hsm__p11_cache_free(&st->cache);
 	free(st->idle);
 	free(st->pin_file);
 	free(st->pin_env);
@@ -252,6 +253,15 @@ static const struct hsm_ops p11_ops = {
 	.key_release = hsm__p11_key_release,
 	.close = p11_close,
 };
+
+int
+hsm_p11_cache_stats(struct hsm *h, struct hsm_p11_cache_stats *out)
+{
+	if (h == NULL || h->ops != &p11_ops)
+		return -1;
+	hsm__p11_cache_stats(&((struct p11_state *)h->impl)->cache, out);
+	return 0;
+}
 
 /* Loads and initialises the module. */
 static int
@@ -381,6 +391,8 @@ hsm_open_pkcs11(const struct hsm_p11_conf *conf, struct cm_err *err)
 	pthread_cond_init(&st->cv, NULL);
 	h->ops = &p11_ops;
 	h->impl = st;
+	if (hsm__p11_cache_init(&st->cache, conf->key_cache, err) == -1)
+		goto fail;
 	st->max = conf->sessions ? conf->sessions : P11_DEFAULT_SESSIONS;
 	if (conf->token_label != NULL)
 		snprintf(st->name, sizeof(st->name), "token %s",
@@ -401,8 +413,9 @@ hsm_open_pkcs11(const struct hsm_p11_conf *conf, struct cm_err *err)
 	if (hsm__p11_sess_get(st, &s, err) == -1)
 		goto fail;
 	hsm__p11_sess_put(st, &s, CKR_OK);
-	cm_info("%s: opened with module %s, slot %lu, up to %u sessions",
-	    st->name, conf->module, (unsigned long)st->slot, st->max);
+	cm_info("%s: opened with module %s, slot %lu, up to %u sessions, "
+	    "%u cached key handles", st->name, conf->module,
+	    (unsigned long)st->slot, st->max, st->cache.st.capacity);
 	if (st->pin_file != NULL && stat(st->pin_file, &sb) == 0 &&
 	    (sb.st_mode & 077) != 0)
 		cm_warn("%s: the PIN file may be read by group or others "

@@ -11,6 +11,48 @@
 
 #include "hsm/hsm_impl.h"
 
+/*
+ * Private key object handles by key id (hsm_p11_cache.c): a set-associative
+ * table of P11_CACHE_WAYS entries per set, least recently used replaced,
+ * under its own mutex (finds of many threads must not queue on the session
+ * pool's).  An entry is only a hint: whoever uses it checks that the handle
+ * still names that key, and drops it if not.
+ */
+#define P11_CACHE_WAYS		4
+#define P11_CACHE_DEFAULT	4096
+
+struct p11_cache_ent {
+	char			id[HSM_KEY_ID_LEN + 1];	/* "": free */
+	CK_OBJECT_HANDLE	h;
+	unsigned		epoch;		/* of the session pool */
+	uint64_t		used;		/* tick of the last use */
+};
+
+struct p11_cache {
+	pthread_mutex_t		 mtx;
+	struct p11_cache_ent	*ent;		/* nsets * P11_CACHE_WAYS; NULL: off */
+	unsigned		 nsets;		/* a power of two */
+	uint64_t		 tick;
+	struct hsm_p11_cache_stats st;
+};
+
+/*
+ * size entries at most, rounded up to whole sets (0: the default, -1:
+ * none).  0 or -1.
+ */
+int	hsm__p11_cache_init(struct p11_cache *c, int size, struct cm_err *err);
+void	hsm__p11_cache_free(struct p11_cache *c);
+/* The handle cached for id in epoch: 1 (a hit) or 0 (a miss). */
+int	hsm__p11_cache_get(struct p11_cache *c, const char *id, unsigned epoch,
+	    CK_OBJECT_HANDLE *out);
+/* Remembers h for id in epoch, replacing the set's least recent entry. */
+void	hsm__p11_cache_put(struct p11_cache *c, const char *id, unsigned epoch,
+	    CK_OBJECT_HANDLE h);
+/* Forgets id (destroyed, or its handle was refused: stale counts that). */
+void	hsm__p11_cache_drop(struct p11_cache *c, const char *id, int stale);
+void	hsm__p11_cache_stats(struct p11_cache *c,
+	    struct hsm_p11_cache_stats *out);
+
 struct p11_state {
 	void			*dl;		/* dlopen() handle */
 	CK_FUNCTION_LIST	*f;
@@ -31,6 +73,8 @@ struct p11_state {
 	 */
 	unsigned		 epoch;
 	int			 need_login;
+
+	struct p11_cache	 cache;
 };
 
 /* A session borrowed from the pool. */

@@ -208,6 +208,7 @@ hsm__p11_key_create(struct hsm *h, const char *label, struct hsm_key **out,
 	}
 	if (key_attach(k, priv, s.epoch, err) == -1)
 		goto fail;
+	hsm__p11_cache_put(&st->cache, k->id, s.epoch, priv);
 	hsm__p11_sess_put(st, &s, CKR_OK);
 	EVP_PKEY_free(pk);
 	cm_info("%s: created key %s (%s)", st->name, k->id,
@@ -226,22 +227,32 @@ fail:
 	return cm_err_wrap(err, label != NULL ? label : "new key");
 }
 
-int
-hsm__p11_key_find(struct hsm *h, const char *id, struct hsm_key **out,
+/*
+ * A new handle for id from private key object priv in session s: reads its
+ * public key and checks that it is the key of that id.  cached: priv comes
+ * from the cache, so check that it is (still) a private key object first.
+ */
+static int
+key_load(struct hsm *h, struct p11_sess *s, const char *id,
+    CK_OBJECT_HANDLE priv, int cached, struct hsm_key **out, CK_RV *rvp,
     struct cm_err *err)
 {
 	struct p11_state	*st = h->impl;
-	struct p11_sess		 s;
+	CK_OBJECT_CLASS		 cls = 0;
+	CK_ATTRIBUTE		 a = { CKA_CLASS, &cls, sizeof(cls) };
 	struct hsm_key		*k = NULL;
-	CK_OBJECT_HANDLE	 priv;
 	EVP_PKEY		*pk = NULL;
-	CK_RV			 rv = CKR_OK;
 	int			 rc = -1;
 
-	if (hsm__p11_sess_get(st, &s, err) == -1)
-		return -1;
-	if (find_obj(st, s.h, CKO_PRIVATE_KEY, id, &priv, &rv, err) == -1 ||
-	    (pk = read_pub(st, s.h, priv, &rv, err)) == NULL ||
+	if (cached) {
+		if ((*rvp = st->f->C_GetAttributeValue(s->h, priv, &a, 1)) !=
+		    CKR_OK)
+			return hsm__p11_fail(st, err, "C_GetAttributeValue", *rvp);
+		if (cls != CKO_PRIVATE_KEY)
+			return cm_err_set(err, CM_ENOTFOUND, id, "%s: the cached "
+			    "handle is no longer a private key", st->name);
+	}
+	if ((pk = read_pub(st, s->h, priv, rvp, err)) == NULL ||
 	    (k = hsm__key_new(h, pk, err)) == NULL)
 		goto out;
 	if (strcmp(k->id, id) != 0) {
@@ -249,15 +260,56 @@ hsm__p11_key_find(struct hsm *h, const char *id, struct hsm_key **out,
 		    "has another public key (id %s)", st->name, k->id);
 		goto out;
 	}
-	if (key_attach(k, priv, s.epoch, err) == -1)
+	if (key_attach(k, priv, s->epoch, err) == -1)
 		goto out;
 	*out = k;
 	k = NULL;
 	rc = 0;
 out:
-	hsm__p11_sess_put(st, &s, rv);
 	hsm_key_free(k);
 	EVP_PKEY_free(pk);
+	return rc;
+}
+
+int
+hsm__p11_key_find(struct hsm *h, const char *id, struct hsm_key **out,
+    struct cm_err *err)
+{
+	struct p11_state	*st = h->impl;
+	struct p11_sess		 s;
+	struct cm_err		 cerr;
+	CK_OBJECT_HANDLE	 priv;
+	CK_RV			 rv = CKR_OK;
+	int			 rc = -1;
+
+	if (hsm__p11_sess_get(st, &s, err) == -1)
+		return -1;
+	if (hsm__p11_cache_get(&st->cache, id, s.epoch, &priv)) {
+		if (key_load(h, &s, id, priv, 1, out, &rv, &cerr) == 0) {
+			rc = 0;
+			goto out;
+		}
+		/* The token or the session went away: the caller retries. */
+		if (hsm__p11_rv_gone(rv)) {
+			*err = cerr;
+			goto out;
+		}
+		/*
+		 * Destroyed (perhaps by another process) or renumbered: the
+		 * handle is refused or names something else.  Search.
+		 */
+		cm_debug("%s: cached handle of key %s: %s; searching the token",
+		    st->name, id, cerr.msg);
+		hsm__p11_cache_drop(&st->cache, id, 1);
+		rv = CKR_OK;
+	}
+	if (find_obj(st, s.h, CKO_PRIVATE_KEY, id, &priv, &rv, err) == -1 ||
+	    key_load(h, &s, id, priv, 0, out, &rv, err) == -1)
+		goto out;
+	hsm__p11_cache_put(&st->cache, id, s.epoch, priv);
+	rc = 0;
+out:
+	hsm__p11_sess_put(st, &s, rv);
 	return rc;
 }
 
@@ -280,6 +332,8 @@ hsm__p11_key_destroy(struct hsm_key *k, struct cm_err *err)
 		hsm__p11_fail(st, err, "C_FindObjects", rv);
 		goto out;
 	}
+	/* Whatever happens next, the handle may be gone. */
+	hsm__p11_cache_drop(&st->cache, k->id, 0);
 	if ((rv = st->f->C_DestroyObject(s.h, priv)) != CKR_OK ||
 	    (havepub && (rv = st->f->C_DestroyObject(s.h, pub)) != CKR_OK)) {
 		hsm__p11_fail(st, err, "C_DestroyObject", rv);
@@ -313,6 +367,7 @@ key_object(struct p11_state *st, struct hsm_key *k, struct p11_sess *s,
 		pk->epoch = s->epoch;
 		pk->stale = 0;
 		pthread_mutex_unlock(&st->mtx);
+		hsm__p11_cache_put(&st->cache, k->id, s->epoch, o);
 	}
 	*out = o;
 	return 0;
@@ -372,6 +427,7 @@ hsm__p11_key_sign(struct hsm_key *k, const uint8_t digest[32], uint8_t *sig,
 			pthread_mutex_lock(&st->mtx);
 			((struct p11_key *)k->impl)->stale = 1;
 			pthread_mutex_unlock(&st->mtx);
+			hsm__p11_cache_drop(&st->cache, k->id, 1);
 		}
 		hsm__p11_fail(st, err, "C_SignInit", rv);
 		goto out;

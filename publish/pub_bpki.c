@@ -8,12 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "ca/bpki.h"
 #include "ca/cms_msg.h"
 
 #define EE_LIFE		86400
@@ -29,34 +28,6 @@ struct pub_bpki {
 	time_t		 made;
 };
 
-static int
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX	 ctx;
-	X509_EXTENSION	*e;
-	int		 ok;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	if ((e = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value)) == NULL)
-		return 0;
-	ok = X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	return ok;
-}
-
-static int
-rand_serial(X509 *x)
-{
-	BIGNUM	*bn = BN_new();
-	int	 ok;
-
-	ok = bn != NULL && BN_rand(bn, 63, BN_RAND_TOP_ANY,
-	    BN_RAND_BOTTOM_ANY) && BN_to_ASN1_INTEGER(bn,
-	    X509_get_serialNumber(x)) != NULL;
-	BN_free(bn);
-	return ok;
-}
-
 /* A certificate for key, by issuer (NULL: self-signed CA). */
 static X509 *
 mkcert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, const char *cn,
@@ -64,23 +35,25 @@ mkcert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, const char *cn,
 {
 	X509		*x = X509_new();
 	X509_NAME	*n = X509_NAME_new();
+	struct cm_err	 err;
 	int		 ok;
 
 	ok = x != NULL && n != NULL && X509_set_version(x, 2) &&
-	    rand_serial(x) && X509_NAME_add_entry_by_txt(n, "CN",
+	    ca_bpki_serial(x, &err) == 0 && X509_NAME_add_entry_by_txt(n, "CN",
 	    MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) &&
 	    X509_set_subject_name(x, n) &&
 	    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) :
 	    n) && X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) &&
 	    X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na) &&
 	    X509_set_pubkey(x, key) &&
-	    add_ext(x, issuer ? issuer : x, NID_subject_key_identifier,
-	    "hash");
+	    ca_bpki_add_ext(x, issuer ? issuer : x,
+	    NID_subject_key_identifier, "hash") == 0;
 	if (ok && issuer == NULL)
-		ok = add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+		ok = ca_bpki_add_ext(x, x, NID_basic_constraints,
+		    "critical,CA:TRUE") == 0;
 	else if (ok)
-		ok = add_ext(x, issuer, NID_authority_key_identifier,
-		    "keyid:always");
+		ok = ca_bpki_add_ext(x, issuer, NID_authority_key_identifier,
+		    "keyid:always") == 0;
 	if (ok)
 		ok = X509_sign(x, ikey, EVP_sha256()) > 0;
 	X509_NAME_free(n);

@@ -14,8 +14,8 @@
 #include "publish/pub_index.h"
 #include "publish/pub_rrdp.h"
 
-static double
-now_ms(void)
+double
+pub_build_now_ms(void)
 {
 	struct timespec	ts;
 
@@ -23,10 +23,17 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+int
+pub_build_nomem(struct cm_err *err, const char *part)
+{
+	return cm_err_set(err, CM_ENOMEM, NULL, "%s: out of memory", part);
+}
+
+/* The serial builder's out of memory. */
 static int
 nomem(struct cm_err *err)
 {
-	return cm_err_set(err, CM_ENOMEM, NULL, "serial builder: out of memory");
+	return pub_build_nomem(err, "serial builder");
 }
 
 struct pub_build *
@@ -419,7 +426,7 @@ pub_build_step(struct pub_build *b, struct db *db,
 		return -1;
 	memset(&a, 0, sizeof(a));
 	a.b = b;
-	t0 = now_ms();
+	t0 = pub_build_now_ms();
 	if (db_tx(db, NULL, step_fn, &a, err) == -1) {
 		/* The outcome of a lost COMMIT is unknown: reload. */
 		b->loaded = 0;
@@ -431,7 +438,7 @@ pub_build_step(struct pub_build *b, struct db *db,
 		res->held = a.held;
 		res->serial = a.ix != NULL ? a.serial : 0;
 		res->delta_len = a.delta.len;
-		res->build_ms = now_ms() - t0;
+		res->build_ms = pub_build_now_ms() - t0;
 	}
 	if (a.ix == NULL) {
 		step_reset(&a);

@@ -91,6 +91,11 @@ struct step_arg {
 void	pub_build_queue(struct pub_build *b, const struct pub_index *ix,
 	    const char *session, uint64_t serial);
 
+/* Monotonic time in milliseconds, for the timings of pub_build_result. */
+double	pub_build_now_ms(void);
+/* Sets err to "part: out of memory" (CM_ENOMEM); returns -1. */
+int	pub_build_nomem(struct cm_err *err, const char *part);
+
 /* 1 if b's session is still the current one (not reset), 0, or -1. */
 int	pub_build_session_current(const struct pub_build *b, struct db *db,
 	    struct cm_err *err);

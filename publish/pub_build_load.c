@@ -10,12 +10,6 @@
 #include "common/cm_log.h"
 #include "publish/pub_uuid.h"
 
-static int
-nomem(struct cm_err *err)
-{
-	return cm_err_set(err, CM_ENOMEM, NULL, "serial builder: out of memory");
-}
-
 int
 pub_build_try_lead(struct db *db, struct cm_err *err)
 {
@@ -67,7 +61,7 @@ load_index(struct db *db, struct pub_index **out, struct cm_err *err)
 		return -1;
 	if ((c = calloc(n + 1, sizeof(*c))) == NULL ||
 	    (empty = pub_index_new()) == NULL) {
-		nomem(err);
+		pub_build_nomem(err, "serial builder");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {

@@ -16,21 +16,6 @@
 #include "publish/pub_hook.h"
 #include "publish/pub_rrdp.h"
 
-static double
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int
-nomem(struct cm_err *err)
-{
-	return cm_err_set(err, CM_ENOMEM, NULL, "snapshot writer: out of memory");
-}
-
 void
 pub_build_queue(struct pub_build *b, const struct pub_index *ix,
     const char *session, uint64_t serial)
@@ -154,7 +139,7 @@ write_notification(struct db *db, struct snap_arg *a, struct cm_err *err)
 		return -1;
 	if ((d = calloc(n + 1, sizeof(*d))) == NULL ||
 	    (created = calloc(n + 1, sizeof(*created))) == NULL) {
-		nomem(err);
+		pub_build_nomem(err, "snapshot writer");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -295,7 +280,7 @@ pub_build_snapshot(struct pub_build *b, struct db *db,
 	a.job = &job;
 	a.snap = &b->snapbuf;
 	a.now = cm_clock_now(b->conf.clock);
-	t0 = now_ms();
+	t0 = pub_build_now_ms();
 	cm_buf_reset(&b->snapbuf);
 	/* The O(repository) part, outside any transaction. */
 	if (pub_index_snapshot(job.ix, job.session, job.serial, &b->snapbuf,
@@ -304,7 +289,7 @@ pub_build_snapshot(struct pub_build *b, struct db *db,
 	    PUB_RRDP_SNAPSHOT, a.uri, sizeof(a.uri), err) == -1)
 		goto out;
 	cm_sha256(b->snapbuf.data, b->snapbuf.len, a.hash);
-	t1 = now_ms();
+	t1 = pub_build_now_ms();
 	if (db_tx(db, NULL, snap_fn, &a, err) == -1) {
 		cm_err_wrap(err, "RRDP snapshot");
 		goto out;
@@ -314,13 +299,14 @@ pub_build_snapshot(struct pub_build *b, struct db *db,
 		res->snapshot_len = b->snapbuf.len;
 		res->ndeltas = a.ndeltas;
 		res->build_ms = t1 - t0;
-		res->store_ms = now_ms() - t1;
+		res->store_ms = pub_build_now_ms() - t1;
 	}
 	if (a.done)
 		cm_info("RRDP: notification of serial %" PRIu64 " of session "
 		    "%s: snapshot %zu bytes (%.0f ms to build, %.0f ms to "
 		    "store), %zu deltas", job.serial, job.session,
-		    b->snapbuf.len, t1 - t0, now_ms() - t1, a.ndeltas);
+		    b->snapbuf.len, t1 - t0, pub_build_now_ms() - t1,
+		    a.ndeltas);
 	else
 		cm_debug("RRDP: snapshot of serial %" PRIu64 " not needed "
 		    "(written already, or the session ended)", job.serial);
@@ -397,7 +383,7 @@ pub_build_start_worker(struct pub_build *b, const char *dsn,
 		return cm_err_set(err, CM_ESTATE, NULL,
 		    "snapshot writer already running");
 	if ((b->dsn = strdup(dsn != NULL ? dsn : "")) == NULL)
-		return nomem(err);
+		return pub_build_nomem(err, "snapshot writer");
 	if (pthread_create(&b->worker, NULL, worker_main, b) != 0)
 		return cm_err_set(err, CM_EIO, NULL,
 		    "snapshot writer: cannot start its thread");

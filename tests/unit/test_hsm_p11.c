@@ -10,7 +10,6 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +24,8 @@
 #include "common/cm_enc.h"
 #include "common/cm_file.h"
 #include "hsm/hsm.h"
+#include "hsm_testutil.h"
 
-#define SOFTHSM		"/usr/lib/softhsm/libsofthsm2.so"
 #define LABEL		"cairn-test"
 #define PIN		"4711-secret"
 #define BADPIN		"wrong-pin-x7"
@@ -42,31 +41,11 @@ static char	pinfile[256], badpinfile[256];
 } while (0)
 
 static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static int
 group_setup(void **state)
 {
-	char		conf[512], cmd[1024], body[512];
 	struct cm_err	err;
 
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(conf, sizeof(conf), "%s/tokens", tmpdir);
-	if (cm_mkdirs(conf, 0700, &err) == -1)
-		return -1;
-	snprintf(body, sizeof(body), "directories.tokendir = %s/tokens\n"
-	    "objectstore.backend = file\nlog.level = ERROR\n", tmpdir);
-	snprintf(conf, sizeof(conf), "%s/softhsm2.conf", tmpdir);
-	if (cm_file_write_atomic(conf, body, strlen(body), 0600, &err) == -1)
-		return -1;
-	setenv("SOFTHSM2_CONF", conf, 1);
-	snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label "
-	    LABEL " --pin " PIN " --so-pin 12345678 >/dev/null");
-	if (system(cmd) != 0)
+	if (hsmtest_token(tmpdir, LABEL, PIN, "12345678") == -1)
 		return -1;
 	snprintf(pinfile, sizeof(pinfile), "%s/pin", tmpdir);
 	snprintf(badpinfile, sizeof(badpinfile), "%s/badpin", tmpdir);
@@ -82,7 +61,7 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	hsmtest_cleanup(tmpdir);
 	return 0;
 }
 

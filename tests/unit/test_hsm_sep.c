@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,44 +23,23 @@
 
 #include "common/cm_file.h"
 #include "hsm/hsm.h"
+#include "hsm_testutil.h"
 
-#define SOFTHSM	"/usr/lib/softhsm/libsofthsm2.so"
 #define PIN	"sep-pin-99"
 
 static char	tmpdir[] = "/tmp/cairn-hsm-sep-XXXXXX";
 
 static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static int
 setup(void **state)
 {
-	char		conf[512], body[512];
-	struct cm_err	err;
-
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(conf, sizeof(conf), "%s/tokens", tmpdir);
-	if (cm_mkdirs(conf, 0700, &err) == -1)
-		return -1;
-	snprintf(body, sizeof(body), "directories.tokendir = %s/tokens\n"
-	    "objectstore.backend = file\nlog.level = ERROR\n", tmpdir);
-	snprintf(conf, sizeof(conf), "%s/softhsm2.conf", tmpdir);
-	if (cm_file_write_atomic(conf, body, strlen(body), 0600, &err) == -1)
-		return -1;
-	setenv("SOFTHSM2_CONF", conf, 1);
 	setenv("CAIRN_TEST_SEP_PIN", PIN, 1);
-	return system("softhsm2-util --init-token --free --label sep --pin "
-	    PIN " --so-pin 11223344 >/dev/null") == 0 ? 0 : -1;
+	return hsmtest_token(tmpdir, "sep", PIN, "11223344");
 }
 
 static int
 teardown(void **state)
 {
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	hsmtest_cleanup(tmpdir);
 	return 0;
 }
 
