@@ -583,7 +583,7 @@ test_delegated(void **state)
 	struct cm_err	 err;
 	struct db	*cdb;
 	struct hsm	*chsm = hsm_open_mem();
-	struct ca_eng	*c;
+	struct ca_eng	*c = NULL;
 	struct ca_res	*r;
 	uint8_t		*cta = NULL, *pta = NULL;
 	size_t		 clen, plen;
