@@ -896,20 +896,6 @@ struct import_arg {
 	struct ca_eng_offline_result	*res;
 };
 
-static int
-key_listed(const struct ca_ud_class *cl, const char *id)
-{
-	char		k[HSM_KEY_ID_LEN + 1];
-	struct cm_err	e2;
-	size_t		i;
-
-	for (i = 0; i < cl->ncerts; i++)
-		if (eng_parent_cert_key(cl->certs[i].der, cl->certs[i].der_len,
-		    k, &e2) == 0 && strcmp(k, id) == 0)
-			return 1;
-	return 0;
-}
-
 /* The issuer of a reply's class, which every class must agree on. */
 static int
 note_issuer(const struct ca_ud_class *cl, const uint8_t **issuer,
@@ -950,10 +936,6 @@ import_tx(struct db *db, void *arg, struct cm_err *err)
 		nomem(pi->handle, err);
 		goto out;
 	}
-	if ((keys = calloc(s.nlisted + nm * 4 + 1, sizeof(*keys))) == NULL) {
-		nomem(pi->handle, err);
-		goto out;
-	}
 	for (i = 0; i < nm; i++) {
 		if (eng_parent_accept(a->e, pi, a->f->msgs[i].der,
 		    a->f->msgs[i].len, &m[i], err) == -1) {
@@ -964,6 +946,13 @@ import_tx(struct db *db, void *arg, struct cm_err *err)
 			goto out;
 		}
 		res->replies++;
+	}
+	/* Room for every key listed before and in the replies. */
+	for (i = 0, j = s.nlisted + 1; i < nm; i++)
+		j += m[i]->nclasses > 0 ? m[i]->classes[0].ncerts + 1 : 1;
+	if ((keys = calloc(j, sizeof(*keys))) == NULL) {
+		nomem(pi->handle, err);
+		goto out;
 	}
 	/* What the parent lists now: the list reply, or as last known. */
 	for (i = 0; i < nm; i++)
@@ -1059,11 +1048,6 @@ import_tx(struct db *db, void *arg, struct cm_err *err)
 			/* Known to this transaction from now on. */
 			if (strcmp(state, "active") == 0)
 				snprintf(pi->active, sizeof(pi->active), "%s", k);
-			if (!key_listed(cl, k)) {
-				cm_err_set(err, CM_EINVAL, pi->parent, "an issue "
-				    "reply without the certificate");
-				goto out;
-			}
 			for (j = 0; j < nkeys; j++)
 				if (keys[j] != NULL && strcmp(keys[j], k) == 0)
 					break;
