@@ -1893,13 +1893,17 @@ tick_tx(struct db *db, void *arg, struct cm_err *err)
 	    sync_objects(a->e, db, &c, err) == -1 ||
 	    eng_publish_pp(a->e, db, &c, err) == -1)
 		goto out;
-	/* A key roll's pending or old key keeps a current CRL and manifest. */
+	/*
+	 * A key roll's pending or old key keeps a current CRL and manifest;
+	 * a pending key that its offline parent has not certified yet has no
+	 * publication point.
+	 */
 	db_res_free(r);
 	r = NULL;
 	db_params_init(&p);
 	db_param_int(&p, c.id);
 	if ((n = db_exec(db, "SELECT id FROM ca_key WHERE ca_id = $1 AND state "
-	    "IN ('pending', 'old')", &p, &r, err)) == -1)
+	    "IN ('pending', 'old') AND cert IS NOT NULL", &p, &r, err)) == -1)
 		goto out;
 	for (i = 0; i < n; i++) {
 		struct eng_ca k;

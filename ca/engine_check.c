@@ -320,10 +320,14 @@ ca_eng_check(struct ca_eng *e, struct cm_err *err)
 	struct check_arg	 a = { e, NULL, NULL, 0 };
 	int			 i, n, total = 0;
 
-	/* A revoked key publishes nothing any more. */
+	/*
+	 * A revoked key publishes nothing any more, nor does a pending key
+	 * that its offline parent has not certified yet.
+	 */
 	if ((n = db_exec(e->db, "SELECT c.handle, k.id FROM ca c JOIN ca_key k "
 	    "ON k.ca_id = c.id WHERE c.deleted_at IS NULL AND k.state <> "
-	    "'revoked' ORDER BY c.id, k.id", NULL, &r, err)) == -1)
+	    "'revoked' AND k.cert IS NOT NULL ORDER BY c.id, k.id", NULL, &r,
+	    err)) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		a.handle = db_res_text(r, i, 0);

@@ -12,9 +12,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ca/engine.h"
 #include "ca/roa.h"
@@ -456,6 +458,134 @@ test_replay_refused(void **state)
 	free(pta);
 }
 
+/*
+ * An offline parent (RFC 6492 in files, engine_offline.c): rir answers the
+ * request files of "off" with ca_eng_offline_answer(), and off imports the
+ * responses; nothing is ever posted.  The simulated clock ticks a second
+ * every 20 ms meanwhile, as the wall clock would while each side waits
+ * for the next signing second.
+ */
+struct ticker {
+	struct cm_clock	*clock;
+	_Atomic int	 stop;
+};
+
+static void *
+tick_main(void *arg)
+{
+	struct ticker *t = arg;
+
+	while (!t->stop) {
+		cm_clock_advance(t->clock, 1);
+		usleep(20000);
+	}
+	return NULL;
+}
+
+static void
+offline_exchange(struct fx *f, struct ca_eng_offline_result *res)
+{
+	struct ca_eng_offline_result again;
+	struct ticker	 t = { &f->clock, 0 };
+	struct cm_err	 err;
+	pthread_t	 th;
+	char		*req = NULL, *resp = NULL;
+	size_t		 rl, sl;
+	int		 n;
+
+	assert_int_equal(pthread_create(&th, NULL, tick_main, &t), 0);
+	n = ca_eng_offline_request(f->c, "off", "test", &req, &rl, &err);
+	if (n < 2)
+		fail_msg("request: %d: %s", n, err.msg);
+	ok(ca_eng_offline_answer(f->p, "rir", (uint8_t *)req, rl, "req.json",
+	    "test", &resp, &sl, &err), &err);
+	ok(ca_eng_offline_import(f->c, "off", (uint8_t *)resp, sl, "resp.json",
+	    "test", res, &err), &err);
+	/* The same response again is a replay. */
+	assert_int_equal(ca_eng_offline_import(f->c, "off", (uint8_t *)resp,
+	    sl, "resp.json", "test", &again, &err), -1);
+	assert_int_equal(err.code, CM_EPERM);
+	t.stop = 1;
+	pthread_join(th, NULL);
+	free(req);
+	free(resp);
+}
+
+#define OFF_KEYS(state) "SELECT count(*) FROM ca_key k JOIN ca c ON c.id = " \
+		"k.ca_id WHERE c.handle = 'off' AND k.state = '" state "'"
+
+static void
+test_offline(void **state)
+{
+	struct fx			*f = *state;
+	struct ca_eng_offline_result	 res;
+	struct cm_err			 err;
+	struct ca_res			*ent;
+	uint8_t				*cta = NULL, *pta = NULL;
+	size_t				 clen, plen;
+	int				 calls, i;
+
+	ok(ca_eng_remote_create(f->c, "off", "test", &err), &err);
+	ok(ca_eng_bpki(f->c, "off", &cta, &clen, NULL, &err), &err);
+	ok(ca_eng_bpki(f->p, "rir", &pta, &plen, NULL, &err), &err);
+	ent = res_of("64510", "10.7.0.0/16", "");
+	ok(ca_eng_child_add(f->p, "rir", "off", ent, cta, clen, "test", &err),
+	    &err);
+	ca_res_free(ent);
+	ok(ca_eng_parent_set(f->c, "off", "rir", "off",
+	    "https://offline.invalid/updown/rir", pta, plen, "test", &err), &err);
+	free(cta);
+	free(pta);
+	assert_int_equal(ca_eng_offline_request(f->c, "off", "test",
+	    (char **)&cta, &clen, &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	ok(ca_eng_parent_offline(f->c, "off", 1, &err), &err);
+	calls = f->tp.calls;
+	assert_int_equal(ca_eng_parent_sync(f->c, "off", "test", &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	assert_non_null(strstr(err.msg, "offline"));
+	assert_int_equal(f->tp.calls, calls);
+
+	/* The first certificate, and the parent's point mirrored. */
+	offline_exchange(f, &res);
+	assert_int_equal(res.installed, 1);
+	assert_int_equal(res.refused, 0);
+	assert_true(res.published > 0);
+	assert_true(res.next_update > cm_clock_now(&f->clock));
+	expect(f->cdb, OFF_KEYS("active"), "1");
+	expect(f->cdb, "SELECT count(*) > 0 FROM mirror_object WHERE uri LIKE '"
+	    BASE "rir/%.mft'", "t");
+	assert_true(ca_eng_check(f->c, &err) > 0);
+
+	/*
+	 * A key roll: the new key waits, uncertified, for the next exchange;
+	 * meanwhile the schedule keeps the CA's objects current for days.
+	 */
+	ok(ca_eng_keyroll_start(f->c, "off", "test", &err), &err);
+	assert_int_equal(f->tp.calls, calls);
+	expect(f->cdb, OFF_KEYS("pending"), "1");
+	assert_int_equal(ca_eng_keyroll_activate(f->c, "off", 1, "test", &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "no certificate yet"));
+	for (i = 0; i < 72; i++) {
+		cm_clock_advance(&f->clock, 3600);
+		ok(ca_eng_tick(f->c, 100, &err), &err);
+	}
+	assert_true(ca_eng_check(f->c, &err) > 0);
+	/* The mirrored manifest of rir (48 hours) ran out meanwhile. */
+	assert_true(ca_eng_offline_due(f->c, 7 * 86400, &err) >= 1);
+	offline_exchange(f, &res);
+	assert_int_equal(res.installed, 2);
+	ok(ca_eng_keyroll_activate(f->c, "off", 1, "test", &err), &err);
+	ok(ca_eng_keyroll_finish(f->c, "off", "test", &err), &err);
+	offline_exchange(f, &res);
+	assert_int_equal(res.revoked, 1);
+	expect(f->pdb, "SELECT count(*) FROM issued_object WHERE subject LIKE "
+	    "'child off %' AND withdrawn_at IS NULL", "1");
+	assert_true(ca_eng_check(f->c, &err) > 0);
+	assert_int_equal(ca_eng_offline_due(f->c, 3600, &err), 0);
+}
+
 int
 main(void)
 {
@@ -468,6 +598,7 @@ main(void)
 		cmocka_unit_test(test_key_roll),
 		cmocka_unit_test(test_parent_shrinks),
 		cmocka_unit_test(test_replay_refused),
+		cmocka_unit_test(test_offline),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
