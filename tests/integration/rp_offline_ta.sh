@@ -162,6 +162,21 @@ roa  m2   64497 10.200.0.0/16 2001:db8:2::/48
 REPO
 must on-apply on apply "$ON/repo.txt" || exit 1
 
+# The online daemon warns that the TA's manifest runs out within 7 days.
+# (Before cairn-pubd starts: the daemon stops the embedded PostgreSQL that
+# it started when it exits; the next command starts it again.)
+"$CAIRND" -c "$ON/cairnd.conf" run >"$W/run.log" 2>&1 &
+run_pid=$!
+for _ in $(seq 100); do
+	grep -q 'offline parent ta: its manifest at .* expires at' "$W/run.log" &&
+	    break
+	sleep 0.2
+done
+kill "$run_pid" 2>/dev/null
+wait "$run_pid" 2>/dev/null
+grep -q "offline parent ta: its manifest at ${base}ta/ expires at" \
+    "$W/run.log" || fail "no expiry warning: $(tail -n 5 "$W/run.log")"
+
 # The TA certificate for the RRDP TAL comes from the online export.
 must export on export "$W/export" || exit 1
 [ -f "$W/export/current/ta-ta/ta.cer" ] ||
@@ -215,18 +230,6 @@ printf '%s\n' 'AS64496 10.1.0.0/16 24' 'AS64497 10.200.0.0/16 16' \
     'AS64497 2001:db8:2::/48 48' | LC_ALL=C sort >"$W/expected"
 check first
 
-# The online daemon warns that the TA's manifest runs out within 7 days.
-on run >"$W/run.log" 2>&1 &
-run_pid=$!
-for _ in $(seq 100); do
-	grep -q 'offline parent ta: its manifest at .* expires at' "$W/run.log" &&
-	    break
-	sleep 0.2
-done
-kill "$run_pid" 2>/dev/null
-wait "$run_pid" 2>/dev/null
-grep -q "offline parent ta: its manifest at ${base}ta/ expires at" \
-    "$W/run.log" || fail "no expiry warning: $(tail -n 5 "$W/run.log")"
 
 # A tampered object in a response: refused, nothing published.
 must refresh-t ta offline refresh ta "$W/refresh-t.json"
