@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -96,6 +97,29 @@ drain(int fd, char *seen, size_t *nseen, size_t cap)
 	}
 }
 
+/*
+ * Waits for a non-blocking connect to finish; returns 0, or -1 with errno
+ * set to the connection's error.
+ */
+static int
+wait_connected(int fd)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t	len = sizeof(int);
+	int		soerr = 0;
+
+	while (poll(&pfd, 1, -1) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+		return -1;
+	if (soerr != 0) {
+		errno = soerr;
+		return -1;
+	}
+	return 0;
+}
+
 static unsigned long	nconn;	/* connections made, for the source address */
 
 int
@@ -127,18 +151,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	sa.sin_port = htons(cm_http_server_port(srv));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/*
+	 * Non-blocking from the start: libFuzzer's timers deliver signals
+	 * without SA_RESTART, and a blocking connect() that a signal
+	 * interrupts returns EINTR while the handshake goes on.
+	 */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
 	/* Out of ports for a moment: wait for TIME_WAIT entries to expire. */
 	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		if ((errno != EADDRNOTAVAIL && errno != EADDRINUSE) ||
-		    ++tries > 6000) {
-			/* The harness, not the server: say why. */
-			fprintf(stderr, "fuzz_http: connect: %s\n",
-			    strerror(errno));
-			abort();
+		if (errno == EINPROGRESS || errno == EINTR) {
+			if (wait_connected(fd) == 0)
+				break;
+		} else if ((errno == EADDRNOTAVAIL || errno == EADDRINUSE) &&
+		    ++tries <= 6000) {
+			usleep(10000);
+			continue;
 		}
-		usleep(10000);
+		/* The harness, not the server: say why. */
+		fprintf(stderr, "fuzz_http: connect: %s\n", strerror(errno));
+		abort();
 	}
-	fcntl(fd, F_SETFL, O_NONBLOCK);
 	while (!done) {
 		while (off < size) {
 			w = send(fd, data + off, size - off, MSG_NOSIGNAL);
