@@ -62,10 +62,25 @@ int	api_r_child_delete(struct api_call *c);
 extern const struct api_route	api_routes[];
 extern const size_t		api_nroutes;
 
-/* Trust anchors (api_routes_ta.c): POST /ta, GET /ta/{h}, GET /ta/{h}/tal. */
+/*
+ * Trust anchors (api_routes_ta.c): POST /ta, GET /ta/{h}, GET /ta/{h}/tal,
+ * and the key roll: GET and POST /ta/{h}/keyroll, GET /ta/{h}/tal/next.
+ */
 int	api_r_ta_create(struct api_call *c);
 int	api_r_ta_get(struct api_call *c);
 int	api_r_ta_tal(struct api_call *c);
+int	api_r_ta_keyroll_get(struct api_call *c);
+int	api_r_ta_keyroll(struct api_call *c);
+int	api_r_ta_tal_next(struct api_call *c);
+
+/*
+ * A CA's remote parent (api_routes_parent.c): GET /cas/{h}/parent, and
+ * for an offline parent POST /cas/{h}/parent/offline-request and
+ * POST /cas/{h}/parent/offline-response.
+ */
+int	api_r_parent_get(struct api_call *c);
+int	api_r_parent_offline_request(struct api_call *c);
+int	api_r_parent_offline_response(struct api_call *c);
 
 /*
  * Sets the answer to {"error":{"code","message","field"}} with status and

@@ -1021,6 +1021,11 @@ const struct api_route api_routes[] = {
 	{ "POST", "/api/v1/ta", api_r_ta_create, API_ADMIN | API_BODY },
 	{ "GET", "/api/v1/ta/{handle}", api_r_ta_get, API_ADMIN },
 	{ "GET", "/api/v1/ta/{handle}/tal", api_r_ta_tal, API_ADMIN },
+	{ "GET", "/api/v1/ta/{handle}/tal/next", api_r_ta_tal_next, API_ADMIN },
+	{ "GET", "/api/v1/ta/{handle}/keyroll", api_r_ta_keyroll_get,
+	    API_ADMIN },
+	{ "POST", "/api/v1/ta/{handle}/keyroll", api_r_ta_keyroll,
+	    API_ADMIN | API_BODY },
 	{ "GET", "/api/v1/cas", r_ca_list, 0 },
 	{ "POST", "/api/v1/cas", r_ca_create, API_BODY },
 	{ "POST", "/api/v1/bulk/cas", api_r_ca_bulk, API_BODY },
@@ -1049,5 +1054,10 @@ const struct api_route api_routes[] = {
 	    api_r_child_resources, API_BODY },
 	{ "DELETE", "/api/v1/cas/{handle}/children/{child}", api_r_child_delete,
 	    0 },
+	{ "GET", "/api/v1/cas/{handle}/parent", api_r_parent_get, API_ADMIN },
+	{ "POST", "/api/v1/cas/{handle}/parent/offline-request",
+	    api_r_parent_offline_request, API_ADMIN },
+	{ "POST", "/api/v1/cas/{handle}/parent/offline-response",
+	    api_r_parent_offline_response, API_ADMIN | API_BODY },
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

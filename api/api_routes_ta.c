@@ -1,7 +1,9 @@
 /*
  * Trust anchors over the API (admin tokens only): create one, show it (its
- * resources, key, certificate and the URIs of its TAL), and its RFC 8630
- * TAL.  The handlers run on a worker thread (api_server.c).
+ * resources, key, certificate and the URIs of its TAL), its RFC 8630 TAL,
+ * and its key roll (RFC 9691, docs/ta-keyroll.md): the state of the roll,
+ * a step (start, finish), the successor's TAL during the roll.  The
+ * handlers run on a worker thread (api_server.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "api/api_int.h"
 #include "ca/tal.h"
 #include "common/cm_buf.h"
+#include "common/cm_clock.h"
 #include "common/cm_enc.h"
 
 #define TA_HANDLE_MAX	64	/* the engine's limit (ca/engine.c) */
@@ -216,6 +219,165 @@ api_r_ta_tal(struct api_call *c)
 	int		 st;
 
 	if (ca_eng_tal(c->eng, c->params[0], &tal, &err) == -1) {
+		if (err.code == CM_ENOTFOUND)
+			return api_error(c, 404, "ta_not_found", NULL, "%s: no "
+			    "such trust anchor", c->params[0]);
+		return api_error_err(c, &err, NULL);
+	}
+	st = api_ok(c, 200, json_pack("{s:s, s:s}", "handle", c->params[0],
+	    "tal", tal));
+	free(tal);
+	return st;
+}
+
+/* ---- key roll (RFC 9691) ---- */
+
+/* t (seconds since the epoch) as an ISO 8601 string, or null for 0. */
+static json_t *
+iso_time(int64_t t)
+{
+	char	s[21];
+
+	if (t == 0)
+		return json_null();
+	cm_time_iso8601(t, s);
+	return json_string(s);
+}
+
+/*
+ * The state of the key roll of trust anchor handle, answered with status:
+ * the active key, the new key and when it was made during a roll, when
+ * its acceptance period ends and whether finish is allowed without force.
+ */
+static int
+roll_show(struct api_call *c, const char *handle, int status)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct cm_err		 err;
+	const char		*active = NULL, *next = NULL, *next_uri = NULL;
+	int64_t			 started = 0, ends = 0, now;
+	int			 n, i, st;
+
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	if ((n = db_exec(c->db, "SELECT k.id, k.state, extract(epoch FROM "
+	    "k.created_at)::bigint, k.cert_uri FROM ca c JOIN ca_key k ON "
+	    "k.ca_id = c.id WHERE c.handle = $1 AND c.kind = 'ta' AND "
+	    "c.deleted_at IS NULL AND k.state IN ('active', 'pending')", &p, &r,
+	    &err)) == -1)
+		return api_error_err(c, &err, NULL);
+	for (i = 0; i < n; i++) {
+		if (strcmp(db_res_text(r, i, 1), "active") == 0) {
+			active = db_res_text(r, i, 0);
+			continue;
+		}
+		next = db_res_text(r, i, 0);
+		next_uri = db_res_text(r, i, 3);
+		if (db_res_int64(r, i, 2, &started, &err) == -1) {
+			st = api_error_err(c, &err, NULL);
+			goto out;
+		}
+	}
+	if (active == NULL) {
+		st = api_error(c, 404, "ta_not_found", NULL, "%s: no such trust "
+		    "anchor", handle);
+		goto out;
+	}
+	now = cm_clock_now(c->conf->clock);
+	if (next != NULL)
+		ends = started + c->conf->eng_conf->ta_acceptance;
+	st = api_ok(c, status, json_pack("{s:s, s:b, s:s, s:s?, s:s?, s:o, "
+	    "s:o, s:I, s:b}", "handle", handle, "rolling", next != NULL,
+	    "active_key", active, "next_key", next, "next_cert_uri", next_uri,
+	    "started_at", iso_time(started), "acceptance_ends_at",
+	    iso_time(ends), "acceptance_seconds",
+	    (json_int_t)c->conf->eng_conf->ta_acceptance, "finish_allowed",
+	    next != NULL && now >= ends));
+out:
+	db_res_free(r);
+	return st;
+}
+
+int
+api_r_ta_keyroll_get(struct api_call *c)
+{
+	return roll_show(c, c->params[0], 200);
+}
+
+/* 1 when handle is a trust anchor, 0 (the 404 answer set), -1 (answer). */
+static int
+ta_exists(struct api_call *c, const char *handle)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct cm_err		 err;
+	int			 n;
+
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	if ((n = db_exec(c->db, "SELECT 1 FROM ca WHERE handle = $1 AND kind = "
+	    "'ta' AND deleted_at IS NULL", &p, &r, &err)) == -1) {
+		api_error_err(c, &err, NULL);
+		return -1;
+	}
+	db_res_free(r);
+	if (n == 0)
+		api_error(c, 404, "ta_not_found", NULL, "%s: no such trust "
+		    "anchor", handle);
+	return n > 0;
+}
+
+/*
+ * POST /ta/{h}/keyroll {"step":"start"|"finish","force":false}: one step,
+ * then the state of the roll.  A second start is 409 exists, finish
+ * without a roll or before the acceptance period (without force) 409
+ * conflict.
+ */
+int
+api_r_ta_keyroll(struct api_call *c)
+{
+	struct cm_err	 err;
+	const char	*step;
+	json_t		*jf;
+	int		 rc, force = 0;
+
+	if (api_get_str(c, c->body, "step", "step", 1, &step) != 0)
+		return c->status;
+	if ((jf = json_object_get(c->body, "force")) != NULL) {
+		if (!json_is_boolean(jf))
+			return api_error(c, 422, "invalid", "force", "force must "
+			    "be true or false");
+		force = json_is_true(jf);
+	}
+	if (strcmp(step, "start") != 0 && strcmp(step, "finish") != 0)
+		return api_error(c, 422, "invalid", "step", "step must be start "
+		    "or finish");
+	if (force && strcmp(step, "start") == 0)
+		return api_error(c, 422, "invalid", "force", "force applies to "
+		    "finish only (it skips the acceptance period)");
+	if ((rc = ta_exists(c, c->params[0])) != 1)
+		return c->status;
+	if (strcmp(step, "start") == 0)
+		rc = ca_eng_ta_keyroll_start(c->eng, c->params[0], c->who.name,
+		    &err);
+	else
+		rc = ca_eng_ta_keyroll_finish(c->eng, c->params[0], force,
+		    c->who.name, &err);
+	if (rc == -1)
+		return api_error_err(c, &err, "step");
+	return roll_show(c, c->params[0], 200);
+}
+
+/* GET /ta/{h}/tal/next: the TAL of the new key during a roll. */
+int
+api_r_ta_tal_next(struct api_call *c)
+{
+	struct cm_err	 err;
+	char		*tal = NULL;
+	int		 st;
+
+	if (ca_eng_tal_key(c->eng, c->params[0], 1, &tal, &err) == -1) {
 		if (err.code == CM_ENOTFOUND)
 			return api_error(c, 404, "ta_not_found", NULL, "%s: no "
 			    "such trust anchor", c->params[0]);

@@ -30,6 +30,7 @@ struct opts {
 	const char	*ca, *handle, *kind, *before;
 	const char	*cert;		/* ta show --cert FILE */
 	int		 force, admin, dry_run;
+	int		 next;		/* ta tal --next */
 	const char	*pos[8];
 	int		 npos;
 };
@@ -48,6 +49,9 @@ int		 cmd_usage(const char *name, const char *sub, FILE *f);
  */
 int		 cmd_call(struct opts *o, const char *method, const char *path,
 		    json_t *body, json_t **out);
+/* cmd_call() with a body that is sent as it is (NUL-terminated; NULL). */
+int		 cmd_call_raw(struct opts *o, const char *method,
+		    const char *path, const char *body, json_t **out);
 /*
  * cmd_call(), then print(o, reply) when it succeeded and --json is not
  * set.  Takes over body (may be NULL).  Returns the exit code.
@@ -118,10 +122,18 @@ int	c_token_list(struct opts *);
 int	c_token_create(struct opts *);
 int	c_token_revoke(struct opts *);
 
-/* cairn_cmd_ta.c: ta. */
+/* cairn_cmd_ta.c: ta, ta-keyroll. */
 int	c_ta_create(struct opts *);
 int	c_ta_show(struct opts *);
 int	c_ta_tal(struct opts *);
+int	c_takr_start(struct opts *);
+int	c_takr_finish(struct opts *);
+int	c_takr_status(struct opts *);
+
+/* cairn_cmd_parent.c: parent (a remote or offline parent). */
+int	c_parent_show(struct opts *);
+int	c_parent_off_request(struct opts *);
+int	c_parent_off_import(struct opts *);
 
 /* cairn_cmd_child.c: child. */
 int	c_child_list(struct opts *);

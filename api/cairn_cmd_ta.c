@@ -1,5 +1,6 @@
 /*
- * cairn CLI: trust anchors: ta create|show|tal.
+ * cairn CLI: trust anchors: ta create|show|tal [--next], and their key
+ * roll (RFC 9691): ta-keyroll start|finish [--force]|status.
  */
 #include <stdio.h>
 #include <string.h>
@@ -88,11 +89,73 @@ print_tal(const struct opts *o, json_t *j)
 	fputs(cmd_js(j, "tal"), stdout);
 }
 
+/* ta tal HANDLE [--next]: --next is the new key's TAL during a roll. */
 int
 c_ta_tal(struct opts *o)
 {
 	char	p[1200];
 
-	cmd_path(p, sizeof(p), "/api/v1/ta/%s/tal", o->pos[0]);
+	cmd_path(p, sizeof(p), o->next ? "/api/v1/ta/%s/tal/next" :
+	    "/api/v1/ta/%s/tal", o->pos[0]);
 	return cmd_run(o, "GET", p, NULL, print_tal);
+}
+
+static void
+print_roll(const struct opts *o, json_t *j)
+{
+	json_t	*ok = json_object_get(j, "finish_allowed");
+
+	printf("handle:          %s\nrolling:         %s\nactive key:      "
+	    "%s\n", cmd_js(j, "handle"), json_is_true(json_object_get(j,
+	    "rolling")) ? "yes" : "no", cmd_js(j, "active_key"));
+	if (!json_is_true(json_object_get(j, "rolling")))
+		return;
+	printf("next key:        %s\nnext cert:       %s\nstarted:         "
+	    "%s\nacceptance ends: %s\nfinish:          %s\n",
+	    cmd_js(j, "next_key"), cmd_js(j, "next_cert_uri"),
+	    cmd_js(j, "started_at"), cmd_js(j, "acceptance_ends_at"),
+	    json_is_true(ok) ? "allowed" : "waits for the acceptance period "
+	    "(or --force)");
+}
+
+/* POST /ta/{h}/keyroll with step. */
+static int
+ta_roll_step(struct opts *o, const char *step)
+{
+	char	p[1200];
+
+	cmd_path(p, sizeof(p), "/api/v1/ta/%s/keyroll", o->pos[0]);
+	return cmd_run(o, "POST", p, json_pack("{s:s, s:b}", "step", step,
+	    "force", o->force), print_roll);
+}
+
+int
+c_takr_start(struct opts *o)
+{
+	int	rc;
+
+	if (o->force) {
+		fprintf(stderr, "cairn: ta-keyroll start: --force applies to "
+		    "finish only\n");
+		return EX_USAGE;
+	}
+	if ((rc = ta_roll_step(o, "start")) == EX_OK && !o->json)
+		printf("publish the new TAL: cairn ta tal %s --next\n",
+		    o->pos[0]);
+	return rc;
+}
+
+int
+c_takr_finish(struct opts *o)
+{
+	return ta_roll_step(o, "finish");
+}
+
+int
+c_takr_status(struct opts *o)
+{
+	char	p[1200];
+
+	cmd_path(p, sizeof(p), "/api/v1/ta/%s/keyroll", o->pos[0]);
+	return cmd_run(o, "GET", p, NULL, print_roll);
 }

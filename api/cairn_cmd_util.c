@@ -48,23 +48,33 @@ int
 cmd_call(struct opts *o, const char *method, const char *path, json_t *body,
     json_t **out)
 {
-	struct api_http_opts	 ho;
-	struct api_http_resp	 r;
-	struct cm_err		 err;
-	char			*b = NULL;
-	json_t			*j;
-	int			 rc;
+	char	*b = NULL;
+	int	 rc;
 
 	*out = NULL;
 	if (body != NULL && (b = json_dumps(body, JSON_COMPACT)) == NULL) {
 		fprintf(stderr, "cairn: out of memory\n");
 		return EX_UNREACHABLE;
 	}
+	rc = cmd_call_raw(o, method, path, b, out);
+	free(b);
+	return rc;
+}
+
+int
+cmd_call_raw(struct opts *o, const char *method, const char *path,
+    const char *body, json_t **out)
+{
+	struct api_http_opts	 ho;
+	struct api_http_resp	 r;
+	struct cm_err		 err;
+	json_t			*j;
+	int			 rc;
+
+	*out = NULL;
 	cmd_http_opts(o, 30000, &ho);
 	ho.idem_key = strcmp(method, "POST") == 0 ? o->idem : NULL;
-	rc = api_http_do(o->url, method, path, b, &ho, &r, &err);
-	free(b);
-	if (rc == -1) {
+	if (api_http_do(o->url, method, path, body, &ho, &r, &err) == -1) {
 		fprintf(stderr, "cairn: %s: %s\n", o->url, err.msg);
 		return err.code == CM_EINVAL ? EX_USAGE : EX_UNREACHABLE;
 	}

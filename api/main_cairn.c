@@ -92,7 +92,15 @@ static const struct cmd cmds[] = {
 	{ "ta", "create", 1, 1, "HANDLE [--asn SET] [--ipv4 SET] [--ipv6 SET]",
 	    c_ta_create },
 	{ "ta", "show", 1, 1, "HANDLE [--cert FILE]", c_ta_show },
-	{ "ta", "tal", 1, 1, "HANDLE", c_ta_tal },
+	{ "ta", "tal", 1, 1, "HANDLE [--next]", c_ta_tal },
+	{ "ta-keyroll", "start", 1, 1, "HANDLE", c_takr_start },
+	{ "ta-keyroll", "finish", 1, 1, "HANDLE [--force]", c_takr_finish },
+	{ "ta-keyroll", "status", 1, 1, "HANDLE", c_takr_status },
+	{ "parent", "show", 1, 1, "HANDLE", c_parent_show },
+	{ "parent", "offline-request", 1, 2, "HANDLE [REQUEST-FILE]",
+	    c_parent_off_request },
+	{ "parent", "offline-import", 2, 2, "HANDLE RESPONSE-FILE",
+	    c_parent_off_import },
 	{ "token", "list", 0, 0, "", c_token_list },
 	{ "token", "create", 1, 1, "NAME --ca HANDLE | NAME --admin",
 	    c_token_create },
@@ -199,6 +207,8 @@ main(int argc, char *argv[])
 			o.admin = 1;
 		else if (strcmp(argv[i], "--dry-run") == 0)
 			o.dry_run = 1;
+		else if (strcmp(argv[i], "--next") == 0)
+			o.next = 1;
 		else if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0)
 			o.help = 1;
