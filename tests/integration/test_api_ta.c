@@ -4,7 +4,10 @@
  * and its TAL (admin tokens only, every error status), then requests on
  * several workers: writes to one CA run in arrival order even when they
  * queue behind a slow write, reads and writes to other CAs run beside
- * them, and nothing is lost or answered 5xx.
+ * them, and nothing is lost or answered 5xx.  Then the trust anchor's key
+ * roll (RFC 9691) through the API, and a CA whose parent is an offline
+ * trust anchor (a second engine on its own database) exchanging request
+ * and response files through the API.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +32,7 @@
 #include "api/api.h"
 #include "api/api_client.h"
 #include "ca/engine.h"
+#include "ca/offline.h"
 #include "ca/tal.h"
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
@@ -448,6 +452,191 @@ test_workers_parallel(void **state)
 	    "c.id = r.ca_id WHERE c.handle = 'm1'"), NORDER - 1);
 }
 
+/* ---- trust anchor key roll (RFC 9691) ---- */
+
+#define PENDING	"SELECT count(*) FROM ca_key k JOIN ca c ON c.id = k.ca_id " \
+		"WHERE c.handle = 'ta' AND k.state = 'pending'"
+#define AUDIT(a) "SELECT count(*) FROM audit_log WHERE action = '" a "'"
+
+/* A request with an Idempotency-Key; *replayed tells if it was replayed. */
+static int
+req_idem(const char *method, const char *path, const char *body,
+    const char *key, json_t **out, int *replayed)
+{
+	struct api_http_resp	r;
+	struct cm_err		err;
+	int			st;
+
+	if (api_http_request(F->url, method, path, F->admin, key, body, 30000,
+	    &r, &err) == -1)
+		fail_msg("%s %s: %s", method, path, err.msg);
+	st = r.status;
+	*replayed = r.replayed;
+	*out = json_loads(r.body, 0, NULL);
+	if (*out == NULL)
+		fail_msg("%s %s: %d, not JSON: %s", method, path, st, r.body);
+	api_http_resp_free(&r);
+	return st;
+}
+
+/* The key of the TAL in the "tal" member of j (caller frees). */
+static EVP_PKEY *
+tal_key(json_t *j)
+{
+	struct ca_tal	*t = NULL;
+	struct cm_err	 err;
+	const char	*text = json_string_value(json_object_get(j, "tal"));
+	EVP_PKEY	*k;
+
+	assert_non_null(text);
+	if (ca_tal_parse("tal", text, strlen(text), &t, &err) == -1)
+		fail_msg("%s", err.msg);
+	k = t->key;
+	EVP_PKEY_up_ref(k);
+	ca_tal_free(t);
+	return k;
+}
+
+static void
+test_ta_keyroll(void **state)
+{
+	json_t		*j, *r2;
+	EVP_PKEY	*old, *next;
+	char		 k1[41], k2[41];
+	int		 rep;
+	int64_t		 nkeys = count("SELECT count(*) FROM ca_key");
+
+	(void)state;
+	/* Before a roll. */
+	assert_int_equal(req(F->admin, "GET", "/api/v1/ta/ta/keyroll", NULL,
+	    &j), 200);
+	assert_false(json_is_true(json_object_get(j, "rolling")));
+	assert_true(json_is_null(json_object_get(j, "next_key")));
+	assert_true(json_is_null(json_object_get(j, "acceptance_ends_at")));
+	assert_false(json_is_true(json_object_get(j, "finish_allowed")));
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "acceptance_seconds")), 30 * 86400);
+	snprintf(k1, sizeof(k1), "%s", json_string_value(json_object_get(j,
+	    "active_key")));
+	assert_int_equal(strlen(k1), 40);
+	json_decref(j);
+	expect(F->admin, "GET", "/api/v1/ta/ta/tal/next", NULL, 409, "conflict",
+	    NULL);
+
+	/* Bad input and wrong state change nothing. */
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":"
+	    "\"finish\"}", 409, "conflict", "step");
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":"
+	    "\"finish\",\"force\":true}", 409, "conflict", "step");
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":"
+	    "\"activate\"}", 422, "invalid", "step");
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{}", 422, "missing",
+	    "step");
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":7}", 422,
+	    "invalid", "step");
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":"
+	    "\"finish\",\"force\":\"yes\"}", 422, "invalid", "force");
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":"
+	    "\"start\",\"force\":true}", 422, "invalid", "force");
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "step=start", 400,
+	    "malformed_json", NULL);
+	expect(F->admin, "POST", "/api/v1/ta/nope/keyroll", "{\"step\":"
+	    "\"start\"}", 404, "ta_not_found", NULL);
+	expect(F->admin, "POST", "/api/v1/ta/rir/keyroll", "{\"step\":"
+	    "\"start\"}", 404, "ta_not_found", NULL);
+	expect(F->admin, "GET", "/api/v1/ta/rir/keyroll", NULL, 404,
+	    "ta_not_found", NULL);
+	expect(F->admin, "GET", "/api/v1/ta/nope/tal/next", NULL, 404,
+	    "ta_not_found", NULL);
+	expect(F->admin, "DELETE", "/api/v1/ta/ta/keyroll", NULL, 405,
+	    "method_not_allowed", NULL);
+	/* Member tokens: admin routes, whatever the trust anchor. */
+	expect(F->member, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":"
+	    "\"start\"}", 403, "forbidden", NULL);
+	expect(F->member, "GET", "/api/v1/ta/ta/keyroll", NULL, 403,
+	    "forbidden", NULL);
+	expect(F->member, "GET", "/api/v1/ta/ta/tal/next", NULL, 403,
+	    "forbidden", NULL);
+	expect(F->member, "POST", "/api/v1/ta/nope/keyroll", "{\"step\":"
+	    "\"start\"}", 403, "forbidden", NULL);
+	assert_int_equal(count(PENDING), 0);
+	assert_int_equal(count("SELECT count(*) FROM ca_key"), nkeys);
+	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action "
+	    "LIKE 'ta.keyroll.%'"), 0);
+
+	/* start, idempotent: a replay starts nothing more. */
+	assert_int_equal(req_idem("POST", "/api/v1/ta/ta/keyroll",
+	    "{\"step\":\"start\"}", "roll-1", &j, &rep), 200);
+	assert_false(rep);
+	assert_true(json_is_true(json_object_get(j, "rolling")));
+	assert_string_equal(json_string_value(json_object_get(j,
+	    "active_key")), k1);
+	snprintf(k2, sizeof(k2), "%s", json_string_value(json_object_get(j,
+	    "next_key")));
+	assert_int_equal(strlen(k2), 40);
+	assert_string_not_equal(k1, k2);
+	assert_false(json_is_true(json_object_get(j, "finish_allowed")));
+	assert_true(json_is_string(json_object_get(j, "acceptance_ends_at")));
+	assert_non_null(strstr(json_string_value(json_object_get(j,
+	    "next_cert_uri")), BASE "ta-ta/ta-"));
+	assert_int_equal(req_idem("POST", "/api/v1/ta/ta/keyroll",
+	    "{\"step\":\"start\"}", "roll-1", &r2, &rep), 200);
+	assert_true(rep);
+	assert_true(json_equal(j, r2));
+	json_decref(j);
+	json_decref(r2);
+	assert_int_equal(count(PENDING), 1);
+	assert_int_equal(count(AUDIT("ta.keyroll.start") " AND actor = 'ops'"),
+	    1);
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":"
+	    "\"start\"}", 409, "exists", "step");
+	assert_int_equal(count(PENDING), 1);
+
+	/* The next TAL is the new key's. */
+	assert_int_equal(req(F->admin, "GET", "/api/v1/ta/ta/tal", NULL, &j),
+	    200);
+	old = tal_key(j);
+	json_decref(j);
+	assert_int_equal(req(F->admin, "GET", "/api/v1/ta/ta/tal/next", NULL,
+	    &j), 200);
+	next = tal_key(j);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "tal")),
+	    "ta-ta/ta-"));
+	json_decref(j);
+	assert_int_not_equal(EVP_PKEY_eq(old, next), 1);
+
+	/* finish waits for the acceptance period, unless forced. */
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":"
+	    "\"finish\"}", 409, "conflict", "step");
+	assert_int_equal(count(PENDING), 1);
+	assert_int_equal(req(F->admin, "POST", "/api/v1/ta/ta/keyroll",
+	    "{\"step\":\"finish\",\"force\":true}", &j), 200);
+	assert_false(json_is_true(json_object_get(j, "rolling")));
+	assert_string_equal(json_string_value(json_object_get(j,
+	    "active_key")), k2);
+	json_decref(j);
+	assert_int_equal(count(PENDING), 0);
+	assert_int_equal(count(AUDIT("ta.keyroll.finish") " AND actor = "
+	    "'ops'"), 1);
+	assert_int_equal(req(F->admin, "GET", "/api/v1/ta/ta", NULL, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "key_id")), k2);
+	json_decref(j);
+	/* The TAL (same URI) now holds the new key. */
+	assert_int_equal(req(F->admin, "GET", "/api/v1/ta/ta/tal", NULL, &j),
+	    200);
+	old = (EVP_PKEY_free(old), tal_key(j));
+	json_decref(j);
+	assert_int_equal(EVP_PKEY_eq(old, next), 1);
+	EVP_PKEY_free(old);
+	EVP_PKEY_free(next);
+	expect(F->admin, "GET", "/api/v1/ta/ta/tal/next", NULL, 409, "conflict",
+	    NULL);
+	expect(F->admin, "POST", "/api/v1/ta/ta/keyroll", "{\"step\":"
+	    "\"finish\",\"force\":true}", 409, "conflict", "step");
+	tu_check_manifests(F->db, "SELECT count(*) FROM ca_key WHERE state IN "
+	    "('active', 'pending') AND cert IS NOT NULL");
+}
+
 int
 main(void)
 {
@@ -456,6 +645,7 @@ main(void)
 		cmocka_unit_test(test_ta_errors),
 		cmocka_unit_test(test_workers_order),
 		cmocka_unit_test(test_workers_parallel),
+		cmocka_unit_test(test_ta_keyroll),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
