@@ -13,6 +13,7 @@
 #include "api/api_int.h"
 #include "ca/offline.h"
 #include "common/cm_clock.h"
+#include "common/cm_log.h"
 
 #define ISO(col)	"to_char(" col " AT TIME ZONE 'UTC', " \
 			"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -186,7 +187,17 @@ api_r_parent_offline_response(struct api_call *c)
 	ca_off_free(f);
 	if (ca_eng_offline_import(c->eng, c->params[0], c->req->body,
 	    c->req->body_len, "response", c->who.name, &res, &err) == -1) {
-		if (err.code == CM_EPERM || err.code == CM_EINVAL)
+		/*
+		 * The file's fault: refused, checks failed, or a message
+		 * that is not CMS (which the CMS code reports as a crypto
+		 * error; a signer failure would be reported the same way,
+		 * so it is logged too).
+		 */
+		if (err.code == CM_ECRYPTO)
+			cm_warn("api: %s: offline response: %s", c->params[0],
+			    err.msg);
+		if (err.code == CM_EPERM || err.code == CM_EINVAL ||
+		    err.code == CM_ECRYPTO)
 			return api_error(c, 422, "invalid", "response", "%s",
 			    err.msg);
 		return parent_error(c, &err, "response");

@@ -637,6 +637,232 @@ test_ta_keyroll(void **state)
 	    "('active', 'pending') AND cert IS NOT NULL");
 }
 
+/* ---- an offline parent (docs/offline-ta.md) ---- */
+
+#define OFF_KEYS "SELECT count(*) FROM ca_key k JOIN ca c ON c.id = " \
+		"k.ca_id WHERE c.handle = 'off' AND k.state = 'active'"
+#define MIRRORED "SELECT count(*) FROM mirror_object"
+
+static void
+ok(int rc, const struct cm_err *err)
+{
+	if (rc < 0)
+		fail_msg("%s", err->msg);
+}
+
+/* POSTs body (a response file) and expects status, code, field. */
+static void
+upload(const char *token, const char *body, int status, const char *code)
+{
+	expect(token, "POST", "/api/v1/cas/off/parent/offline-response", body,
+	    status, code, strcmp(code, "malformed_file") == 0 ||
+	    strcmp(code, "invalid") == 0 ? "response" : NULL);
+}
+
+/* The response file resp with member key set to v (a string). */
+static char *
+tamper(const char *resp, const char *key, json_t *v)
+{
+	json_t	*j = json_loads(resp, 0, NULL);
+	char	*s;
+
+	assert_non_null(j);
+	json_object_set_new(j, key, v);
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+/*
+ * A CA "off" here whose parent is trust anchor "ota" on a second engine
+ * and database (the offline machine): the request file comes from the
+ * API, the trust anchor answers it, and the response goes back through
+ * the API.  Malformed or refused responses change nothing.
+ */
+static void
+test_offline_parent(void **state)
+{
+	struct ca_eng	*ta = NULL, *on = NULL;
+	struct db	*odb;
+	struct hsm	*ohsm = hsm_open_mem();
+	struct ca_off	*f = NULL;
+	struct ca_res	*res;
+	struct cm_err	 err;
+	json_t		*j, *r2, *mp;
+	uint8_t		*cta = NULL, *pta = NULL;
+	size_t		 clen, plen, sl;
+	char		 dsn[2 * 4096 + 32], *reqf, *resp = NULL, *bad, *mtok = NULL;
+	int		 rep;
+	int64_t		 audits;
+
+	(void)state;
+	ok(db_exec(F->db, "CREATE DATABASE offta", NULL, NULL, &err), &err);
+	snprintf(dsn, sizeof(dsn), "%s dbname=offta", F->t.dsn);
+	if ((odb = db_open(dsn, 5, &err)) == NULL || db_migrate(odb, &err) < 0 ||
+	    (ta = ca_eng_new(&F->conf, odb, ohsm, F->pool, NULL, &err)) ==
+	    NULL || (on = ca_eng_new(&F->conf, F->db, F->hsm, F->pool, NULL,
+	    &err)) == NULL)
+		fail_msg("%s", err.msg);
+	res = tu_res("64496-64511", "10.0.0.0/8", "2001:db8::/32");
+	ok(ca_eng_ta_create(ta, "ota", res, "test", &err), &err);
+	ca_res_free(res);
+	/* What parent request, child add and parent import --offline do. */
+	ok(ca_eng_remote_create(on, "off", "test", &err), &err);
+	ok(ca_eng_bpki(on, "off", &cta, &clen, NULL, &err), &err);
+	ok(ca_eng_bpki(ta, "ota", &pta, &plen, NULL, &err), &err);
+	res = tu_res("64510", "10.7.0.0/16", "");
+	ok(ca_eng_child_add(ta, "ota", "off", res, cta, clen, "test", &err),
+	    &err);
+	ca_res_free(res);
+	ok(ca_eng_parent_set(on, "off", "ota", "off",
+	    "https://offline.invalid/updown/ota", pta, plen, "test", &err), &err);
+	ok(ca_eng_parent_offline(on, "off", 1, &err), &err);
+	/* And one whose parent is online. */
+	ok(ca_eng_remote_create(on, "on2", "test", &err), &err);
+	ok(ca_eng_parent_set(on, "on2", "xp", "on2",
+	    "https://parent.example/updown/xp", pta, plen, "test", &err), &err);
+	free(cta);
+	free(pta);
+	ok(api_token_create(F->db, "off-member", "off", &mtok, &err), &err);
+
+	/* The state before any exchange. */
+	assert_int_equal(req(F->admin, "GET", "/api/v1/cas/off/parent", NULL,
+	    &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "mode")),
+	    "offline");
+	assert_string_equal(json_string_value(json_object_get(j, "parent")),
+	    "ota");
+	assert_true(json_is_null(json_object_get(j, "active_key")));
+	assert_true(json_is_null(json_object_get(j, "next_sync")));
+	assert_true(json_is_null(json_object_get(j,
+	    "parent_mft_next_update")));
+	assert_int_equal(json_array_size(json_object_get(j, "mirror_points")),
+	    0);
+	json_decref(j);
+	assert_int_equal(req(F->admin, "GET", "/api/v1/cas/on2/parent", NULL,
+	    &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "mode")),
+	    "online");
+	assert_true(json_is_string(json_object_get(j, "next_sync")));
+	json_decref(j);
+	expect(F->admin, "GET", "/api/v1/cas/rir/parent", NULL, 404,
+	    "parent_not_found", NULL);
+	expect(F->admin, "GET", "/api/v1/cas/nope/parent", NULL, 404,
+	    "ca_not_found", NULL);
+	expect(F->admin, "POST", "/api/v1/cas/rir/parent/offline-request",
+	    NULL, 404, "parent_not_found", NULL);
+	expect(F->admin, "POST", "/api/v1/cas/nope/parent/offline-request",
+	    NULL, 404, "ca_not_found", NULL);
+	expect(F->admin, "POST", "/api/v1/cas/on2/parent/offline-request",
+	    NULL, 409, "conflict", NULL);
+	expect(F->admin, "GET", "/api/v1/cas/off/parent/offline-request", NULL,
+	    405, "method_not_allowed", NULL);
+	/* Member tokens, even of this very CA: admin routes. */
+	audits = count("SELECT count(*) FROM audit_log");
+	expect(mtok, "GET", "/api/v1/cas/off/parent", NULL, 403, "forbidden",
+	    NULL);
+	expect(mtok, "POST", "/api/v1/cas/off/parent/offline-request", NULL,
+	    403, "forbidden", NULL);
+	expect(F->member, "POST", "/api/v1/cas/off/parent/offline-request",
+	    NULL, 403, "forbidden", NULL);
+	upload(mtok, "{}", 403, "forbidden");
+	assert_int_equal(count("SELECT count(*) FROM audit_log"), audits);
+
+	/* The request file. */
+	assert_int_equal(req(F->admin, "POST",
+	    "/api/v1/cas/off/parent/offline-request", NULL, &j), 200);
+	reqf = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (ca_off_parse("req", (uint8_t *)reqf, strlen(reqf), CA_OFF_REQUEST,
+	    &f, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_string_equal(f->parent, "ota");
+	assert_string_equal(f->child, "off");
+	assert_true(f->nmsgs >= 2);
+	ca_off_free(f);
+	assert_int_equal(count(AUDIT("parent.offline-request") " AND actor = "
+	    "'ops'"), 1);
+
+	/* Malformed uploads: 400, before anything is looked at. */
+	upload(F->admin, "{}", 400, "malformed_file");
+	upload(F->admin, "{\"type\":\"cairn-offline-response\"}", 400,
+	    "malformed_file");
+	upload(F->admin, reqf, 400, "malformed_file");	/* a request */
+	upload(F->admin, "[1]", 400, "malformed_json");
+	upload(F->admin, "not a file", 400, "malformed_json");
+
+	/* The offline machine answers. */
+	ok(ca_eng_offline_answer(ta, "ota", (uint8_t *)reqf, strlen(reqf),
+	    "req.json", "test", &resp, &sl, &err), &err);
+	free(reqf);
+	/* Responses that parse but are refused: 422, nothing changed. */
+	bad = tamper(resp, "parent", json_string("xta"));
+	upload(F->admin, bad, 422, "invalid");
+	free(bad);
+	bad = tamper(resp, "messages", json_pack("[s]", "Z2FyYmFnZQ=="));
+	upload(F->admin, bad, 422, "invalid");
+	free(bad);
+	assert_int_equal(count(OFF_KEYS), 0);
+	assert_int_equal(count(MIRRORED), 0);
+	assert_int_equal(count(AUDIT("parent.offline-import")), 0);
+
+	/* The response, idempotent. */
+	assert_int_equal(req_idem("POST",
+	    "/api/v1/cas/off/parent/offline-response", resp, "imp-1", &j, &rep),
+	    200);
+	assert_false(rep);
+	assert_int_equal(json_integer_value(json_object_get(j, "installed")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "refused")), 0);
+	assert_true(json_integer_value(json_object_get(j, "published")) > 0);
+	assert_true(json_is_string(json_object_get(j,
+	    "parent_mft_next_update")));
+	assert_int_equal(req_idem("POST",
+	    "/api/v1/cas/off/parent/offline-response", resp, "imp-1", &r2, &rep),
+	    200);
+	assert_true(rep);
+	assert_true(json_equal(j, r2));
+	json_decref(r2);
+	assert_int_equal(count(OFF_KEYS), 1);
+	assert_int_equal(count(AUDIT("parent.offline-import") " AND actor = "
+	    "'ops'"), 1);
+	/* Without the key it is a replay of the parent's replies. */
+	upload(F->admin, resp, 422, "invalid");
+	assert_int_equal(count(AUDIT("parent.offline-import")), 1);
+
+	/* The state now: a key, the mirrored points, their due date. */
+	assert_int_equal(req(F->admin, "GET", "/api/v1/cas/off/parent", NULL,
+	    &r2), 200);
+	assert_int_equal(strlen(json_string_value(json_object_get(r2,
+	    "active_key"))), 40);
+	assert_true(json_is_string(json_object_get(r2, "last_sync")));
+	assert_true(json_equal(json_object_get(r2, "parent_mft_next_update"),
+	    json_object_get(j, "parent_mft_next_update")));
+	/* ota-ta/ (the certificate alone) and ota/ with its manifest. */
+	mp = json_object_get(r2, "mirror_points");
+	if (json_array_size(mp) != 2)
+		fail_msg("mirror_points: %s", json_dumps(mp, 0));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    mp, 0), "base_uri")), BASE "ota-ta/");
+	assert_true(json_is_null(json_object_get(json_array_get(mp, 0),
+	    "next_update")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    mp, 1), "base_uri")), BASE "ota/");
+	assert_true(json_equal(json_object_get(json_array_get(mp, 1),
+	    "next_update"), json_object_get(j, "parent_mft_next_update")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    mp, 1), "imported_by")), "ops");
+	json_decref(r2);
+	json_decref(j);
+	assert_true(ca_eng_check(on, &err) > 0);
+
+	free(resp);
+	free(mtok);
+	ca_eng_free(ta);
+	ca_eng_free(on);
+	hsm_close(ohsm);
+	db_close(odb);
+}
+
 int
 main(void)
 {
@@ -646,6 +872,7 @@ main(void)
 		cmocka_unit_test(test_workers_order),
 		cmocka_unit_test(test_workers_parallel),
 		cmocka_unit_test(test_ta_keyroll),
+		cmocka_unit_test(test_offline_parent),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
