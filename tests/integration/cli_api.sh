@@ -279,6 +279,76 @@ grep -q "404 ta_not_found" "$RP_WORK/err.txt" || fail "ta show rir: $(cat "$RP_W
 CAIRN_TOKEN=$member expect 1 ta tal ta
 grep -q "403 forbidden" "$RP_WORK/err.txt" || fail "member ta tal: $(cat "$RP_WORK/err.txt")"
 
+# A trust anchor key roll (RFC 9691) through the API.
+expect 0 ta-keyroll status ta2
+echo "$out" | grep -q "^rolling: *no" || fail "ta-keyroll status: $out"
+expect 1 ta-keyroll finish ta2                  # no roll under way
+grep -q "409 conflict: .*no trust anchor key roll under way" "$RP_WORK/err.txt" ||
+    fail "finish without start: $(cat "$RP_WORK/err.txt")"
+expect 1 ta tal ta2 --next
+grep -q "409 conflict" "$RP_WORK/err.txt" || fail "tal --next: $(cat "$RP_WORK/err.txt")"
+expect 2 ta-keyroll start ta2 --force
+expect 2 ta-keyroll start
+expect 1 ta-keyroll start rir
+grep -q "404 ta_not_found" "$RP_WORK/err.txt" || fail "ta-keyroll rir: $(cat "$RP_WORK/err.txt")"
+CAIRN_TOKEN=$member expect 1 ta-keyroll start ta2
+grep -q "403 forbidden" "$RP_WORK/err.txt" || fail "member ta-keyroll: $(cat "$RP_WORK/err.txt")"
+expect 0 ta-keyroll status ta2
+echo "$out" | grep -q "^rolling: *no" || fail "after refusals: $out"
+expect 0 ta-keyroll start ta2
+echo "$out" | grep -q "^rolling: *yes" || fail "ta-keyroll start: $out"
+echo "$out" | grep -q "cairn ta tal ta2 --next" || fail "ta-keyroll start: $out"
+expect 1 ta-keyroll start ta2
+grep -q "409 exists" "$RP_WORK/err.txt" || fail "second start: $(cat "$RP_WORK/err.txt")"
+expect 0 ta tal ta2 --next
+[ "$out" = "$(cairnd tal ta2 --next 2>/dev/null)" ] || fail "ta tal --next differs from cairnd tal --next: $out"
+[ "$out" != "$(cairnd tal ta2 2>/dev/null)" ] || fail "ta tal --next is the current TAL"
+expect 1 ta-keyroll finish ta2                  # the acceptance period
+grep -q "409 conflict: .*acceptance period" "$RP_WORK/err.txt" || fail "early finish: $(cat "$RP_WORK/err.txt")"
+expect 0 ta-keyroll finish ta2 --force
+echo "$out" | grep -q "^rolling: *no" || fail "ta-keyroll finish: $out"
+expect 0 history ta2 --actor ops
+echo "$out" | grep -q "ops *ta.keyroll.finish" || fail "history ta2: $out"
+echo "$out" | grep -q "ops *ta.keyroll.start" || fail "history ta2: $out"
+
+# A CA whose parent is offline: its state and the request file through the
+# API.  Here the "offline" parent is this instance's own trust anchor, so
+# the response must be refused (its publication points are our own) and
+# change nothing.
+cairnd parent request off "$RP_WORK/off_request.xml" >/dev/null 2>&1 || fail "parent request"
+cairnd child add ta "$RP_WORK/off_request.xml" "$RP_WORK/off_response.xml" \
+    as=65000 v4=198.18.0.0/15 >/dev/null 2>&1 || fail "child add"
+cairnd parent import off "$RP_WORK/off_response.xml" --offline >/dev/null 2>&1 ||
+    fail "parent import --offline"
+expect 0 parent show off
+echo "$out" | grep -q "^mode: *offline" || fail "parent show: $out"
+echo "$out" | grep -q "^parent: *ta" || fail "parent show: $out"
+echo "$out" | grep -q "^key: *-" || fail "parent show: $out"
+expect 1 parent show m1
+grep -q "404 parent_not_found" "$RP_WORK/err.txt" || fail "parent show m1: $(cat "$RP_WORK/err.txt")"
+expect 1 parent show nope
+grep -q "404 ca_not_found" "$RP_WORK/err.txt" || fail "parent show nope: $(cat "$RP_WORK/err.txt")"
+CAIRN_TOKEN=$member expect 1 parent show off
+grep -q "403 forbidden" "$RP_WORK/err.txt" || fail "member parent show: $(cat "$RP_WORK/err.txt")"
+expect 0 parent offline-request off "$RP_WORK/off_req.json"
+echo "$out" | grep -q "^off: [0-9]* messages for the offline parent in" || fail "offline-request: $out"
+grep -q '"type": *"cairn-offline-request"' "$RP_WORK/off_req.json" || fail "request file: $(head -c 300 "$RP_WORK/off_req.json")"
+expect 0 parent offline-request off --json
+echo "$out" | grep -q '"type": *"cairn-offline-request"' || fail "offline-request --json: $out"
+expect 2 parent offline-request
+expect 2 parent offline-import off "$RP_WORK/nonexistent.json"
+printf '{"type":"cairn-offline-response"}' >"$RP_WORK/bad_resp.json"
+expect 1 parent offline-import off "$RP_WORK/bad_resp.json"
+grep -q "400 malformed_file: .*(field response)" "$RP_WORK/err.txt" || fail "malformed response: $(cat "$RP_WORK/err.txt")"
+expect 1 parent offline-import off "$RP_WORK/off_req.json"
+grep -q "400 malformed_file" "$RP_WORK/err.txt" || fail "request as response: $(cat "$RP_WORK/err.txt")"
+cairnd offline answer ta "$RP_WORK/off_req.json" "$RP_WORK/off_resp.json" >/dev/null 2>&1 ||
+    fail "offline answer"
+expect 1 parent offline-import off "$RP_WORK/off_resp.json"
+grep -q "422 invalid" "$RP_WORK/err.txt" || fail "own points: $(cat "$RP_WORK/err.txt")"
+expect 0 parent show off
+echo "$out" | grep -q "^key: *-" || fail "refused import changed the CA: $out"
+
 # Revoked tokens are refused at once.
 cairnd token revoke member-1 >/dev/null 2>&1 || fail "token revoke"
 CAIRN_TOKEN=$member expect 1 roa list m1
@@ -292,10 +362,42 @@ expect 0 ca create --help
 echo "$out" | grep -q "usage: .*ca create HANDLE --parent" || fail "--help: $out"
 for c in "ca delete" "token create" "token list" "token revoke" "publisher add" \
     "publisher list" "publisher show" "publisher remove" "import resources" \
-    "status" "history"; do
+    "status" "history" "ta-keyroll start" "ta-keyroll finish" \
+    "ta-keyroll status" "parent show" "parent offline-request" \
+    "parent offline-import"; do
 	expect 0 $c --help
 	echo "$out" | grep -q "^usage: cairn .* $c" || fail "$c --help: $out"
 done
+
+# Bash completion offers every command of cairn --help and its subcommand.
+_init_completion() {
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	words=("${COMP_WORDS[@]}")
+	cword=$COMP_CWORD
+}
+_filedir() { :; }
+. "$here/../../deploy/cairn.bash-completion" || fail "completion: cannot source"
+offers() {	# offers WORD COMP_WORDS...: the completion of the last word
+	local w=$1
+	shift
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	COMPREPLY=()
+	_cairn
+	printf '%s\n' "${COMPREPLY[@]}" | grep -qx -- "$w"
+}
+ncomp=0
+while read -r c s; do
+	offers "$c" cairn "" || fail "completion: no command $c"
+	case $s in
+	[a-z]*) offers "$s" cairn "$c" "" || fail "completion: no $c $s" ;;
+	esac
+	ncomp=$((ncomp + 1))
+done < <("$CAIRN" --help | awk '/^commands:/ { on = 1; next } on && NF == 0 { exit } on { print $1, $2 }')
+[ $ncomp -gt 30 ] || fail "completion: only $ncomp commands in cairn --help"
+offers --force cairn ta-keyroll finish "" || fail "completion: ta-keyroll finish --force"
+offers --next cairn ta tal "" || fail "completion: ta tal --next"
 
 # The tick loop kept running while the API served.
 grep -q "api: listening on 127.0.0.1 port $port (http, 4 workers)" "$RP_WORK/run.log" ||
