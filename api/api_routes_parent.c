@@ -53,10 +53,11 @@ mirror_points(struct api_call *c, const char *parent)
 		return NULL;
 	arr = json_array();
 	for (i = 0; arr != NULL && i < n; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:s, s:s}",
-		    "base_uri", db_res_text(r, i, 0), "next_update", col(r, i, 1),
-		    "manifest_number", col(r, i, 2), "imported_at",
-		    db_res_text(r, i, 3), "imported_by", db_res_text(r, i, 4)));
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:s, "
+		    "s:s}", "base_uri", db_res_text(r, i, 0), "next_update",
+		    col(r, i, 1), "manifest_number", col(r, i, 2),
+		    "imported_at", db_res_text(r, i, 3), "imported_by",
+		    db_res_text(r, i, 4)));
 	db_res_free(r);
 	if (arr == NULL)
 		api_error(c, 500, "internal", NULL, "out of memory");

@@ -691,7 +691,8 @@ test_offline_parent(void **state)
 	json_t		*j, *r2, *mp;
 	uint8_t		*cta = NULL, *pta = NULL;
 	size_t		 clen, plen, sl;
-	char		 dsn[2 * 4096 + 32], *reqf, *resp = NULL, *bad, *mtok = NULL;
+	char		 dsn[2 * 4096 + 32], *reqf, *resp = NULL, *bad;
+	char		*mtok = NULL;
 	int		 rep;
 	int64_t		 audits;
 
