@@ -769,9 +769,17 @@ test_offline_parent(void **state)
 	upload(mtok, "{}", 403, "forbidden");
 	assert_int_equal(count("SELECT count(*) FROM audit_log"), audits);
 
-	/* The request file. */
-	assert_int_equal(req(F->admin, "POST",
-	    "/api/v1/cas/off/parent/offline-request", NULL, &j), 200);
+	/* The request file; a replay answers the same file. */
+	assert_int_equal(req_idem("POST",
+	    "/api/v1/cas/off/parent/offline-request", NULL, "req-1", &j, &rep),
+	    200);
+	assert_false(rep);
+	assert_int_equal(req_idem("POST",
+	    "/api/v1/cas/off/parent/offline-request", NULL, "req-1", &r2, &rep),
+	    200);
+	assert_true(rep);
+	assert_true(json_equal(j, r2));
+	json_decref(r2);
 	reqf = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (ca_off_parse("req", (uint8_t *)reqf, strlen(reqf), CA_OFF_REQUEST,
