@@ -125,15 +125,32 @@ eng_insert_ca(struct db *db, const char *handle, const char *kind,
 	if (db_exec(db, "INSERT INTO ca_resources (ca_id, asn, ipv4, ipv6) "
 	    "VALUES ($1, $2, $3, $4)", &p, NULL, err) == -1)
 		goto out;
-	db_params_init(&p);
-	db_param_text(&p, handle);
-	db_param_text(&p, repo);
-	if (db_exec(db, "INSERT INTO publisher (handle, base_uri) VALUES ($1, $2)",
-	    &p, NULL, err) == -1)
+	if (eng_insert_publisher(db, handle, repo, NULL, err) == -1)
 		goto out;
 	rc = 0;
 out:
 	eng_free_texts(t);
+	return rc;
+}
+
+int
+eng_insert_publisher(struct db *db, const char *handle, const char *base,
+    int64_t *id, struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	int			 rc;
+
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	db_param_text(&p, base);
+	if (id == NULL)
+		return db_exec(db, "INSERT INTO publisher (handle, base_uri) "
+		    "VALUES ($1, $2)", &p, NULL, err) == -1 ? -1 : 0;
+	rc = db_exec(db, "INSERT INTO publisher (handle, base_uri) VALUES "
+	    "($1, $2) RETURNING id", &p, &r, err) == -1 ||
+	    db_res_int64(r, 0, 0, id, err) == -1 ? -1 : 0;
+	db_res_free(r);
 	return rc;
 }
 
@@ -158,18 +175,14 @@ ta_create_tx(struct db *db, void *arg, struct cm_err *err)
 {
 	struct create_arg	*a = arg;
 	struct ca_eng		*e = a->e;
-	struct ca_cert_spec	 s;
 	struct eng_ca		 c;
 	struct eng_obj		 o;
-	X509			*x = NULL;
 	uint8_t			*der = NULL;
 	int64_t			 id, tapub, now = eng_now(e);
 	char			 repo[ENG_URI_MAX], tadir[ENG_URI_MAX],
 				 mft[ENG_URI_MAX], name[ENG_HANDLE_MAX + 8],
 				 handle_ta[ENG_HANDLE_MAX + 8];
-	struct db_params	 p;
-	struct db_res		*r = NULL;
-	int			 len, rc = -1;
+	int			 rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	snprintf(repo, sizeof(repo), "%s%s/", e->conf.rsync_base, a->handle);
@@ -178,62 +191,32 @@ ta_create_tx(struct db *db, void *arg, struct cm_err *err)
 	snprintf(name, sizeof(name), "%s.cer", a->handle);
 	if (eng_insert_ca(db, a->handle, "ta", 0, repo, a->res, &id, err) == -1)
 		return -1;
-	db_params_init(&p);
-	db_param_text(&p, handle_ta);
-	db_param_text(&p, tadir);
-	if (db_exec(db, "INSERT INTO publisher (handle, base_uri) VALUES ($1, $2) "
-	    "RETURNING id", &p, &r, err) == -1 ||
-	    db_res_int64(r, 0, 0, &tapub, err) == -1)
-		goto out;
-	memset(&s, 0, sizeof(s));
-	s.kind = CA_CERT_TA;
-	s.subject_key = hsm_key_pubkey(a->key);
-	s.issuer_key = a->key;
-	s.not_before = (time_t)(now - ENG_BACKDATE);
-	s.not_after = (time_t)(now + e->conf.ta_validity);
-	s.sia_repo = repo;
-	eng_keyname(hsm_key_id(a->key), "mft", mft, sizeof(mft));
 	snprintf(mft, sizeof(mft), "%s%.16s.mft", repo, hsm_key_id(a->key));
-	s.sia_mft = mft;
-	s.sia_notify = e->conf.notify_uri;
-	s.res = a->res;
-	memset(&o, 0, sizeof(o));
-	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
-	    ca_cert_issue(&s, &x, err) == -1)
+	if (eng_insert_publisher(db, handle_ta, tadir, &tapub, err) == -1 ||
+	    eng_ta_cert(e, a->key, a->res, repo, mft, now + e->conf.ta_validity,
+	    a->handle, &o, &der, err) == -1)
 		goto out;
-	if ((len = i2d_X509(x, &der)) <= 0) {
-		cm_err_ssl(err, a->handle, "cannot encode the TA certificate");
-		goto out;
-	}
 	{
 		char uri[ENG_URI_MAX];
 
 		snprintf(uri, sizeof(uri), "%s%s", tadir, name);
-		if (eng_insert_key(db, hsm_key_id(a->key), id, der, (size_t)len, uri,
+		if (eng_insert_key(db, hsm_key_id(a->key), id, der, o.len, uri,
 		    err) == -1)
 			goto out;
 	}
 	if (eng_load_ca(e, db, a->handle, &c, err) == -1)
 		goto out;
 	/* The TA certificate, outside the TA's own publication point. */
-	o.kind = "cer";
 	o.name = name;
 	o.repo = tadir;
 	o.publisher = tapub;
-	o.der = der;
-	o.len = (size_t)len;
-	o.not_before = now - ENG_BACKDATE;
-	o.not_after = now + e->conf.ta_validity;
-	o.subject = "ta";
 	if (eng_put(db, &c, &o, err) == -1 ||
 	    eng_publish_pp(e, db, &c, err) == -1 ||
 	    eng_audit(db, a->actor, "ta.create", id, a->handle, err) == -1)
 		goto out;
 	rc = 0;
 out:
-	db_res_free(r);
 	eng_ctx_clear(&c);
-	X509_free(x);
 	OPENSSL_free(der);
 	return rc;
 }
@@ -242,7 +225,6 @@ out:
 static int
 with_new_key(struct create_arg *a, db_tx_fn fn, struct cm_err *err)
 {
-	struct cm_err	 e2;
 	char		 label[HSM_LABEL_MAX];
 
 	if (!eng_handle_ok(a->handle))
@@ -255,9 +237,7 @@ with_new_key(struct create_arg *a, db_tx_fn fn, struct cm_err *err)
 	if (hsm_key_create(a->e->hsm, label, &a->key, err) == -1)
 		return -1;
 	if (db_tx(a->e->db, NULL, fn, a, err) == -1) {
-		if (hsm_key_destroy(a->key, &e2) == -1)
-			cm_warn("%s: a key was left in the signer: %s", a->handle,
-			    e2.msg);
+		eng_key_discard(a->key, a->handle);
 		a->key = NULL;
 		return -1;
 	}
@@ -566,22 +546,11 @@ sync_objects(struct ca_eng *e, struct db *db, struct eng_ca *c,
 
 		if (wa[i] != CA_PLAN_ISSUE)
 			continue;
-		memset(&ss, 0, sizeof(ss));
 		memset(&o, 0, sizeof(o));
 		snprintf(uri, sizeof(uri), "%s%s", c->repo, po->name);
-		if (eng_ee_key(e, &ee, err) == -1 ||
-		    eng_serial(ss.serial, &ss.serial_len, o.serial, err) == -1)
+		if (eng_sigobj_spec(e, c, uri, crluri, now, &ss, &ee, o.serial,
+		    err) == -1)
 			goto out;
-		ss.issuer = c->cert;
-		ss.issuer_key = c->key;
-		ss.ee_key = ee;
-		ss.not_before = (time_t)(now - ENG_BACKDATE);
-		ss.not_after = (time_t)eng_min(now + e->conf.sched.ee_validity,
-		    c->not_after);
-		ss.signing_time = (time_t)now;
-		ss.object_uri = uri;
-		ss.crl_uri = crluri;
-		ss.issuer_uri = c->cert_uri;
 		if ((po->kind == CA_PLAN_ROA ? ca_sigobj_roa(&ss, po->roa, &der,
 		    &len, NULL, err) : ca_sigobj_aspa(&ss, po->aspa, &der, &len,
 		    NULL, err)) == -1)
@@ -1422,9 +1391,8 @@ parent_handle(struct db *db, const struct eng_ca *c, char out[ENG_HANDLE_MAX + 1
 	return 0;
 }
 
-/* The id of c's key in state (pending/old) into id; 0 found, 1 none, -1. */
-static int
-key_in_state(struct db *db, const struct eng_ca *c, const char *state,
+int
+eng_key_in_state(struct db *db, int64_t ca_id, const char *state,
     char id[HSM_KEY_ID_LEN + 1], int64_t *created, struct cm_err *err)
 {
 	struct db_params	 p;
@@ -1432,7 +1400,7 @@ key_in_state(struct db *db, const struct eng_ca *c, const char *state,
 	int			 n, rc = 1;
 
 	db_params_init(&p);
-	db_param_int(&p, c->id);
+	db_param_int(&p, ca_id);
 	db_param_text(&p, state);
 	if ((n = db_exec(db, "SELECT id, extract(epoch FROM created_at)::bigint "
 	    "FROM ca_key WHERE ca_id = $1 AND state = $2", &p, &r, err)) == -1)
@@ -1463,14 +1431,14 @@ roll_start_tx(struct db *db, void *arg, struct cm_err *err)
 	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
 		return -1;
 	if (parent_handle(db, &c, parent, err) == -1 ||
-	    (st = key_in_state(db, &c, "pending", id, NULL, err)) == -1)
+	    (st = eng_key_in_state(db, c.id, "pending", id, NULL, err)) == -1)
 		goto out;
 	if (st == 0) {
 		cm_err_set(err, CM_EEXIST, a->handle, "a key roll is already "
 		    "under way (pending key %s)", id);
 		goto out;
 	}
-	if ((st = key_in_state(db, &c, "old", id, NULL, err)) == -1)
+	if ((st = eng_key_in_state(db, c.id, "old", id, NULL, err)) == -1)
 		goto out;
 	if (st == 0) {
 		cm_err_set(err, CM_ESTATE, a->handle, "the previous key roll is "
@@ -1521,7 +1489,6 @@ ca_eng_keyroll_start(struct ca_eng *e, const char *handle, const char *actor,
     struct cm_err *err)
 {
 	struct roll_arg	 a;
-	struct cm_err	 e2;
 	char		 label[HSM_LABEL_MAX];
 
 	memset(&a, 0, sizeof(a));
@@ -1534,9 +1501,7 @@ ca_eng_keyroll_start(struct ca_eng *e, const char *handle, const char *actor,
 	if (db_tx(e->db, NULL, roll_start_tx, &a, err) == -1 ||
 	    (a.remote && eng_parent_roll_start(e, handle, a.key, actor,
 	    err) == -1)) {
-		if (hsm_key_destroy(a.key, &e2) == -1)
-			cm_warn("%s: a key was left in the signer: %s", handle,
-			    e2.msg);
+		eng_key_discard(a.key, handle);
 		return -1;
 	}
 	hsm_key_free(a.key);
@@ -1607,7 +1572,7 @@ roll_activate_tx(struct db *db, void *arg, struct cm_err *err)
 	memset(&old, 0, sizeof(old));
 	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
 		return -1;
-	if ((st = key_in_state(db, &c, "pending", k2, &created, err)) == -1)
+	if ((st = eng_key_in_state(db, c.id, "pending", k2, &created, err)) == -1)
 		goto out;
 	if (st == 1) {
 		cm_err_set(err, CM_ESTATE, a->handle, "no key roll under way "
@@ -1730,7 +1695,7 @@ roll_finish_tx(struct db *db, void *arg, struct cm_err *err)
 	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
 		return -1;
 	if (parent_handle(db, &c, parent, err) == -1 ||
-	    (st = key_in_state(db, &c, "old", a->old_id, NULL, err)) == -1)
+	    (st = eng_key_in_state(db, c.id, "old", a->old_id, NULL, err)) == -1)
 		goto out;
 	if (st == 1) {
 		cm_err_set(err, CM_ESTATE, a->handle, "no old key to revoke "
