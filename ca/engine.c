@@ -234,13 +234,8 @@ with_new_key(struct create_arg *a, db_tx_fn fn, struct cm_err *err)
 	if (eng_explicit_res(a->handle, a->res, err) == -1)
 		return -1;
 	snprintf(label, sizeof(label), "cairn ca %s", a->handle);
-	if (hsm_key_create(a->e->hsm, label, &a->key, err) == -1)
+	if (eng_new_key_tx(a->e, a->handle, label, fn, a, &a->key, err) == -1)
 		return -1;
-	if (db_tx(a->e->db, NULL, fn, a, err) == -1) {
-		eng_key_discard(a->key, a->handle);
-		a->key = NULL;
-		return -1;
-	}
 	hsm_key_free(a->key);
 	a->key = NULL;
 	return 0;
@@ -1496,11 +1491,11 @@ ca_eng_keyroll_start(struct ca_eng *e, const char *handle, const char *actor,
 	a.handle = handle;
 	a.actor = actor;
 	snprintf(label, sizeof(label), "cairn ca %.64s (rolled)", handle);
-	if (hsm_key_create(e->hsm, label, &a.key, err) == -1)
+	if (eng_new_key_tx(e, handle, label, roll_start_tx, &a, &a.key,
+	    err) == -1)
 		return -1;
-	if (db_tx(e->db, NULL, roll_start_tx, &a, err) == -1 ||
-	    (a.remote && eng_parent_roll_start(e, handle, a.key, actor,
-	    err) == -1)) {
+	if (a.remote && eng_parent_roll_start(e, handle, a.key, actor,
+	    err) == -1) {
 		eng_key_discard(a.key, handle);
 		return -1;
 	}
@@ -1751,7 +1746,6 @@ ca_eng_keyroll_finish(struct ca_eng *e, const char *handle, const char *actor,
     struct cm_err *err)
 {
 	struct roll_arg	 a;
-	struct hsm_key	*k = NULL;
 	struct cm_err	 e2;
 
 	memset(&a, 0, sizeof(a));
@@ -1765,10 +1759,7 @@ ca_eng_keyroll_finish(struct ca_eng *e, const char *handle, const char *actor,
 		cm_warn("%s: the parent did not revoke key %s yet: %s", handle,
 		    a.old_id, e2.msg);
 	/* Committed: the key is revoked for good; delete it from the signer. */
-	if (hsm_key_find(e->hsm, a.old_id, &k, &e2) == -1 ||
-	    hsm_key_destroy(k, &e2) == -1)
-		cm_warn("%s: retired key %s stays in the signer: %s", handle,
-		    a.old_id, e2.msg);
+	eng_key_delete(e, handle, a.old_id, "key");
 	return 0;
 }
 

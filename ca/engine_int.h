@@ -104,6 +104,20 @@ int	eng_sigobj_spec(struct ca_eng *e, const struct eng_ca *c,
  * ok.
  */
 void	eng_key_discard(struct hsm_key *k, const char *handle);
+/*
+ * Creates a key labelled label in the signer into *key (which fn may read
+ * through arg) and runs fn(arg) in a transaction; when that fails, the key
+ * is deleted again and *key is NULL.  On success the caller owns *key
+ * (hsm_key_free()).  Returns 0 or -1.
+ */
+int	eng_new_key_tx(struct ca_eng *e, const char *handle, const char *label,
+	    db_tx_fn fn, void *arg, struct hsm_key **key, struct cm_err *err);
+/*
+ * Deletes key key_id, retired for good, of CA handle from the signer; a
+ * failure is only logged, what naming the key ("key", "trust anchor key").
+ */
+void	eng_key_delete(struct ca_eng *e, const char *handle, const char *key_id,
+	    const char *what);
 
 int	eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
 	    struct eng_ca *c, struct cm_err *err);

@@ -158,6 +158,33 @@ eng_key_discard(struct hsm_key *k, const char *handle)
 		cm_warn("%s: a key was left in the signer: %s", handle, e2.msg);
 }
 
+int
+eng_new_key_tx(struct ca_eng *e, const char *handle, const char *label,
+    db_tx_fn fn, void *arg, struct hsm_key **key, struct cm_err *err)
+{
+	if (hsm_key_create(e->hsm, label, key, err) == -1)
+		return -1;
+	if (db_tx(e->db, NULL, fn, arg, err) == -1) {
+		eng_key_discard(*key, handle);
+		*key = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+eng_key_delete(struct ca_eng *e, const char *handle, const char *key_id,
+    const char *what)
+{
+	struct hsm_key	*k = NULL;
+	struct cm_err	 e2;
+
+	if (hsm_key_find(e->hsm, key_id, &k, &e2) == -1 ||
+	    hsm_key_destroy(k, &e2) == -1)
+		cm_warn("%s: retired %s %s stays in the signer: %s", handle, what,
+		    key_id, e2.msg);
+}
+
 void
 eng_ctx_clear(struct eng_ca *c)
 {

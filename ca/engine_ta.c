@@ -450,12 +450,8 @@ ca_eng_ta_keyroll_start(struct ca_eng *e, const char *handle,
 	a.handle = handle;
 	a.actor = actor;
 	snprintf(label, sizeof(label), "cairn ta %.64s (rolled)", handle);
-	if (hsm_key_create(e->hsm, label, &a.key, err) == -1)
+	if (eng_new_key_tx(e, handle, label, start_tx, &a, &a.key, err) == -1)
 		return -1;
-	if (db_tx(e->db, NULL, start_tx, &a, err) == -1) {
-		eng_key_discard(a.key, handle);
-		return -1;
-	}
 	cm_info("%s: trust anchor key roll started, new key %s", handle,
 	    hsm_key_id(a.key));
 	hsm_key_free(a.key);
@@ -667,8 +663,6 @@ ca_eng_ta_keyroll_finish(struct ca_eng *e, const char *handle, int force,
     const char *actor, struct cm_err *err)
 {
 	struct ta_arg	 a;
-	struct hsm_key	*k = NULL;
-	struct cm_err	 e2;
 
 	memset(&a, 0, sizeof(a));
 	a.e = e;
@@ -678,10 +672,7 @@ ca_eng_ta_keyroll_finish(struct ca_eng *e, const char *handle, int force,
 	if (db_tx(e->db, NULL, finish_tx, &a, err) == -1)
 		return -1;
 	/* Committed: nothing depends on the old key any more. */
-	if (hsm_key_find(e->hsm, a.old_id, &k, &e2) == -1 ||
-	    hsm_key_destroy(k, &e2) == -1)
-		cm_warn("%s: retired trust anchor key %s stays in the signer: %s",
-		    handle, a.old_id, e2.msg);
+	eng_key_delete(e, handle, a.old_id, "trust anchor key");
 	cm_info("%s: trust anchor key roll finished, key %s retired", handle,
 	    a.old_id);
 	return 0;
