@@ -134,6 +134,19 @@ out:
 }
 
 int
+eng_set_key_cert(struct db *db, const char *key_id, const uint8_t *der,
+    size_t len, struct cm_err *err)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_param_text(&p, key_id);
+	db_param_bytea(&p, der, len);
+	return db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &p, NULL,
+	    err) == -1 ? -1 : 0;
+}
+
+int
 eng_insert_publisher(struct db *db, const char *handle, const char *base,
     int64_t *id, struct cm_err *err)
 {
@@ -846,13 +859,8 @@ set_resources(struct ca_eng *e, struct db *db, const char *handle,
 	if (db_exec(db, "UPDATE ca_resources SET asn = $2, ipv4 = $3, ipv6 = $4, "
 	    "updated_at = now() WHERE ca_id = $1", &q, NULL, err) == -1 ||
 	    eng_issue_child_cert(e, db, &p, handle, c.repo, hsm_key_pubkey(c.key),
-	    c.key_id, res, &der, &len, uri, err) == -1)
-		goto out;
-	db_params_init(&q);
-	db_param_text(&q, c.key_id);
-	db_param_bytea(&q, der, len);
-	if (db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &q, NULL,
-	    err) == -1)
+	    c.key_id, res, &der, &len, uri, err) == -1 ||
+	    eng_set_key_cert(db, c.key_id, der, len, err) == -1)
 		goto out;
 	/* Reload: the certificate, and so the resources, changed. */
 	eng_ctx_clear(&c);
@@ -1515,7 +1523,6 @@ reissue_ca_cert(struct ca_eng *e, struct db *db, struct eng_ca *c,
     struct cm_err *err)
 {
 	struct ca_cert_spec	 s;
-	struct db_params	 q;
 	uint8_t			*der = NULL;
 	size_t			 len;
 	char			 id[HSM_KEY_ID_LEN + 1];
@@ -1535,13 +1542,8 @@ reissue_ca_cert(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	if (eng_issue_cert(e, db, c, &s, name, subject,
 	    strncmp(subject, "cer ", 4) == 0, (uint64_t)now, &der, &len,
 	    err) == -1 ||
-	    hsm_pubkey_id(X509_get0_pubkey(old->x509), id, err) == -1)
-		goto out;
-	db_params_init(&q);
-	db_param_text(&q, id);
-	db_param_bytea(&q, der, len);
-	if (db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &q, NULL,
-	    err) == -1)
+	    hsm_pubkey_id(X509_get0_pubkey(old->x509), id, err) == -1 ||
+	    eng_set_key_cert(db, id, der, len, err) == -1)
 		goto out;
 	rc = 0;
 out:

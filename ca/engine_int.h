@@ -306,6 +306,9 @@ int	eng_within_parent(const struct eng_ca *p, const char *child,
 int	eng_insert_ca(struct db *db, const char *handle, const char *kind,
 	    int64_t parent, const char *repo, const struct ca_res *res,
 	    int64_t *id, struct cm_err *err);
+/* Replaces the certificate of key key_id with der (its URI stays). */
+int	eng_set_key_cert(struct db *db, const char *key_id, const uint8_t *der,
+	    size_t len, struct cm_err *err);
 /* Inserts publisher handle at base; its id into *id unless id is NULL. */
 int	eng_insert_publisher(struct db *db, const char *handle, const char *base,
 	    int64_t *id, struct cm_err *err);

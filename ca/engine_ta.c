@@ -509,7 +509,6 @@ recert_ta(struct ca_eng *e, struct db *db, const struct eng_ca *n,
     int64_t tapub, struct cm_err *err)
 {
 	struct eng_obj		 o;
-	struct db_params	 p;
 	uint8_t			*der = NULL;
 	char			 mft[ENG_URI_MAX], dir[ENG_URI_MAX];
 	const char		*f = strrchr(n->cert_uri, '/');
@@ -524,12 +523,8 @@ recert_ta(struct ca_eng *e, struct db *db, const struct eng_ca *n,
 	o.name = f + 1;
 	o.repo = dir;
 	o.publisher = tapub;
-	db_params_init(&p);
-	db_param_text(&p, n->key_id);
-	db_param_bytea(&p, der, o.len);
 	if (eng_put(db, n, &o, err) == -1 ||
-	    db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &p, NULL,
-	    err) == -1)
+	    eng_set_key_cert(db, n->key_id, der, o.len, err) == -1)
 		goto out;
 	rc = 0;
 out:
