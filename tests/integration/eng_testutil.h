@@ -61,6 +61,20 @@ tu_eng_new(const struct ca_eng_conf *conf, struct db *db, struct hsm *hsm,
 	return 0;
 }
 
+/*
+ * Short lives for the schedule tests: EE objects live 10 days (renewed
+ * from 2 days before they expire, with up to 2 days of jitter), CA
+ * certificates 12.
+ */
+static inline void
+tu_short_lives(struct ca_eng_conf *conf)
+{
+	conf->sched.ee_validity = 10 * 86400;
+	conf->sched.ee_margin = 2 * 86400;
+	conf->sched.ee_jitter = 2 * 86400;
+	conf->ca_validity = 12 * 86400;
+}
+
 /* Frees e and hsm, and what tu_db_start() made. */
 static inline void
 tu_eng_close(struct ca_eng *e, struct hsm *hsm, struct hsm_pool *pool,

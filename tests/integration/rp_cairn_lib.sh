@@ -39,6 +39,20 @@ rpc_show_logs() {
 	done
 }
 
+# rpc_rsync_init: for the tests that export cairnd's repository as an
+# rsync tree (no cairn-pubd): rp_init, the logs of the run shown on a
+# failure, a free port $port for rsyncd with the rsync base $base on it,
+# and cairnd's token, PIN, data directory and configuration in $RP_WORK.
+# Exits the test on failure.
+rpc_rsync_init() {
+	rp_init || exit 1
+	trap 'rc=$?; rpc_show_logs $rc "$RP_WORK"/*.log \
+	    "$RP_WORK"/data/pg/*.log; rp_cleanup' EXIT
+	port=$(rp_free_port) || exit 1
+	base=rsync://127.0.0.1:$port/repo/
+	rp_cairnd_setup "$RP_WORK" "$base" || exit 1
+}
+
 # rpc_init [api]: what the tests with cairn-pubd need: the programs;
 # rp_init, W=$RP_WORK; free ports RPORT (rsyncd) and HP (cairn-pubd's
 # HTTPS), with "api" also AP (cairnd's API at $API), all different; the

@@ -19,15 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 CAIRND=${1:?usage: $0 cairnd mkrepo}
 MKREPO=${2:?usage: $0 cairnd mkrepo}
 
-rp_init || exit 1
-# On any failure, show every log of the run (the work directory goes away).
-trap 'rc=$?; rpc_show_logs $rc "$RP_WORK"/*.log "$RP_WORK"/data/pg/*.log
-    rp_cleanup' EXIT
-port=$(rp_free_port) || exit 1
-base=rsync://127.0.0.1:$port/repo/
-
-# cairnd's token, PIN, data directory and configuration.
-rp_cairnd_setup "$RP_WORK" "$base" || exit 1
+rpc_rsync_init
 
 cairnd() { "$CAIRND" -c "$RP_WORK/cairnd.conf" "$@"; }
 cairnd apply "$here/rp_repo.txt" >"$RP_WORK/apply.log" 2>&1 ||

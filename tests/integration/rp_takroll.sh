@@ -22,12 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/rp_cairn_lib.sh"
 CAIRND=${1:?usage: $0 cairnd}
 
-rp_init || exit 1
-trap 'rc=$?; rpc_show_logs $rc "$RP_WORK"/*.log "$RP_WORK"/data/pg/*.log
-    rp_cleanup' EXIT
-port=$(rp_free_port) || exit 1
-base=rsync://127.0.0.1:$port/repo/
-rp_cairnd_setup "$RP_WORK" "$base" || exit 1
+rpc_rsync_init
 cairnd() { "$CAIRND" -c "$RP_WORK/cairnd.conf" "$@"; }
 
 cat >"$RP_WORK/repo.txt" <<'EOF'

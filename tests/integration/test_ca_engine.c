@@ -86,10 +86,7 @@ setup(void **state)
 	 * Short lives, so that a few simulated weeks renew every kind of
 	 * object at least once: EE objects live 10 days, CA certificates 12.
 	 */
-	f->conf.sched.ee_validity = 10 * 86400;
-	f->conf.sched.ee_margin = 2 * 86400;
-	f->conf.sched.ee_jitter = 2 * 86400;
-	f->conf.ca_validity = 12 * 86400;
+	tu_short_lives(&f->conf);
 	if (tu_eng_new(&f->conf, f->db, f->hsm, f->pool, &f->clock,
 	    &f->e) == -1)
 		return -1;

@@ -114,10 +114,7 @@ setup(void **state)
 	 * the children's certificates (in the old publication point, copied
 	 * into the new one) several times.
 	 */
-	f->conf.sched.ee_validity = 10 * DAY;
-	f->conf.sched.ee_margin = 2 * DAY;
-	f->conf.sched.ee_jitter = 2 * DAY;
-	f->conf.ca_validity = 12 * DAY;
+	tu_short_lives(&f->conf);
 	f->conf.ta_acceptance = 10 * DAY;
 	if (tu_eng_new(&f->conf, f->db, f->hsm, f->pool, &f->clock,
 	    &f->e) == -1)
