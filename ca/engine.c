@@ -125,15 +125,45 @@ eng_insert_ca(struct db *db, const char *handle, const char *kind,
 	if (db_exec(db, "INSERT INTO ca_resources (ca_id, asn, ipv4, ipv6) "
 	    "VALUES ($1, $2, $3, $4)", &p, NULL, err) == -1)
 		goto out;
-	db_params_init(&p);
-	db_param_text(&p, handle);
-	db_param_text(&p, repo);
-	if (db_exec(db, "INSERT INTO publisher (handle, base_uri) VALUES ($1, $2)",
-	    &p, NULL, err) == -1)
+	if (eng_insert_publisher(db, handle, repo, NULL, err) == -1)
 		goto out;
 	rc = 0;
 out:
 	eng_free_texts(t);
+	return rc;
+}
+
+int
+eng_set_key_cert(struct db *db, const char *key_id, const uint8_t *der,
+    size_t len, struct cm_err *err)
+{
+	struct db_params p;
+
+	db_params_init(&p);
+	db_param_text(&p, key_id);
+	db_param_bytea(&p, der, len);
+	return db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &p, NULL,
+	    err) == -1 ? -1 : 0;
+}
+
+int
+eng_insert_publisher(struct db *db, const char *handle, const char *base,
+    int64_t *id, struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	int			 rc;
+
+	db_params_init(&p);
+	db_param_text(&p, handle);
+	db_param_text(&p, base);
+	if (id == NULL)
+		return db_exec(db, "INSERT INTO publisher (handle, base_uri) "
+		    "VALUES ($1, $2)", &p, NULL, err) == -1 ? -1 : 0;
+	rc = db_exec(db, "INSERT INTO publisher (handle, base_uri) VALUES "
+	    "($1, $2) RETURNING id", &p, &r, err) == -1 ||
+	    db_res_int64(r, 0, 0, id, err) == -1 ? -1 : 0;
+	db_res_free(r);
 	return rc;
 }
 
@@ -158,18 +188,14 @@ ta_create_tx(struct db *db, void *arg, struct cm_err *err)
 {
 	struct create_arg	*a = arg;
 	struct ca_eng		*e = a->e;
-	struct ca_cert_spec	 s;
 	struct eng_ca		 c;
 	struct eng_obj		 o;
-	X509			*x = NULL;
 	uint8_t			*der = NULL;
 	int64_t			 id, tapub, now = eng_now(e);
 	char			 repo[ENG_URI_MAX], tadir[ENG_URI_MAX],
 				 mft[ENG_URI_MAX], name[ENG_HANDLE_MAX + 8],
 				 handle_ta[ENG_HANDLE_MAX + 8];
-	struct db_params	 p;
-	struct db_res		*r = NULL;
-	int			 len, rc = -1;
+	int			 rc = -1;
 
 	memset(&c, 0, sizeof(c));
 	snprintf(repo, sizeof(repo), "%s%s/", e->conf.rsync_base, a->handle);
@@ -178,62 +204,32 @@ ta_create_tx(struct db *db, void *arg, struct cm_err *err)
 	snprintf(name, sizeof(name), "%s.cer", a->handle);
 	if (eng_insert_ca(db, a->handle, "ta", 0, repo, a->res, &id, err) == -1)
 		return -1;
-	db_params_init(&p);
-	db_param_text(&p, handle_ta);
-	db_param_text(&p, tadir);
-	if (db_exec(db, "INSERT INTO publisher (handle, base_uri) VALUES ($1, $2) "
-	    "RETURNING id", &p, &r, err) == -1 ||
-	    db_res_int64(r, 0, 0, &tapub, err) == -1)
-		goto out;
-	memset(&s, 0, sizeof(s));
-	s.kind = CA_CERT_TA;
-	s.subject_key = hsm_key_pubkey(a->key);
-	s.issuer_key = a->key;
-	s.not_before = (time_t)(now - ENG_BACKDATE);
-	s.not_after = (time_t)(now + e->conf.ta_validity);
-	s.sia_repo = repo;
-	eng_keyname(hsm_key_id(a->key), "mft", mft, sizeof(mft));
 	snprintf(mft, sizeof(mft), "%s%.16s.mft", repo, hsm_key_id(a->key));
-	s.sia_mft = mft;
-	s.sia_notify = e->conf.notify_uri;
-	s.res = a->res;
-	memset(&o, 0, sizeof(o));
-	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
-	    ca_cert_issue(&s, &x, err) == -1)
+	if (eng_insert_publisher(db, handle_ta, tadir, &tapub, err) == -1 ||
+	    eng_ta_cert(e, a->key, a->res, repo, mft, now + e->conf.ta_validity,
+	    a->handle, &o, &der, err) == -1)
 		goto out;
-	if ((len = i2d_X509(x, &der)) <= 0) {
-		cm_err_ssl(err, a->handle, "cannot encode the TA certificate");
-		goto out;
-	}
 	{
 		char uri[ENG_URI_MAX];
 
 		snprintf(uri, sizeof(uri), "%s%s", tadir, name);
-		if (eng_insert_key(db, hsm_key_id(a->key), id, der, (size_t)len, uri,
+		if (eng_insert_key(db, hsm_key_id(a->key), id, der, o.len, uri,
 		    err) == -1)
 			goto out;
 	}
 	if (eng_load_ca(e, db, a->handle, &c, err) == -1)
 		goto out;
 	/* The TA certificate, outside the TA's own publication point. */
-	o.kind = "cer";
 	o.name = name;
 	o.repo = tadir;
 	o.publisher = tapub;
-	o.der = der;
-	o.len = (size_t)len;
-	o.not_before = now - ENG_BACKDATE;
-	o.not_after = now + e->conf.ta_validity;
-	o.subject = "ta";
 	if (eng_put(db, &c, &o, err) == -1 ||
 	    eng_publish_pp(e, db, &c, err) == -1 ||
 	    eng_audit(db, a->actor, "ta.create", id, a->handle, err) == -1)
 		goto out;
 	rc = 0;
 out:
-	db_res_free(r);
 	eng_ctx_clear(&c);
-	X509_free(x);
 	OPENSSL_free(der);
 	return rc;
 }
@@ -242,7 +238,6 @@ out:
 static int
 with_new_key(struct create_arg *a, db_tx_fn fn, struct cm_err *err)
 {
-	struct cm_err	 e2;
 	char		 label[HSM_LABEL_MAX];
 
 	if (!eng_handle_ok(a->handle))
@@ -252,15 +247,8 @@ with_new_key(struct create_arg *a, db_tx_fn fn, struct cm_err *err)
 	if (eng_explicit_res(a->handle, a->res, err) == -1)
 		return -1;
 	snprintf(label, sizeof(label), "cairn ca %s", a->handle);
-	if (hsm_key_create(a->e->hsm, label, &a->key, err) == -1)
+	if (eng_new_key_tx(a->e, a->handle, label, fn, a, &a->key, err) == -1)
 		return -1;
-	if (db_tx(a->e->db, NULL, fn, a, err) == -1) {
-		if (hsm_key_destroy(a->key, &e2) == -1)
-			cm_warn("%s: a key was left in the signer: %s", a->handle,
-			    e2.msg);
-		a->key = NULL;
-		return -1;
-	}
 	hsm_key_free(a->key);
 	a->key = NULL;
 	return 0;
@@ -566,22 +554,11 @@ sync_objects(struct ca_eng *e, struct db *db, struct eng_ca *c,
 
 		if (wa[i] != CA_PLAN_ISSUE)
 			continue;
-		memset(&ss, 0, sizeof(ss));
 		memset(&o, 0, sizeof(o));
 		snprintf(uri, sizeof(uri), "%s%s", c->repo, po->name);
-		if (eng_ee_key(e, &ee, err) == -1 ||
-		    eng_serial(ss.serial, &ss.serial_len, o.serial, err) == -1)
+		if (eng_sigobj_spec(e, c, uri, crluri, now, &ss, &ee, o.serial,
+		    err) == -1)
 			goto out;
-		ss.issuer = c->cert;
-		ss.issuer_key = c->key;
-		ss.ee_key = ee;
-		ss.not_before = (time_t)(now - ENG_BACKDATE);
-		ss.not_after = (time_t)eng_min(now + e->conf.sched.ee_validity,
-		    c->not_after);
-		ss.signing_time = (time_t)now;
-		ss.object_uri = uri;
-		ss.crl_uri = crluri;
-		ss.issuer_uri = c->cert_uri;
 		if ((po->kind == CA_PLAN_ROA ? ca_sigobj_roa(&ss, po->roa, &der,
 		    &len, NULL, err) : ca_sigobj_aspa(&ss, po->aspa, &der, &len,
 		    NULL, err)) == -1)
@@ -882,13 +859,8 @@ set_resources(struct ca_eng *e, struct db *db, const char *handle,
 	if (db_exec(db, "UPDATE ca_resources SET asn = $2, ipv4 = $3, ipv6 = $4, "
 	    "updated_at = now() WHERE ca_id = $1", &q, NULL, err) == -1 ||
 	    eng_issue_child_cert(e, db, &p, handle, c.repo, hsm_key_pubkey(c.key),
-	    c.key_id, res, &der, &len, uri, err) == -1)
-		goto out;
-	db_params_init(&q);
-	db_param_text(&q, c.key_id);
-	db_param_bytea(&q, der, len);
-	if (db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &q, NULL,
-	    err) == -1)
+	    c.key_id, res, &der, &len, uri, err) == -1 ||
+	    eng_set_key_cert(db, c.key_id, der, len, err) == -1)
 		goto out;
 	/* Reload: the certificate, and so the resources, changed. */
 	eng_ctx_clear(&c);
@@ -1422,9 +1394,8 @@ parent_handle(struct db *db, const struct eng_ca *c, char out[ENG_HANDLE_MAX + 1
 	return 0;
 }
 
-/* The id of c's key in state (pending/old) into id; 0 found, 1 none, -1. */
-static int
-key_in_state(struct db *db, const struct eng_ca *c, const char *state,
+int
+eng_key_in_state(struct db *db, int64_t ca_id, const char *state,
     char id[HSM_KEY_ID_LEN + 1], int64_t *created, struct cm_err *err)
 {
 	struct db_params	 p;
@@ -1432,7 +1403,7 @@ key_in_state(struct db *db, const struct eng_ca *c, const char *state,
 	int			 n, rc = 1;
 
 	db_params_init(&p);
-	db_param_int(&p, c->id);
+	db_param_int(&p, ca_id);
 	db_param_text(&p, state);
 	if ((n = db_exec(db, "SELECT id, extract(epoch FROM created_at)::bigint "
 	    "FROM ca_key WHERE ca_id = $1 AND state = $2", &p, &r, err)) == -1)
@@ -1463,14 +1434,14 @@ roll_start_tx(struct db *db, void *arg, struct cm_err *err)
 	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
 		return -1;
 	if (parent_handle(db, &c, parent, err) == -1 ||
-	    (st = key_in_state(db, &c, "pending", id, NULL, err)) == -1)
+	    (st = eng_key_in_state(db, c.id, "pending", id, NULL, err)) == -1)
 		goto out;
 	if (st == 0) {
 		cm_err_set(err, CM_EEXIST, a->handle, "a key roll is already "
 		    "under way (pending key %s)", id);
 		goto out;
 	}
-	if ((st = key_in_state(db, &c, "old", id, NULL, err)) == -1)
+	if ((st = eng_key_in_state(db, c.id, "old", id, NULL, err)) == -1)
 		goto out;
 	if (st == 0) {
 		cm_err_set(err, CM_ESTATE, a->handle, "the previous key roll is "
@@ -1521,7 +1492,6 @@ ca_eng_keyroll_start(struct ca_eng *e, const char *handle, const char *actor,
     struct cm_err *err)
 {
 	struct roll_arg	 a;
-	struct cm_err	 e2;
 	char		 label[HSM_LABEL_MAX];
 
 	memset(&a, 0, sizeof(a));
@@ -1529,14 +1499,12 @@ ca_eng_keyroll_start(struct ca_eng *e, const char *handle, const char *actor,
 	a.handle = handle;
 	a.actor = actor;
 	snprintf(label, sizeof(label), "cairn ca %.64s (rolled)", handle);
-	if (hsm_key_create(e->hsm, label, &a.key, err) == -1)
+	if (eng_new_key_tx(e, handle, label, roll_start_tx, &a, &a.key,
+	    err) == -1)
 		return -1;
-	if (db_tx(e->db, NULL, roll_start_tx, &a, err) == -1 ||
-	    (a.remote && eng_parent_roll_start(e, handle, a.key, actor,
-	    err) == -1)) {
-		if (hsm_key_destroy(a.key, &e2) == -1)
-			cm_warn("%s: a key was left in the signer: %s", handle,
-			    e2.msg);
+	if (a.remote && eng_parent_roll_start(e, handle, a.key, actor,
+	    err) == -1) {
+		eng_key_discard(a.key, handle);
 		return -1;
 	}
 	hsm_key_free(a.key);
@@ -1555,7 +1523,6 @@ reissue_ca_cert(struct ca_eng *e, struct db *db, struct eng_ca *c,
     struct cm_err *err)
 {
 	struct ca_cert_spec	 s;
-	struct db_params	 q;
 	uint8_t			*der = NULL;
 	size_t			 len;
 	char			 id[HSM_KEY_ID_LEN + 1];
@@ -1575,13 +1542,8 @@ reissue_ca_cert(struct ca_eng *e, struct db *db, struct eng_ca *c,
 	if (eng_issue_cert(e, db, c, &s, name, subject,
 	    strncmp(subject, "cer ", 4) == 0, (uint64_t)now, &der, &len,
 	    err) == -1 ||
-	    hsm_pubkey_id(X509_get0_pubkey(old->x509), id, err) == -1)
-		goto out;
-	db_params_init(&q);
-	db_param_text(&q, id);
-	db_param_bytea(&q, der, len);
-	if (db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &q, NULL,
-	    err) == -1)
+	    hsm_pubkey_id(X509_get0_pubkey(old->x509), id, err) == -1 ||
+	    eng_set_key_cert(db, id, der, len, err) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -1607,7 +1569,7 @@ roll_activate_tx(struct db *db, void *arg, struct cm_err *err)
 	memset(&old, 0, sizeof(old));
 	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
 		return -1;
-	if ((st = key_in_state(db, &c, "pending", k2, &created, err)) == -1)
+	if ((st = eng_key_in_state(db, c.id, "pending", k2, &created, err)) == -1)
 		goto out;
 	if (st == 1) {
 		cm_err_set(err, CM_ESTATE, a->handle, "no key roll under way "
@@ -1730,7 +1692,7 @@ roll_finish_tx(struct db *db, void *arg, struct cm_err *err)
 	if (eng_load_ca(a->e, db, a->handle, &c, err) == -1)
 		return -1;
 	if (parent_handle(db, &c, parent, err) == -1 ||
-	    (st = key_in_state(db, &c, "old", a->old_id, NULL, err)) == -1)
+	    (st = eng_key_in_state(db, c.id, "old", a->old_id, NULL, err)) == -1)
 		goto out;
 	if (st == 1) {
 		cm_err_set(err, CM_ESTATE, a->handle, "no old key to revoke "
@@ -1786,7 +1748,6 @@ ca_eng_keyroll_finish(struct ca_eng *e, const char *handle, const char *actor,
     struct cm_err *err)
 {
 	struct roll_arg	 a;
-	struct hsm_key	*k = NULL;
 	struct cm_err	 e2;
 
 	memset(&a, 0, sizeof(a));
@@ -1800,10 +1761,7 @@ ca_eng_keyroll_finish(struct ca_eng *e, const char *handle, const char *actor,
 		cm_warn("%s: the parent did not revoke key %s yet: %s", handle,
 		    a.old_id, e2.msg);
 	/* Committed: the key is revoked for good; delete it from the signer. */
-	if (hsm_key_find(e->hsm, a.old_id, &k, &e2) == -1 ||
-	    hsm_key_destroy(k, &e2) == -1)
-		cm_warn("%s: retired key %s stays in the signer: %s", handle,
-		    a.old_id, e2.msg);
+	eng_key_delete(e, handle, a.old_id, "key");
 	return 0;
 }
 

@@ -146,7 +146,7 @@ keygen_worker(void *p)
 	struct hsm_key	*key = NULL;
 	EVP_PKEY	*ee = NULL;
 	BN_CTX		*bc = BN_CTX_new();
-	struct cm_err	 err, e2;
+	struct cm_err	 err;
 	char		 label[HSM_LABEL_MAX];
 	size_t		 i;
 	int		 rc;
@@ -160,9 +160,7 @@ keygen_worker(void *p)
 		snprintf(label, sizeof(label), "cairn ca %s", k->cas[i].handle);
 		rc = hsm_key_create(k->e->hsm, label, &key, &err);
 		if (rc == 0 && (ee = hsm_pool_keygen(bc, &err)) == NULL) {
-			if (hsm_key_destroy(key, &e2) == -1)
-				cm_warn("%s: a key was left in the signer: %s",
-				    k->cas[i].handle, e2.msg);
+			eng_key_discard(key, k->cas[i].handle);
 			rc = -1;
 		}
 		pthread_mutex_lock(&k->mtx);
@@ -190,7 +188,6 @@ make_keys(struct keygen *k, unsigned threads, struct cm_err *err)
 {
 	pthread_t	tid[BULK_THREADS_MAX];
 	unsigned	i, started = 0;
-	struct cm_err	e2;
 
 	if (threads == 0)
 		threads = 2;
@@ -211,9 +208,7 @@ make_keys(struct keygen *k, unsigned threads, struct cm_err *err)
 		return 0;
 	*err = k->err;
 	for (i = 0; i < k->n; i++)
-		if (k->keys[i] != NULL && hsm_key_destroy(k->keys[i], &e2) == -1)
-			cm_warn("%s: a key was left in the signer: %s",
-			    k->cas[i].handle, e2.msg);
+		eng_key_discard(k->keys[i], k->cas[i].handle);
 	memset(k->keys, 0, k->n * sizeof(*k->keys));
 	return -1;	/* the EE keys are the caller's to free */
 }
@@ -367,7 +362,6 @@ ca_eng_ca_create_many(struct ca_eng *e, const struct ca_eng_new_ca *cas,
 {
 	struct keygen	 k;
 	struct bulk	 b;
-	struct cm_err	 e2;
 	size_t		 i, dummy;
 	int		 rc = -1;
 
@@ -412,9 +406,7 @@ ca_eng_ca_create_many(struct ca_eng *e, const struct ca_eng_new_ca *cas,
 	if (rc == -1) {
 		*bad = b.bad;
 		for (i = 0; i < n; i++)
-			if (hsm_key_destroy(k.keys[i], &e2) == -1)
-				cm_warn("%s: a key was left in the signer: %s",
-				    cas[i].handle, e2.msg);
+			eng_key_discard(k.keys[i], cas[i].handle);
 		memset(k.keys, 0, n * sizeof(*k.keys));
 		goto out;
 	}

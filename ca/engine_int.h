@@ -86,6 +86,38 @@ int	eng_ee_key(struct ca_eng *e, EVP_PKEY **out, struct cm_err *err);
 /* A random certificate serial, binary and decimal. */
 int	eng_serial(uint8_t serial[20], size_t *len, char dec[64],
 	    struct cm_err *err);
+/*
+ * Starts ss for an object that c's key signs at uri (c's CRL at crl) at
+ * time now: a one-time EE key into *ee (the caller frees it, also on
+ * failure), a fresh serial (decimal into serial), and an EE certificate
+ * valid from now - ENG_BACKDATE for the schedule's EE validity, never past
+ * c's own.  Returns 0 or -1.
+ */
+struct ca_sigobj_spec;
+int	eng_sigobj_spec(struct ca_eng *e, const struct eng_ca *c,
+	    const char *uri, const char *crl, int64_t now,
+	    struct ca_sigobj_spec *ss, EVP_PKEY **ee, char serial[64],
+	    struct cm_err *err);
+/*
+ * Deletes key k, new and referred to by nothing after a failure, from the
+ * signer and frees it; a failure is only logged, naming handle.  NULL is
+ * ok.
+ */
+void	eng_key_discard(struct hsm_key *k, const char *handle);
+/*
+ * Creates a key labelled label in the signer into *key (which fn may read
+ * through arg) and runs fn(arg) in a transaction; when that fails, the key
+ * is deleted again and *key is NULL.  On success the caller owns *key
+ * (hsm_key_free()).  Returns 0 or -1.
+ */
+int	eng_new_key_tx(struct ca_eng *e, const char *handle, const char *label,
+	    db_tx_fn fn, void *arg, struct hsm_key **key, struct cm_err *err);
+/*
+ * Deletes key key_id, retired for good, of CA handle from the signer; a
+ * failure is only logged, what naming the key ("key", "trust anchor key").
+ */
+void	eng_key_delete(struct ca_eng *e, const char *handle, const char *key_id,
+	    const char *what);
 
 int	eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
 	    struct eng_ca *c, struct cm_err *err);
@@ -93,6 +125,12 @@ int	eng_load_ca(struct ca_eng *e, struct db *db, const char *handle,
 int	eng_load_ca_key(struct ca_eng *e, struct db *db, const char *handle,
 	    const char *key_id, struct eng_ca *c, struct cm_err *err);
 void	eng_ctx_clear(struct eng_ca *c);
+/*
+ * The id (and, when created is not NULL, the creation time) of CA ca_id's
+ * key in state ("pending", "old") into id: 0 found, 1 none, -1.
+ */
+int	eng_key_in_state(struct db *db, int64_t ca_id, const char *state,
+	    char id[HSM_KEY_ID_LEN + 1], int64_t *created, struct cm_err *err);
 
 /*
  * Writes o as the current object at its URI: the previous one there is
@@ -268,6 +306,23 @@ int	eng_within_parent(const struct eng_ca *p, const char *child,
 int	eng_insert_ca(struct db *db, const char *handle, const char *kind,
 	    int64_t parent, const char *repo, const struct ca_res *res,
 	    int64_t *id, struct cm_err *err);
+/* Replaces the certificate of key key_id with der (its URI stays). */
+int	eng_set_key_cert(struct db *db, const char *key_id, const uint8_t *der,
+	    size_t len, struct cm_err *err);
+/* Inserts publisher handle at base; its id into *id unless id is NULL. */
+int	eng_insert_publisher(struct db *db, const char *handle, const char *base,
+	    int64_t *id, struct cm_err *err);
+/*
+ * Issues the self-signed certificate of trust anchor key key over res,
+ * valid until not_after, with SIA repo and mft, into *der (free with
+ * OPENSSL_free(), also on failure), and fills o for it (kind, serial,
+ * validity, subject, der); its name, directory and publisher are the
+ * caller's.  Errors name who.  Returns 0 or -1.
+ */
+int	eng_ta_cert(struct ca_eng *e, struct hsm_key *key,
+	    const struct ca_res *res, const char *repo, const char *mft,
+	    int64_t not_after, const char *who, struct eng_obj *o, uint8_t **der,
+	    struct cm_err *err);
 /* Inserts key key_id of CA ca_id as its active key, with its certificate. */
 int	eng_insert_key(struct db *db, const char *key_id, int64_t ca_id,
 	    const uint8_t *cert, size_t len, const char *cert_uri,

@@ -18,6 +18,7 @@
 #include "ca/mft.h"
 #include "ca/sigobj.h"
 #include "common/cm_enc.h"
+#include "common/cm_log.h"
 
 int64_t
 eng_now(const struct ca_eng *e)
@@ -124,6 +125,64 @@ eng_serial(uint8_t serial[20], size_t *len, char dec[64], struct cm_err *err)
 	OPENSSL_free(s);
 	BN_free(bn);
 	return 0;
+}
+
+int
+eng_sigobj_spec(struct ca_eng *e, const struct eng_ca *c, const char *uri,
+    const char *crl, int64_t now, struct ca_sigobj_spec *ss, EVP_PKEY **ee,
+    char serial[64], struct cm_err *err)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (eng_ee_key(e, ee, err) == -1 ||
+	    eng_serial(ss->serial, &ss->serial_len, serial, err) == -1)
+		return -1;
+	ss->issuer = c->cert;
+	ss->issuer_key = c->key;
+	ss->ee_key = *ee;
+	ss->not_before = (time_t)(now - ENG_BACKDATE);
+	ss->not_after = (time_t)eng_min(now + e->conf.sched.ee_validity,
+	    c->not_after);
+	ss->signing_time = (time_t)now;
+	ss->object_uri = uri;
+	ss->crl_uri = crl;
+	ss->issuer_uri = c->cert_uri;
+	return 0;
+}
+
+void
+eng_key_discard(struct hsm_key *k, const char *handle)
+{
+	struct cm_err	e2;
+
+	if (hsm_key_destroy(k, &e2) == -1)
+		cm_warn("%s: a key was left in the signer: %s", handle, e2.msg);
+}
+
+int
+eng_new_key_tx(struct ca_eng *e, const char *handle, const char *label,
+    db_tx_fn fn, void *arg, struct hsm_key **key, struct cm_err *err)
+{
+	if (hsm_key_create(e->hsm, label, key, err) == -1)
+		return -1;
+	if (db_tx(e->db, NULL, fn, arg, err) == -1) {
+		eng_key_discard(*key, handle);
+		*key = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+eng_key_delete(struct ca_eng *e, const char *handle, const char *key_id,
+    const char *what)
+{
+	struct hsm_key	*k = NULL;
+	struct cm_err	 e2;
+
+	if (hsm_key_find(e->hsm, key_id, &k, &e2) == -1 ||
+	    hsm_key_destroy(k, &e2) == -1)
+		cm_warn("%s: retired %s %s stays in the signer: %s", handle, what,
+		    key_id, e2.msg);
 }
 
 void
@@ -601,18 +660,9 @@ eng_publish_pp(struct ca_eng *e, struct db *db, struct eng_ca *c,
 			mft.number[mft.numberlen++] = (uint8_t)(num >> (8 * i));
 	mft.this_update = (time_t)now;
 	mft.next_update = (time_t)next;
-	memset(&ss, 0, sizeof(ss));
-	if (eng_ee_key(e, &ee, err) == -1 ||
-	    eng_serial(ss.serial, &ss.serial_len, o.serial, err) == -1)
-		goto out;
-	ss.issuer = c->cert;
-	ss.issuer_key = c->key;
-	ss.ee_key = ee;
-	ss.signing_time = (time_t)now;
-	ss.object_uri = mfturi;
-	ss.crl_uri = crluri;
-	ss.issuer_uri = c->cert_uri;
-	if (ca_sigobj_mft(&ss, &mft, &mftder, &mftlen, NULL, err) == -1)
+	if (eng_sigobj_spec(e, c, mfturi, crluri, now, &ss, &ee, o.serial,
+	    err) == -1 ||
+	    ca_sigobj_mft(&ss, &mft, &mftder, &mftlen, NULL, err) == -1)
 		goto out;
 	o.kind = "mft";
 	o.name = c->mft_name;

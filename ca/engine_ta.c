@@ -48,30 +48,6 @@ struct ta_arg {
 	char		 old_id[HSM_KEY_ID_LEN + 1];	/* finish: retired */
 };
 
-/* Key of CA ca_id in state: 0 found (id, created), 1 none, -1. */
-static int
-ta_key(struct db *db, int64_t ca_id, const char *state,
-    char id[HSM_KEY_ID_LEN + 1], int64_t *created, struct cm_err *err)
-{
-	struct db_params	 p;
-	struct db_res		*r = NULL;
-	int			 n, rc = 1;
-
-	db_params_init(&p);
-	db_param_int(&p, ca_id);
-	db_param_text(&p, state);
-	if ((n = db_exec(db, "SELECT id, extract(epoch FROM created_at)::bigint "
-	    "FROM ca_key WHERE ca_id = $1 AND state = $2", &p, &r, err)) == -1)
-		return -1;
-	if (n > 0) {
-		snprintf(id, HSM_KEY_ID_LEN + 1, "%s", db_res_text(r, 0, 0));
-		rc = created != NULL && db_res_int64(r, 0, 1, created, err) == -1 ?
-		    -1 : 0;
-	}
-	db_res_free(r);
-	return rc;
-}
-
 /* The publisher of the trust anchor's certificates ("<handle>-ta"). */
 static int
 ta_publisher(struct db *db, const char *handle, int64_t *id,
@@ -145,7 +121,6 @@ put_tak(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 
 	memset(&t, 0, sizeof(t));
 	memset(&o, 0, sizeof(o));
-	memset(&ss, 0, sizeof(ss));
 	takey_of(e, c, &cur, h1, u1);
 	t.current = &cur;
 	if (pred != NULL) {
@@ -159,20 +134,9 @@ put_tak(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	eng_keyname(c->key_id, "tak", name, sizeof(name));
 	snprintf(uri, sizeof(uri), "%s%s", c->repo, name);
 	snprintf(crl, sizeof(crl), "%s%s", c->repo, c->crl_name);
-	if (eng_ee_key(e, &ee, err) == -1 ||
-	    eng_serial(ss.serial, &ss.serial_len, o.serial, err) == -1)
-		goto out;
-	ss.issuer = c->cert;
-	ss.issuer_key = c->key;
-	ss.ee_key = ee;
-	ss.not_before = (time_t)(now - ENG_BACKDATE);
-	ss.not_after = (time_t)eng_min(now + e->conf.sched.ee_validity,
-	    c->not_after);
-	ss.signing_time = (time_t)now;
-	ss.object_uri = uri;
-	ss.crl_uri = crl;
-	ss.issuer_uri = c->cert_uri;
-	if (ca_sigobj_tak(&ss, &t, &der, &len, NULL, err) == -1)
+	if (eng_sigobj_spec(e, c, uri, crl, now, &ss, &ee, o.serial,
+	    err) == -1 ||
+	    ca_sigobj_tak(&ss, &t, &der, &len, NULL, err) == -1)
 		goto out;
 	o.kind = "tak";
 	o.name = name;
@@ -336,7 +300,7 @@ eng_ta_sync(struct ca_eng *e, struct db *db, struct eng_ca *c,
 
 	if (!c->is_ta || strcmp(c->key_state, "active") != 0)
 		return 0;
-	if ((st = ta_key(db, c->id, "pending", id, NULL, err)) == -1)
+	if ((st = eng_key_in_state(db, c->id, "pending", id, NULL, err)) == -1)
 		return -1;
 	if (st == 1) {
 		/* No roll: a TAK left from the last one names only this key. */
@@ -388,11 +352,9 @@ start_tx(struct db *db, void *arg, struct cm_err *err)
 	struct ta_arg		*a = arg;
 	struct ca_eng		*e = a->e;
 	struct eng_ca		 c, n;
-	struct ca_cert_spec	 s;
 	struct eng_obj		 o;
 	struct db_params	 p;
 	struct db_res		*r = NULL;
-	X509			*x = NULL;
 	uint8_t			*der = NULL;
 	const char		*kid = hsm_key_id(a->key);
 	int64_t			 now = eng_now(e), npub, tapub, own;
@@ -400,12 +362,12 @@ start_tx(struct db *db, void *arg, struct cm_err *err)
 				 tadir[ENG_URI_MAX], name[ENG_HANDLE_MAX + 24],
 				 uri[ENG_URI_MAX], pubh[ENG_HANDLE_MAX + 24],
 				 id[HSM_KEY_ID_LEN + 1];
-	int			 len, st, rc = -1;
+	int			 st, rc = -1;
 
 	memset(&n, 0, sizeof(n));
 	if (load_ta(e, db, a->handle, &c, err) == -1)
 		return -1;
-	if ((st = ta_key(db, c.id, "pending", id, NULL, err)) == -1)
+	if ((st = eng_key_in_state(db, c.id, "pending", id, NULL, err)) == -1)
 		goto out;
 	if (st == 0) {
 		cm_err_set(err, CM_EEXIST, a->handle, "a key roll is already "
@@ -438,36 +400,15 @@ start_tx(struct db *db, void *arg, struct cm_err *err)
 	    a->handle);
 	snprintf(name, sizeof(name), "%s-%.16s.cer", a->handle, kid);
 	snprintf(uri, sizeof(uri), "%s%s", tadir, name);
-	db_params_init(&p);
-	db_param_text(&p, pubh);
-	db_param_text(&p, repo);
-	if (db_exec(db, "INSERT INTO publisher (handle, base_uri) VALUES ($1, $2) "
-	    "RETURNING id", &p, &r, err) == -1 ||
-	    db_res_int64(r, 0, 0, &npub, err) == -1 ||
-	    ta_publisher(db, a->handle, &tapub, err) == -1)
+	if (eng_insert_publisher(db, pubh, repo, &npub, err) == -1 ||
+	    ta_publisher(db, a->handle, &tapub, err) == -1 ||
+	    eng_ta_cert(e, a->key, c.res, repo, mft, now + e->conf.ta_validity,
+	    a->handle, &o, &der, err) == -1)
 		goto out;
-	memset(&s, 0, sizeof(s));
-	memset(&o, 0, sizeof(o));
-	s.kind = CA_CERT_TA;
-	s.subject_key = hsm_key_pubkey(a->key);
-	s.issuer_key = a->key;
-	s.not_before = (time_t)(now - ENG_BACKDATE);
-	s.not_after = (time_t)(now + e->conf.ta_validity);
-	s.sia_repo = repo;
-	s.sia_mft = mft;
-	s.sia_notify = e->conf.notify_uri;
-	s.res = c.res;
-	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
-	    ca_cert_issue(&s, &x, err) == -1)
-		goto out;
-	if ((len = i2d_X509(x, &der)) <= 0) {
-		cm_err_ssl(err, a->handle, "cannot encode the new TA certificate");
-		goto out;
-	}
 	db_params_init(&p);
 	db_param_text(&p, kid);
 	db_param_int(&p, c.id);
-	db_param_bytea(&p, der, (size_t)len);
+	db_param_bytea(&p, der, o.len);
 	db_param_text(&p, uri);
 	db_param_text(&p, repo);
 	db_param_int(&p, npub);
@@ -477,15 +418,9 @@ start_tx(struct db *db, void *arg, struct cm_err *err)
 	    "$4, $5, $6, to_timestamp($7::bigint))", &p, NULL, err) == -1 ||
 	    eng_load_ca_key(e, db, a->handle, kid, &n, err) == -1)
 		goto out;
-	o.kind = "cer";
 	o.name = name;
 	o.repo = tadir;
 	o.publisher = tapub;
-	o.der = der;
-	o.len = (size_t)len;
-	o.not_before = now - ENG_BACKDATE;
-	o.not_after = now + e->conf.ta_validity;
-	o.subject = "ta";
 	/*
 	 * The old key's CRL and manifest: eng_ta_sync() first fills the new
 	 * publication point (children, TAKs, CRL, manifest).
@@ -497,7 +432,6 @@ start_tx(struct db *db, void *arg, struct cm_err *err)
 	rc = 0;
 out:
 	db_res_free(r);
-	X509_free(x);
 	OPENSSL_free(der);
 	eng_ctx_clear(&n);
 	eng_ctx_clear(&c);
@@ -509,7 +443,6 @@ ca_eng_ta_keyroll_start(struct ca_eng *e, const char *handle,
     const char *actor, struct cm_err *err)
 {
 	struct ta_arg	 a;
-	struct cm_err	 e2;
 	char		 label[HSM_LABEL_MAX];
 
 	memset(&a, 0, sizeof(a));
@@ -517,14 +450,8 @@ ca_eng_ta_keyroll_start(struct ca_eng *e, const char *handle,
 	a.handle = handle;
 	a.actor = actor;
 	snprintf(label, sizeof(label), "cairn ta %.64s (rolled)", handle);
-	if (hsm_key_create(e->hsm, label, &a.key, err) == -1)
+	if (eng_new_key_tx(e, handle, label, start_tx, &a, &a.key, err) == -1)
 		return -1;
-	if (db_tx(e->db, NULL, start_tx, &a, err) == -1) {
-		if (hsm_key_destroy(a.key, &e2) == -1)
-			cm_warn("%s: a key was left in the signer: %s", handle,
-			    e2.msg);
-		return -1;
-	}
 	cm_info("%s: trust anchor key roll started, new key %s", handle,
 	    hsm_key_id(a.key));
 	hsm_key_free(a.key);
@@ -532,6 +459,46 @@ ca_eng_ta_keyroll_start(struct ca_eng *e, const char *handle,
 }
 
 /* ---- finish ----------------------------------------------------------- */
+
+int
+eng_ta_cert(struct ca_eng *e, struct hsm_key *key, const struct ca_res *res,
+    const char *repo, const char *mft, int64_t not_after, const char *who,
+    struct eng_obj *o, uint8_t **der, struct cm_err *err)
+{
+	struct ca_cert_spec	 s;
+	X509			*x = NULL;
+	int64_t			 now = eng_now(e);
+	int			 len, rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	memset(o, 0, sizeof(*o));
+	s.kind = CA_CERT_TA;
+	s.subject_key = hsm_key_pubkey(key);
+	s.issuer_key = key;
+	s.not_before = (time_t)(now - ENG_BACKDATE);
+	s.not_after = (time_t)not_after;
+	s.sia_repo = repo;
+	s.sia_mft = mft;
+	s.sia_notify = e->conf.notify_uri;
+	s.res = res;
+	if (eng_serial(s.serial, &s.serial_len, o->serial, err) == -1 ||
+	    ca_cert_issue(&s, &x, err) == -1)
+		goto out;
+	if ((len = i2d_X509(x, der)) <= 0) {
+		cm_err_ssl(err, who, "cannot encode the TA certificate");
+		goto out;
+	}
+	o->kind = "cer";
+	o->der = *der;
+	o->len = (size_t)len;
+	o->not_before = now - ENG_BACKDATE;
+	o->not_after = not_after;
+	o->subject = "ta";
+	rc = 0;
+out:
+	X509_free(x);
+	return rc;
+}
 
 /*
  * The new key's self-signed certificate issued again (same key, URI and
@@ -541,56 +508,26 @@ static int
 recert_ta(struct ca_eng *e, struct db *db, const struct eng_ca *n,
     int64_t tapub, struct cm_err *err)
 {
-	struct ca_cert_spec	 s;
 	struct eng_obj		 o;
-	struct db_params	 p;
-	X509			*x = NULL;
 	uint8_t			*der = NULL;
 	char			 mft[ENG_URI_MAX], dir[ENG_URI_MAX];
 	const char		*f = strrchr(n->cert_uri, '/');
-	int64_t			 now = eng_now(e);
-	int			 len, rc = -1;
+	int			 rc = -1;
 
-	memset(&s, 0, sizeof(s));
-	memset(&o, 0, sizeof(o));
 	snprintf(mft, sizeof(mft), "%s%s", n->repo, n->mft_name);
 	snprintf(dir, sizeof(dir), "%.*s", (int)(f + 1 - n->cert_uri),
 	    n->cert_uri);
-	s.kind = CA_CERT_TA;
-	s.subject_key = hsm_key_pubkey(n->key);
-	s.issuer_key = n->key;
-	s.not_before = (time_t)(now - ENG_BACKDATE);
-	s.not_after = (time_t)n->not_after;
-	s.sia_repo = n->repo;
-	s.sia_mft = mft;
-	s.sia_notify = e->conf.notify_uri;
-	s.res = n->res;
-	if (eng_serial(s.serial, &s.serial_len, o.serial, err) == -1 ||
-	    ca_cert_issue(&s, &x, err) == -1)
+	if (eng_ta_cert(e, n->key, n->res, n->repo, mft, n->not_after,
+	    n->handle, &o, &der, err) == -1)
 		goto out;
-	if ((len = i2d_X509(x, &der)) <= 0) {
-		cm_err_ssl(err, n->handle, "cannot encode the TA certificate");
-		goto out;
-	}
-	o.kind = "cer";
 	o.name = f + 1;
 	o.repo = dir;
 	o.publisher = tapub;
-	o.der = der;
-	o.len = (size_t)len;
-	o.not_before = now - ENG_BACKDATE;
-	o.not_after = n->not_after;
-	o.subject = "ta";
-	db_params_init(&p);
-	db_param_text(&p, n->key_id);
-	db_param_bytea(&p, der, (size_t)len);
 	if (eng_put(db, n, &o, err) == -1 ||
-	    db_exec(db, "UPDATE ca_key SET cert = $2 WHERE id = $1", &p, NULL,
-	    err) == -1)
+	    eng_set_key_cert(db, n->key_id, der, o.len, err) == -1)
 		goto out;
 	rc = 0;
 out:
-	X509_free(x);
 	OPENSSL_free(der);
 	return rc;
 }
@@ -618,7 +555,7 @@ finish_tx(struct db *db, void *arg, struct cm_err *err)
 	memset(&n, 0, sizeof(n));
 	if (load_ta(e, db, a->handle, &c, err) == -1)
 		return -1;
-	if ((st = ta_key(db, c.id, "pending", id, &created, err)) == -1)
+	if ((st = eng_key_in_state(db, c.id, "pending", id, &created, err)) == -1)
 		goto out;
 	if (st == 1) {
 		cm_err_set(err, CM_ESTATE, a->handle, "no trust anchor key roll "
@@ -721,8 +658,6 @@ ca_eng_ta_keyroll_finish(struct ca_eng *e, const char *handle, int force,
     const char *actor, struct cm_err *err)
 {
 	struct ta_arg	 a;
-	struct hsm_key	*k = NULL;
-	struct cm_err	 e2;
 
 	memset(&a, 0, sizeof(a));
 	a.e = e;
@@ -732,10 +667,7 @@ ca_eng_ta_keyroll_finish(struct ca_eng *e, const char *handle, int force,
 	if (db_tx(e->db, NULL, finish_tx, &a, err) == -1)
 		return -1;
 	/* Committed: nothing depends on the old key any more. */
-	if (hsm_key_find(e->hsm, a.old_id, &k, &e2) == -1 ||
-	    hsm_key_destroy(k, &e2) == -1)
-		cm_warn("%s: retired trust anchor key %s stays in the signer: %s",
-		    handle, a.old_id, e2.msg);
+	eng_key_delete(e, handle, a.old_id, "trust anchor key");
 	cm_info("%s: trust anchor key roll finished, key %s retired", handle,
 	    a.old_id);
 	return 0;

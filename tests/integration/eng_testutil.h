@@ -1,8 +1,9 @@
 /*
- * Helpers shared by the CA engine and API integration tests (cmocka): a
- * resource set from text, a count from SQL, the manifest check of every
- * publication point, and a JSON request to an API.  Each fails the running
- * test on an error of its own; include after <cmocka.h>.
+ * Helpers shared by the CA engine and API integration tests (cmocka): the
+ * database, key pool and engine of a fixture, CAs and resource sets from
+ * text, a count from SQL, the manifest check of every publication point,
+ * and a JSON request to an API.  Each fails the running test on an error
+ * of its own; include after <cmocka.h>.
  */
 #ifndef ENG_TESTUTIL_H
 #define ENG_TESTUTIL_H
@@ -15,11 +16,76 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ca/engine.h"
 #include "ca/mft.h"
 #include "ca/resources.h"
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
 #include "db/db.h"
+#include "hsm/hsm_pool.h"
+#include "db_testutil.h"
+
+/*
+ * An embedded PostgreSQL with the schema (t, *db) and a pool of EE keys
+ * (*pool), as in the daemon.  Returns 0, or -1 after printing why.
+ */
+static inline int
+tu_db_start(struct dbt *t, struct db **db, struct hsm_pool **pool)
+{
+	struct cm_err	err;
+
+	if (dbt_start(t, &err) == -1 ||
+	    (*db = db_open(t->dsn, 5, &err)) == NULL ||
+	    db_migrate(*db, &err) < 0 ||
+	    (*pool = hsm_pool_new(16, 2, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The engine of conf over db, hsm and pool into *e (clock NULL: the real
+ * one).  Returns 0, or -1 after printing why.
+ */
+static inline int
+tu_eng_new(const struct ca_eng_conf *conf, struct db *db, struct hsm *hsm,
+    struct hsm_pool *pool, const struct cm_clock *clock, struct ca_eng **e)
+{
+	struct cm_err	err;
+
+	if ((*e = ca_eng_new(conf, db, hsm, pool, clock, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Short lives for the schedule tests: EE objects live 10 days (renewed
+ * from 2 days before they expire, with up to 2 days of jitter), CA
+ * certificates 12.
+ */
+static inline void
+tu_short_lives(struct ca_eng_conf *conf)
+{
+	conf->sched.ee_validity = 10 * 86400;
+	conf->sched.ee_margin = 2 * 86400;
+	conf->sched.ee_jitter = 2 * 86400;
+	conf->ca_validity = 12 * 86400;
+}
+
+/* Frees e and hsm, and what tu_db_start() made. */
+static inline void
+tu_eng_close(struct ca_eng *e, struct hsm *hsm, struct hsm_pool *pool,
+    struct db *db, struct dbt *t)
+{
+	ca_eng_free(e);
+	hsm_pool_free(pool);
+	hsm_close(hsm);
+	db_close(db);
+	dbt_stop(t);
+}
 
 /* A resource set of the three RFC 6492 texts ("" for none); caller frees. */
 static inline struct ca_res *
@@ -32,6 +98,25 @@ tu_res(const char *as, const char *v4, const char *v6)
 	assert_int_equal(ca_res_parse(r, CA_RES_V4, v4, "v4", &err), 0);
 	assert_int_equal(ca_res_parse(r, CA_RES_V6, v6, "v6", &err), 0);
 	return r;
+}
+
+/*
+ * Creates CA handle below parent (a trust anchor when parent is NULL) over
+ * the resources of the three texts (as tu_res()), by actor "test".
+ */
+static inline void
+tu_ca(struct ca_eng *e, const char *handle, const char *parent,
+    const char *as, const char *v4, const char *v6)
+{
+	struct ca_res	*r = tu_res(as, v4, v6);
+	struct cm_err	 err;
+	int		 rc;
+
+	rc = parent == NULL ? ca_eng_ta_create(e, handle, r, "test", &err) :
+	    ca_eng_ca_create(e, handle, parent, r, "test", &err);
+	ca_res_free(r);
+	if (rc != 0)
+		fail_msg("%s", err.msg);
 }
 
 /* The first column of the first row of sql, an integer. */

@@ -15,28 +15,11 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rp/rp.sh"
+. "$here/rp_cairn_lib.sh"
 CAIRND=${1:?usage: $0 cairnd mkrepo}
 MKREPO=${2:?usage: $0 cairnd mkrepo}
-failed=0
-fail() { echo "FAIL: $*" >&2; failed=1; }
-# On any failure, show every log of the run (the work directory goes away).
-show_logs() {
-	local f
-	[ "$failed" = 0 ] && [ "${1:-0}" = 0 ] && return
-	for f in "$RP_WORK"/*.log "$RP_WORK"/data/pg/*.log; do
-		[ -f "$f" ] || continue
-		echo "--- $f" >&2
-		tail -n 40 "$f" >&2
-	done
-}
 
-rp_init || exit 1
-trap 'rc=$?; show_logs $rc; rp_cleanup' EXIT
-port=$(rp_free_port) || exit 1
-base=rsync://127.0.0.1:$port/repo/
-
-# cairnd's token, PIN, data directory and configuration.
-rp_cairnd_setup "$RP_WORK" "$base" || exit 1
+rpc_rsync_init
 
 cairnd() { "$CAIRND" -c "$RP_WORK/cairnd.conf" "$@"; }
 cairnd apply "$here/rp_repo.txt" >"$RP_WORK/apply.log" 2>&1 ||

@@ -14,54 +14,16 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rp/rp.sh"
-. "$here/pubd_lib.sh"
+. "$here/rp_cairn_lib.sh"
 CAIRND=${1:?usage: $0 cairnd mkrepo cairn-pubd}
 MKREPO=${2:?usage: $0 cairnd mkrepo cairn-pubd}
 PUBD=${3:?usage: $0 cairnd mkrepo cairn-pubd}
-PUBD_PID=
-failed=0
-fail() { echo "FAIL: $*" >&2; failed=1; }
 
-rp_https_stop() {
-	if [ -n "$PUBD_PID" ]; then
-		kill "$PUBD_PID" 2>/dev/null
-		wait "$PUBD_PID" 2>/dev/null
-		PUBD_PID=
-	fi
-}
-
-for prog in rsync "$RP_RPKI_CLIENT" "$RP_FORT" jq openssl curl softhsm2-util; do
-	command -v "$prog" >/dev/null ||
-	    { echo "FAIL: $prog is not installed" >&2; exit 1; }
-done
-rp_init || exit 1
-W=$RP_WORK
-pubd_port RPORT && pubd_port HP && [ "$RPORT" != "$HP" ] ||
-    { echo "FAIL: no free ports" >&2; exit 1; }
-base=rsync://127.0.0.1:$RPORT/repo/
-HTTPS=https://127.0.0.1:$HP/
-pubd_tls "$W/tls" || { echo "FAIL: test CA" >&2; exit 1; }
-RP_HTTPS_CA=$W/tls/ca.pem
+rpc_init
 
 # Both daemons use the embedded cluster of one data directory.
-rp_cairnd_setup "$W" "$base" "notify-uri = ${HTTPS}rrdp/notification.xml" ||
-    exit 1
-mkdir -p "$W/static"
-cat >"$W/pubd.conf" <<CONF
-data-dir = $W/data
-[rrdp]
-base-uri = ${HTTPS}rrdp/
-interval = 1s
-[http]
-listen = 127.0.0.1
-port = $HP
-tls-cert = $W/tls/srv.pem
-tls-key = $W/tls/srv.key
-static-dir = $W/static
-[rsync]
-base-uri = $base
-dir = $W/pubrsync
-CONF
+rp_cairnd_setup "$W" "$base" "notify-uri = $NOTIFY" || exit 1
+rpc_pubd_conf "$W/data"
 cairnd() { "$CAIRND" -c "$W/cairnd.conf" "$@"; }
 
 sed '/^aspa/d' "$here/rp_repo.txt" >"$W/desc1"
@@ -79,35 +41,18 @@ cairnd apply "$W/desc1" >"$W/apply1.log" 2>&1 ||
 cairnd tal ta >"$W/ta.tal" 2>"$W/tal.log" || { echo "FAIL: tal" >&2; exit 1; }
 # The TA certificate over HTTPS for the RRDP-only TAL (cairnd's own export
 # is used only to get its bytes).
-cairnd export "$W/export" >"$W/export.log" 2>&1 ||
-    { cat "$W/export.log" >&2; echo "FAIL: cairnd export" >&2; exit 1; }
-ta=$(find "$W/export/current/" -name ta.cer | head -1)
-[ -n "$ta" ] || { echo "FAIL: no ta.cer in the export" >&2; exit 1; }
-cp "$ta" "$W/static/ta.cer"
-rp_tal_write "$W/ta-rrdp.tal" "$W/static/ta.cer" "${HTTPS}ta.cer" || exit 1
+rpc_rrdp_tal "$W/cairnd.conf" "$W/ta-rrdp.tal"
 chmod 644 "$W/ta.tal"
 
-pubd_rsync_root "$W/pubrsync" || exit 1
 rp_rsyncd_start "$W/pubrsync/current" "$RPORT" || exit 1
-"$PUBD" -c "$W/pubd.conf" >"$W/pubd.log" 2>&1 &
-PUBD_PID=$!
-wait_serial() {
-	pubd_wait_serial "$W/pubd.log" "${HTTPS}rrdp/notification.xml" \
-	    "$RP_HTTPS_CA" "$1" "$PUBD_PID"
-}
-wait_serial 1
+rpc_pubd_start
+rpc_wait_serial 1
 
-check() {	# outdir expected label
-	echo "--- $3: rc $(cat "$1/rc"), $(wc -l <"$1/vrps") VRPs"
-	sed 's/^/    /' "$1/complaints"
-	rp_expect_vrps "$1" "$2" || fail "$3: VRPs"
-	rp_expect_clean "$1" || fail "$3: complaints"
-}
 for v in rpki-client fort; do
-	rp_validate "$v" rrdp "$W/ta-rrdp.tal" "$W/out/$v-rrdp" || exit 1
-	check "$W/out/$v-rrdp" "$W/expected1" "$v over rrdp"
-	rp_validate "$v" rsync "$W/ta.tal" "$W/out/$v-rsync" || exit 1
-	check "$W/out/$v-rsync" "$W/expected1" "$v over rsync"
+	rpc_validate "$v" rrdp "$W/ta-rrdp.tal" "$W/out/$v-rrdp" \
+	    "$W/expected1" "$v over rrdp"
+	rpc_validate "$v" rsync "$W/ta.tal" "$W/out/$v-rsync" "$W/expected1" \
+	    "$v over rsync"
 done
 
 # A change through the CA engine: serial 2 with a delta.
@@ -116,37 +61,33 @@ cairnd apply "$W/desc2" >"$W/apply2.log" 2>&1 ||
 grep -q 'AS64496 10.1.64.0/18 18' "$W/expected2" ||
     fail "mkrepo does not expect the new VRP"
 cmp -s "$W/expected1" "$W/expected2" && fail "the change changes no VRP"
-wait_serial 2
-curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}rrdp/notification.xml" |
+rpc_wait_serial 2
+curl -s --cacert "$RP_HTTPS_CA" "$NOTIFY" |
     grep -q '<delta serial="2"' || fail "delta 2 is not listed"
 o=$W/out/rpki-client-rrdp
 : >"$o/complaints"
 : >"$o/vrps"
 mark=$(wc -l <"$W/pubd.log")
 rp_run_rpki_client rrdp "$W/ta-rrdp.tal" "$o" || exit 1
-check "$o" "$W/expected2" "rpki-client over rrdp, warm cache, serial 2"
+rpc_check "$o" "$W/expected2" "rpki-client over rrdp, warm cache, serial 2"
 tail -n +"$mark" "$W/pubd.log" |
     grep -q '"GET /rrdp/[0-9a-f-]*/2/[0-9a-f]*/delta.xml' ||
     fail "rpki-client did not fetch delta 2"
 tail -n +"$mark" "$W/pubd.log" | grep -q '/snapshot.xml' &&
     fail "rpki-client fetched a snapshot despite delta 2"
-rp_validate fort rrdp "$W/ta-rrdp.tal" "$W/out/fort-rrdp2" || exit 1
-check "$W/out/fort-rrdp2" "$W/expected2" "fort over rrdp, serial 2"
+rpc_validate fort rrdp "$W/ta-rrdp.tal" "$W/out/fort-rrdp2" "$W/expected2" \
+    "fort over rrdp, serial 2"
 
 # A make-before-break transfer through RRDP: 192.0.2.0/24 moves from m2 to
 # m1 with its ROA configuration (AS64501).  It is one transaction, so it
 # must be one serial whose delta both publishes m1's new ROA and replaces
 # m2's: no relying party can see the prefix without its ROA in between.
-serial_now() {
-	curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}rrdp/notification.xml" |
-	    sed -n 's/.* serial="\([0-9]*\)">$/\1/p'
-}
 cairnd transfer m2 m1 v4=192.0.2.0/24 >"$W/transfer.log" 2>&1 ||
     { cat "$W/transfer.log" >&2; fail "cairnd transfer"; }
-wait_serial 3
+rpc_wait_serial 3
 sleep 3
-[ "$(serial_now)" = 3 ] || fail "the transfer took more than one serial"
-d3=$(curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}rrdp/notification.xml" |
+[ "$(rpc_serial)" = 3 ] || fail "the transfer took more than one serial"
+d3=$(curl -s --cacert "$RP_HTTPS_CA" "$NOTIFY" |
     sed -n 's/.*<delta serial="3" uri="\([^"]*\)".*/\1/p')
 [ -n "$d3" ] || fail "delta 3 is not listed"
 curl -s --cacert "$RP_HTTPS_CA" "$d3" >"$W/delta3.xml"
@@ -155,35 +96,20 @@ grep -q "uri=\"${base}m1/[0-9a-f]*\.roa\"" "$W/delta3.xml" ||
 grep -q "uri=\"${base}m2/[0-9a-f]*\.roa\"" "$W/delta3.xml" ||
     fail "delta 3 does not change m2's ROA"
 for v in rpki-client fort; do
-	rp_validate "$v" rrdp "$W/ta-rrdp.tal" "$W/out/$v-transfer" || exit 1
-	check "$W/out/$v-transfer" "$W/expected2" "$v over rrdp after the transfer"
+	rpc_validate "$v" rrdp "$W/ta-rrdp.tal" "$W/out/$v-transfer" \
+	    "$W/expected2" "$v over rrdp after the transfer"
 done
 
 # Key rolls of every hosted CA, validated over RRDP after each step.
-settle() {	# waits until the serial moved past $1 and stays put for 3 s
-	local last=$1 n same=0
-	for _ in $(seq 240); do
-		n=$(serial_now)
-		if [ -n "$n" ] && [ "$n" -gt "$1" ] && [ "$n" = "$last" ]; then
-			same=$((same + 1))
-			[ "$same" -ge 6 ] && return 0
-		else
-			same=0
-		fi
-		last=$n
-		sleep 0.5
-	done
-	fail "no new serial after $1"
-}
 for step in start activate-now finish; do
-	before=$(serial_now)
+	before=$(rpc_serial)
 	cairnd keyroll-all "$step" >"$W/roll-$step.log" 2>&1 ||
 	    { cat "$W/roll-$step.log" >&2; fail "keyroll-all $step"; }
-	settle "$before"
+	rpc_settle "$before"
 	for v in rpki-client fort; do
-		rp_validate "$v" rrdp "$W/ta-rrdp.tal" "$W/out/$v-roll-$step" || exit 1
-		check "$W/out/$v-roll-$step" "$W/expected2" \
-		    "$v over rrdp after keyroll $step (serial $(serial_now))"
+		rpc_validate "$v" rrdp "$W/ta-rrdp.tal" "$W/out/$v-roll-$step" \
+		    "$W/expected2" \
+		    "$v over rrdp after keyroll $step (serial $(rpc_serial))"
 	done
 done
 

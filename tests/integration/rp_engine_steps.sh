@@ -33,76 +33,23 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rp/rp.sh"
-. "$here/pubd_lib.sh"
+. "$here/rp_cairn_lib.sh"
 usage="usage: $0 cairnd mkrepo cairn-pubd content|keys"
 CAIRND=${1:?$usage}
 MKREPO=${2:?$usage}
 PUBD=${3:?$usage}
 PART=${4:?$usage}
 case $PART in content|keys) ;; *) echo "$usage" >&2; exit 2 ;; esac
-PUBD_PID=
-CAIRND_PID=
-failed=0
-fail() { echo "FAIL: $*" >&2; failed=1; }
 
-rp_https_stop() {
-	local p
-	for p in "$CAIRND_PID" "$PUBD_PID"; do
-		[ -n "$p" ] || continue
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	CAIRND_PID=
-	PUBD_PID=
-}
-show_logs() {
-	local f
-	[ "$failed" = 0 ] && [ "${1:-0}" = 0 ] && return
-	for f in "$W"/run.log "$W"/pubd.log; do
-		[ -f "$f" ] || continue
-		echo "--- $f" >&2
-		grep -v '\] "GET ' "$f" | tail -n 30 >&2
-	done
-}
-
-for prog in rsync "$RP_RPKI_CLIENT" "$RP_FORT" jq openssl curl softhsm2-util; do
-	command -v "$prog" >/dev/null ||
-	    { echo "FAIL: $prog is not installed" >&2; exit 1; }
-done
-rp_init || exit 1
-W=$RP_WORK
-trap 'rc=$?; show_logs $rc; rp_cleanup' EXIT
-pubd_port RPORT && pubd_port HP && pubd_port AP &&
-    [ "$RPORT" != "$HP" ] && [ "$AP" != "$HP" ] && [ "$AP" != "$RPORT" ] ||
-    { echo "FAIL: no free ports" >&2; exit 1; }
-base=rsync://127.0.0.1:$RPORT/repo/
-HTTPS=https://127.0.0.1:$HP/
-NOTIFY=${HTTPS}rrdp/notification.xml
-API=http://127.0.0.1:$AP/api/v1
-pubd_tls "$W/tls" || { echo "FAIL: test CA" >&2; exit 1; }
-RP_HTTPS_CA=$W/tls/ca.pem
+rpc_init api
+trap 'rc=$?; rpc_show_logs $rc "$W/run.log" "$W/pubd.log"; rp_cleanup' EXIT
 
 rp_cairnd_setup "$W" "$base" "notify-uri = $NOTIFY
 [engine]
 tick = 1s
 [api]
 port = $AP" || exit 1
-mkdir -p "$W/static"
-cat >"$W/pubd.conf" <<CONF
-data-dir = $W/data
-[rrdp]
-base-uri = ${HTTPS}rrdp/
-interval = 1s
-[http]
-listen = 127.0.0.1
-port = $HP
-tls-cert = $W/tls/srv.pem
-tls-key = $W/tls/srv.key
-static-dir = $W/static
-[rsync]
-base-uri = $base
-dir = $W/pubrsync
-CONF
+rpc_pubd_conf "$W/data"
 cairnd() { "$CAIRND" -c "$W/cairnd.conf" "$@"; }
 
 # ---- the hierarchy --------------------------------------------------------
@@ -119,19 +66,12 @@ DESC
 cairnd apply "$W/desc" >"$W/apply.log" 2>&1 ||
     { cat "$W/apply.log" >&2; echo "FAIL: cairnd apply" >&2; exit 1; }
 ncas=$(grep -c -E '^(ta|ca) ' "$W/desc")
-cairnd export "$W/export" >"$W/export.log" 2>&1 ||
-    { cat "$W/export.log" >&2; echo "FAIL: cairnd export" >&2; exit 1; }
-ta=$(find "$W/export/current/" -name ta.cer | head -1)
-[ -n "$ta" ] || { echo "FAIL: no ta.cer in the export" >&2; exit 1; }
-cp "$ta" "$W/static/ta.cer"
-rp_tal_write "$W/ta.tal" "$W/static/ta.cer" "${HTTPS}ta.cer" || exit 1
+rpc_rrdp_tal "$W/cairnd.conf" "$W/ta.tal"
 TOKEN=$(cairnd token create --admin steps 2>"$W/token.log" | tail -n 1)
 case $TOKEN in cairn_*) ;; *) cat "$W/token.log" >&2
 	echo "FAIL: no API token" >&2; exit 1 ;; esac
 
-pubd_rsync_root "$W/pubrsync" || exit 1
-"$PUBD" -c "$W/pubd.conf" >"$W/pubd.log" 2>&1 &
-PUBD_PID=$!
+rpc_pubd_start
 # Not through the cairnd function: $! must be the daemon, not a subshell.
 "$CAIRND" -c "$W/cairnd.conf" run >"$W/run.log" 2>&1 &
 CAIRND_PID=$!
@@ -143,10 +83,6 @@ done
 curl -s -o /dev/null "$API/health" ||
     { cat "$W/run.log" >&2; echo "FAIL: cairnd run has no API" >&2; exit 1; }
 
-serial_now() {
-	curl -s --cacert "$RP_HTTPS_CA" "$NOTIFY" |
-	    sed -n 's/.* serial="\([0-9]*\)">$/\1/p'
-}
 pending() {
 	curl -s -H "Authorization: Bearer $TOKEN" "$API/metrics" |
 	    sed -n 's/^cairn_publication_pending \([0-9]*\)$/\1/p'
@@ -158,13 +94,12 @@ settle() {
 	local last=-1 n p same=0
 	for _ in $(seq 300); do
 		p=$(pending)
-		n=$(serial_now)
+		n=$(rpc_serial)
 		if [ "$p" = 0 ] && [ -n "$n" ] && [ "$n" -gt "$1" ] &&
 		    [ "$n" = "$last" ]; then
 			same=$((same + 1))
 			if [ "$same" -ge 4 ]; then
-				pubd_wait_serial "$W/pubd.log" "$NOTIFY" \
-				    "$RP_HTTPS_CA" "$n" "$PUBD_PID"
+				rpc_wait_serial "$n"
 				echo "$n"
 				return 0
 			fi
@@ -219,7 +154,7 @@ step=0
 validate() {
 	local label=$1 v o serial naspa asa_fail got want
 	step=$((step + 1))
-	serial=$(serial_now)
+	serial=$(rpc_serial)
 	"$MKREPO" -e "$W/desc" >"$W/expected.vrps" ||
 	    { echo "FAIL: mkrepo -e" >&2; exit 1; }
 	"$MKREPO" -a "$W/desc" >"$W/expected.aspas" ||
@@ -340,7 +275,7 @@ else
 	# resources (10.1.192.0/18 is gone), so m1's AS64496 ROA is re-issued
 	# without 10.1.128.0/17, m1c's certificate is re-issued and m1c's
 	# AS64498 ROA is withdrawn: all in one transaction, one RRDP serial.
-	before=$(serial_now)
+	before=$(rpc_serial)
 	api PUT /cas/m1/resources \
 	    '{"asn":"64496-64498","ipv4":"10.1.0.0/17","ipv6":"2001:db8:1::/48"}'
 	desc_sed 's|^\(ca   m1   rir .*\) v4=10.1.0.0/16|\1 v4=10.1.0.0/17|'

@@ -26,38 +26,17 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rp/rp.sh"
-. "$here/pubd_lib.sh"
+. "$here/rp_cairn_lib.sh"
 CAIRND=${1:?usage: $0 cairnd cairn-pubd}
 PUBD=${2:?usage: $0 cairnd cairn-pubd}
-PUBD_PID=
-failed=0
-fail() { echo "FAIL: $*" >&2; failed=1; }
 
-rp_https_stop() {
-	if [ -n "$PUBD_PID" ]; then
-		kill "$PUBD_PID" 2>/dev/null
-		wait "$PUBD_PID" 2>/dev/null
-		PUBD_PID=
-	fi
-}
-for prog in rsync "$RP_RPKI_CLIENT" "$RP_FORT" jq openssl curl softhsm2-util; do
-	command -v "$prog" >/dev/null ||
-	    { echo "FAIL: $prog is not installed" >&2; exit 1; }
-done
-rp_init || exit 1
-W=$RP_WORK
-pubd_port RPORT && pubd_port HP && [ "$RPORT" != "$HP" ] ||
-    { echo "FAIL: no free ports" >&2; exit 1; }
-base=rsync://127.0.0.1:$RPORT/repo/
-HTTPS=https://127.0.0.1:$HP/
-pubd_tls "$W/tls" || { echo "FAIL: test CA" >&2; exit 1; }
-RP_HTTPS_CA=$W/tls/ca.pem
+rpc_init
 
 # The online side: cairnd and cairn-pubd on one embedded cluster.
 ON=$W/on
 TA=$W/ta
 mkdir -p "$ON" "$TA"
-rp_cairnd_setup "$ON" "$base" "notify-uri = ${HTTPS}rrdp/notification.xml
+rp_cairnd_setup "$ON" "$base" "notify-uri = $NOTIFY
 https-base = $HTTPS" || exit 1
 # The offline side: a token of its own in the same SoftHSM2 directory, the
 # same repository URIs (its objects are published by the online side), and
@@ -72,22 +51,7 @@ sed -e "s|^data-dir = .*|data-dir = $TA/data|" -e 's/^token = .*/token = cairn-t
 printf '[schedule]\nmanifest-validity = 5d\nmanifest-reissue-after = 2d\n' \
     >>"$TA/cairnd.conf"
 printf 'manifest-jitter = 1h\n' >>"$TA/cairnd.conf"
-mkdir -p "$W/static"
-cat >"$W/pubd.conf" <<CONF
-data-dir = $ON/data
-[rrdp]
-base-uri = ${HTTPS}rrdp/
-interval = 1s
-[http]
-listen = 127.0.0.1
-port = $HP
-tls-cert = $W/tls/srv.pem
-tls-key = $W/tls/srv.key
-static-dir = $W/static
-[rsync]
-base-uri = $base
-dir = $W/pubrsync
-CONF
+rpc_pubd_conf "$ON/data"
 on() { "$CAIRND" -c "$ON/cairnd.conf" "$@"; }
 ta() { "$CAIRND" -c "$TA/cairnd.conf" "$@"; }
 must() {	# must LOG-NAME command...: runs it, fails the test if it fails
@@ -178,37 +142,13 @@ grep -q "offline parent ta: its manifest at ${base}ta/ expires at" \
     "$W/run.log" || fail "no expiry warning: $(tail -n 5 "$W/run.log")"
 
 # The TA certificate for the RRDP TAL comes from the online export.
-must export on export "$W/export" || exit 1
-[ -f "$W/export/current/ta-ta/ta.cer" ] ||
+rpc_rrdp_tal "$ON/cairnd.conf" "$W/ta-rrdp.tal"
+cmp -s "$W/export/current/ta-ta/ta.cer" "$W/static/ta.cer" ||
     { fail "the TA certificate is not published online"; exit 1; }
-cp "$W/export/current/ta-ta/ta.cer" "$W/static/ta.cer"
-rp_tal_write "$W/ta-rrdp.tal" "$W/static/ta.cer" "${HTTPS}ta.cer" || exit 1
 chmod 644 "$W/ta.tal"
-pubd_rsync_root "$W/pubrsync" || exit 1
 rp_rsyncd_start "$W/pubrsync/current" "$RPORT" || exit 1
-"$PUBD" -c "$W/pubd.conf" >"$W/pubd.log" 2>&1 &
-PUBD_PID=$!
-serial_now() {
-	curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}rrdp/notification.xml" |
-	    sed -n 's/.* serial="\([0-9]*\)">$/\1/p'
-}
-settle() {	# until the serial is past $1 and stays put for 3 s
-	local last=$1 s same=0
-	for _ in $(seq 240); do
-		s=$(serial_now)
-		if [ -n "$s" ] && [ "$s" -gt "$1" ] && [ "$s" = "$last" ]; then
-			same=$((same + 1))
-			[ "$same" -ge 6 ] && return 0
-		else
-			same=0
-		fi
-		last=$s
-		sleep 0.5
-	done
-	fail "no new serial after $1"
-	return 1
-}
-settle 0
+rpc_pubd_start
+rpc_settle 0
 TAL_RRDP=$W/ta-rrdp.tal
 TAL_RSYNC=$W/ta.tal
 check() {	# check NAME [SKIP]: both validators, both transports, EXPECTED
@@ -217,12 +157,8 @@ check() {	# check NAME [SKIP]: both validators, both transports, EXPECTED
 		for t in rrdp rsync; do
 			[ "$v-$t" = "${2:-}" ] && continue
 			[ "$t" = rrdp ] && tal=$TAL_RRDP || tal=$TAL_RSYNC
-			rp_validate "$v" "$t" "$tal" "$W/out/$1-$v-$t" || exit 1
-			echo "--- $1: $v over $t: $(wc -l <"$W/out/$1-$v-$t/vrps") VRPs"
-			rp_expect_vrps "$W/out/$1-$v-$t" "$W/expected" ||
-			    fail "$1: $v over $t: VRPs"
-			rp_expect_clean "$W/out/$1-$v-$t" ||
-			    fail "$1: $v over $t: complaints"
+			rpc_validate "$v" "$t" "$tal" "$W/out/$1-$v-$t" \
+			    "$W/expected" "$1: $v over $t"
 		done
 	done
 }
@@ -244,7 +180,7 @@ refused tampered 'hash differs|not signed' on parent offline-import rir \
 # certificate for rir and what rir re-issues below it are one serial.
 must shrink ta child resources ta rir as=64496-64511 v4=10.0.0.0/9 \
     v6=2001:db8:1::/48
-s0=$(serial_now)
+s0=$(rpc_serial)
 # First a tampered copy of the response (rir's new certificate in the TA's
 # point altered): the replies verify, but the import is one transaction,
 # so nothing of it stays, and the genuine response imports afterwards.
@@ -257,12 +193,12 @@ jq '(.objects[] | select(.uri | test("/ta/[^/]*[.]cer$")) | .der) |=
 refused tampered-replies 'hash differs' on parent offline-import rir \
     "$W/tampered2.json"
 sleep 2
-[ "$(serial_now)" = "$s0" ] || fail "a refused import was published"
+[ "$(rpc_serial)" = "$s0" ] || fail "a refused import was published"
 must "import$n" on parent offline-import rir "$W/resp$n.json" || exit 1
-settle "$s0"
-[ "$(serial_now)" = $((s0 + 1)) ] ||
-    fail "the shrink took serials $s0..$(serial_now), not one"
-d=$(curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}rrdp/notification.xml" |
+rpc_settle "$s0"
+[ "$(rpc_serial)" = $((s0 + 1)) ] ||
+    fail "the shrink took serials $s0..$(rpc_serial), not one"
+d=$(curl -s --cacert "$RP_HTTPS_CA" "$NOTIFY" |
     sed -n "s/.*<delta serial=\"$((s0 + 1))\" uri=\"\([^\"]*\)\".*/\1/p")
 curl -s --cacert "$RP_HTTPS_CA" "$d" >"$W/delta-shrink.xml"
 grep -q "uri=\"${base}ta/[0-9a-f]*\.cer\"" "$W/delta-shrink.xml" ||
@@ -281,11 +217,11 @@ grep -q '2 certificates installed' "$W/import$n.log" ||
     fail "roll exchange: $(cat "$W/import$n.log")"
 must roll-activate on keyroll rir activate-now
 must roll-finish on keyroll rir finish
-s0=$(serial_now)
+s0=$(rpc_serial)
 exchange || exit 1
 grep -q '1 revoked' "$W/import$n.log" ||
     fail "the old key was not revoked: $(cat "$W/import$n.log")"
-settle "$s0"
+rpc_settle "$s0"
 jq -r '.objects[].uri' "$W/resp$n.json" | grep -c '/ta/.*\.cer$' >"$W/ncer"
 [ "$(cat "$W/ncer")" = 1 ] ||
     fail "the TA lists $(cat "$W/ncer") certificates for rir after the roll"
@@ -294,11 +230,11 @@ check roll
 # A refresh: a fresh TA manifest and CRL, no request.  An older response
 # imported afterwards is refused.
 must refresh ta offline refresh ta "$W/refresh.json"
-s0=$(serial_now)
+s0=$(rpc_serial)
 must import-refresh on parent offline-import rir "$W/refresh.json"
 grep -q 'valid until' "$W/import-refresh.log" ||
     fail "refresh import: $(cat "$W/import-refresh.log")"
-settle "$s0"
+rpc_settle "$s0"
 refused older 'is older than the one published' on parent offline-import rir \
     "$W/refresh-t.json"
 check refresh
@@ -311,11 +247,11 @@ must ta-roll-start ta ta-keyroll ta start || exit 1
 ta tal ta --next >"$W/ta-next.tal" 2>"$W/tal-next.log" ||
     fail "tal --next: $(cat "$W/tal-next.log")"
 cmp -s "$W/ta.tal" "$W/ta-next.tal" && fail "tal --next is the old TAL"
-s0=$(serial_now)
+s0=$(rpc_serial)
 exchange || exit 1
 grep -q 'rolling its key' "$W/import$n.log" ||
     fail "roll not seen: $(cat "$W/import$n.log")"
-settle "$s0"
+rpc_settle "$s0"
 must export2 on export "$W/export2" || exit 1
 nextcer=$(sed -n 's|^https://.*/\([^/]*\.cer\)$|\1|p' "$W/ta-next.tal")
 [ -n "$nextcer" ] && [ -f "$W/export2/current/ta-ta/$nextcer" ] ||
@@ -325,8 +261,7 @@ serve_static() {	# serve_static FILE: the TA certificate at its https URI
 	cp "$1" "$W/static/$nextcer" && chmod 644 "$W/static/$nextcer"
 	# cairn-pubd reads static-dir when it starts.
 	rp_https_stop
-	"$PUBD" -c "$W/pubd.conf" >>"$W/pubd.log" 2>&1 &
-	PUBD_PID=$!
+	rpc_pubd_start
 	for _ in $(seq 100); do
 		curl -s --cacert "$RP_HTTPS_CA" "${HTTPS}$nextcer" |
 		    cmp -s - "$1" && return 0
@@ -356,9 +291,9 @@ grep -v -E 'exit code|/repo/rir/[0-9a-f]+\.mft: (Error reading certificate|libcr
 find "$o/cache" -path "*/repo/ta/*.cer" | grep -q . ||
     fail "the issuer FORT looks for is not in its RRDP cache"
 must ta-roll-finish ta ta-keyroll ta finish --force || exit 1
-s0=$(serial_now)
+s0=$(rpc_serial)
 exchange || exit 1
-settle "$s0"
+rpc_settle "$s0"
 jq -r '.objects[].uri' "$W/resp$n.json" | grep -q '/ta-ta/ta\.cer$' &&
     fail "the old TA certificate is still in the response after finish"
 # finish re-issued the new key's certificate (now over the TA's own point).
@@ -374,12 +309,12 @@ must empty ta child resources ta rir as= v4= v6=
 n=$((n + 1))
 must "req$n" on parent offline-request rir "$W/req$n.json" || exit 1
 must "answer$n" ta offline answer ta "$W/req$n.json" "$W/resp$n.json" || exit 1
-s0=$(serial_now)
+s0=$(rpc_serial)
 refused "import$n" 'refused 1 messages' on parent offline-import rir \
     "$W/resp$n.json"
 grep -q 'entitles it to nothing' "$W/import$n.log" ||
     fail "emptied: $(cat "$W/import$n.log")"
-settle "$s0"
+rpc_settle "$s0"
 : >"$W/expected"
 check emptied
 

@@ -19,24 +19,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rp/rp.sh"
+. "$here/rp_cairn_lib.sh"
 CAIRND=${1:?usage: $0 cairnd}
-failed=0
-fail() { echo "FAIL: $*" >&2; failed=1; }
-show_logs() {
-	local f
-	[ "$failed" = 0 ] && [ "${1:-0}" = 0 ] && return
-	for f in "$RP_WORK"/*.log "$RP_WORK"/data/pg/*.log; do
-		[ -f "$f" ] || continue
-		echo "--- $f" >&2
-		tail -n 40 "$f" >&2
-	done
-}
 
-rp_init || exit 1
-trap 'rc=$?; show_logs $rc; rp_cleanup' EXIT
-port=$(rp_free_port) || exit 1
-base=rsync://127.0.0.1:$port/repo/
-rp_cairnd_setup "$RP_WORK" "$base" || exit 1
+rpc_rsync_init
 cairnd() { "$CAIRND" -c "$RP_WORK/cairnd.conf" "$@"; }
 
 cat >"$RP_WORK/repo.txt" <<'EOF'
@@ -89,13 +75,9 @@ counts() {
 rp_rsyncd_start "$RP_WORK/tree/current" "$port" || exit 1
 for tal in old new; do
 	for v in rpki-client fort; do
-		out=$RP_WORK/out-$v-$tal
-		rp_validate "$v" rsync "$RP_WORK/$tal.tal" "$out" || exit 1
-		echo "=== $v, $tal TAL, during the roll: VRPs"
-		cat "$out/vrps"
-		rp_expect_vrps "$out" "$RP_WORK/expected" ||
-		    fail "$v with the $tal TAL during the roll"
-		rp_expect_clean "$out" || fail "$v ($tal TAL) complained"
+		rpc_validate "$v" rsync "$RP_WORK/$tal.tal" \
+		    "$RP_WORK/out-$v-$tal" "$RP_WORK/expected" \
+		    "$v with the $tal TAL during the roll"
 	done
 	got=$(counts "$RP_WORK/out-rpki-client-$tal")
 	[ "$got" = "4 4 4 5" ] ||
@@ -131,10 +113,8 @@ ntak=$(find "$RP_WORK/tree/current/" -name '*.tak' | wc -l)
 [ "$ntak" = 1 ] || fail "$ntak .tak files after the roll, not 1"
 rp_rsyncd_start "$RP_WORK/tree/current" "$port" || exit 1
 for v in rpki-client fort; do
-	out=$RP_WORK/out-$v-after
-	rp_validate "$v" rsync "$RP_WORK/new.tal" "$out" || exit 1
-	rp_expect_vrps "$out" "$RP_WORK/expected" || fail "$v after the roll"
-	rp_expect_clean "$out" || fail "$v complained after the roll"
+	rpc_validate "$v" rsync "$RP_WORK/new.tal" "$RP_WORK/out-$v-after" \
+	    "$RP_WORK/expected" "$v after the roll"
 done
 got=$(counts "$RP_WORK/out-rpki-client-after")
 [ "$got" = "4 4 4 5" ] || fail "rpki-client counts after the roll: $got"

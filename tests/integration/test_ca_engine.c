@@ -75,24 +75,10 @@ static int
 setup(void **state)
 {
 	struct fx	*f = calloc(1, sizeof(*f));
-	struct cm_err	 err;
-	struct ca_res	*r;
 
-	if (dbt_start(&f->t, &err) == -1) {
-		fprintf(stderr, "%s\n", err.msg);
+	if (tu_db_start(&f->t, &f->db, &f->pool) == -1)
 		return -1;
-	}
-	if ((f->db = db_open(f->t.dsn, 5, &err)) == NULL ||
-	    db_migrate(f->db, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
 	f->hsm = hsm_open_mem();
-	/* EE keys from the pool, as in the daemon. */
-	if ((f->pool = hsm_pool_new(16, 2, &err)) == NULL) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
 	cm_clock_set(&f->clock, 1800000000);	/* 2027-01-15 */
 	ca_eng_conf_defaults(&f->conf);
 	f->conf.rsync_base = BASE;
@@ -100,27 +86,15 @@ setup(void **state)
 	 * Short lives, so that a few simulated weeks renew every kind of
 	 * object at least once: EE objects live 10 days, CA certificates 12.
 	 */
-	f->conf.sched.ee_validity = 10 * 86400;
-	f->conf.sched.ee_margin = 2 * 86400;
-	f->conf.sched.ee_jitter = 2 * 86400;
-	f->conf.ca_validity = 12 * 86400;
-	if ((f->e = ca_eng_new(&f->conf, f->db, f->hsm, f->pool, &f->clock,
-	    &err)) == NULL) {
-		fprintf(stderr, "%s\n", err.msg);
+	tu_short_lives(&f->conf);
+	if (tu_eng_new(&f->conf, f->db, f->hsm, f->pool, &f->clock,
+	    &f->e) == -1)
 		return -1;
-	}
-	r = tu_res("0-4294967295", "0.0.0.0/0", "::/0");
-	ok(ca_eng_ta_create(f->e, "ta", r, "test", &err), &err);
-	ca_res_free(r);
-	r = tu_res("64496-64511", "10.0.0.0/8,192.0.2.0/24", "2001:db8::/32");
-	ok(ca_eng_ca_create(f->e, "rir", "ta", r, "test", &err), &err);
-	ca_res_free(r);
-	r = tu_res("64496", "10.1.0.0/16", "2001:db8:1::/48");
-	ok(ca_eng_ca_create(f->e, "m1", "rir", r, "test", &err), &err);
-	ca_res_free(r);
-	r = tu_res("64500-64501", "10.2.0.0/16,192.0.2.0/24", "");
-	ok(ca_eng_ca_create(f->e, "m2", "rir", r, "test", &err), &err);
-	ca_res_free(r);
+	tu_ca(f->e, "ta", NULL, "0-4294967295", "0.0.0.0/0", "::/0");
+	tu_ca(f->e, "rir", "ta", "64496-64511", "10.0.0.0/8,192.0.2.0/24",
+	    "2001:db8::/32");
+	tu_ca(f->e, "m1", "rir", "64496", "10.1.0.0/16", "2001:db8:1::/48");
+	tu_ca(f->e, "m2", "rir", "64500-64501", "10.2.0.0/16,192.0.2.0/24", "");
 	*state = f;
 	return 0;
 }
@@ -130,11 +104,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	ca_eng_free(f->e);
-	hsm_pool_free(f->pool);
-	hsm_close(f->hsm);
-	db_close(f->db);
-	dbt_stop(&f->t);
+	tu_eng_close(f->e, f->hsm, f->pool, f->db, &f->t);
 	free(f);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "ca/roa.h"
 #include "common/cm_log.h"
 #include "db_testutil.h"
+#include "eng_testutil.h"
 
 #define BASE	"rsync://127.0.0.1:8873/repo/"
 
@@ -36,30 +37,10 @@ struct fx {
 	struct ca_eng_conf	 conf;
 };
 
-static struct ca_res *
-res_of(const char *as, const char *v4, const char *v6)
-{
-	struct ca_res	*r = ca_res_new();
-	struct cm_err	 err;
-
-	assert_int_equal(ca_res_parse(r, CA_RES_AS, as, "as", &err), 0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V4, v4, "v4", &err), 0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V6, v6, "v6", &err), 0);
-	return r;
-}
-
 static int64_t
 count(struct fx *f, const char *sql)
 {
-	struct db_res	*r = NULL;
-	struct cm_err	 err;
-	int64_t		 v = -1;
-
-	if (db_exec(f->db, sql, NULL, &r, &err) == -1)
-		fail_msg("%s: %s", sql, err.msg);
-	assert_int_equal(db_res_int64(r, 0, 0, &v, &err), 0);
-	db_res_free(r);
-	return v;
+	return tu_count(f->db, sql);
 }
 
 static void
@@ -73,31 +54,17 @@ static int
 setup(void **state)
 {
 	struct fx	*f = calloc(1, sizeof(*f));
-	struct cm_err	 err;
-	struct ca_res	*r;
 
-	if (dbt_start(&f->t, &err) == -1 ||
-	    (f->db = db_open(f->t.dsn, 5, &err)) == NULL ||
-	    db_migrate(f->db, &err) < 0 ||
-	    (f->pool = hsm_pool_new(16, 2, &err)) == NULL) {
-		fprintf(stderr, "%s\n", err.msg);
+	if (tu_db_start(&f->t, &f->db, &f->pool) == -1)
 		return -1;
-	}
 	f->hsm = hsm_open_mem();
 	ca_eng_conf_defaults(&f->conf);
 	f->conf.rsync_base = BASE;
-	if ((f->e = ca_eng_new(&f->conf, f->db, f->hsm, f->pool, NULL,
-	    &err)) == NULL) {
-		fprintf(stderr, "%s\n", err.msg);
+	if (tu_eng_new(&f->conf, f->db, f->hsm, f->pool, NULL, &f->e) == -1)
 		return -1;
-	}
-	r = res_of("0-4294967295", "0.0.0.0/0", "::/0");
-	ok(ca_eng_ta_create(f->e, "ta", r, "test", &err), &err);
-	ca_res_free(r);
-	r = res_of("64496-64511,65000-65999", "10.0.0.0/8,192.0.2.0/24",
-	    "2001:db8::/32");
-	ok(ca_eng_ca_create(f->e, "rir", "ta", r, "test", &err), &err);
-	ca_res_free(r);
+	tu_ca(f->e, "ta", NULL, "0-4294967295", "0.0.0.0/0", "::/0");
+	tu_ca(f->e, "rir", "ta", "64496-64511,65000-65999",
+	    "10.0.0.0/8,192.0.2.0/24", "2001:db8::/32");
 	*state = f;
 	return 0;
 }
@@ -107,11 +74,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	ca_eng_free(f->e);
-	hsm_pool_free(f->pool);
-	hsm_close(f->hsm);
-	db_close(f->db);
-	dbt_stop(&f->t);
+	tu_eng_close(f->e, f->hsm, f->pool, f->db, &f->t);
 	free(f);
 	return 0;
 }
@@ -124,44 +87,15 @@ teardown(void **state)
 static void
 check_repo(struct fx *f)
 {
-	struct db_res		*r = NULL, *files = NULL;
-	struct db_params	 p;
+	struct db_res		*r = NULL;
 	struct cm_err		 err;
-	struct ca_mft		*m;
 	struct ca_cert		*c, *issuer;
-	const uint8_t		*d, *h;
-	size_t			 dl, hl, i;
-	int			 n, nf, k;
-	char			 dir[512];
+	const uint8_t		*d;
+	size_t			 dl;
+	int			 n, k;
 
-	n = db_exec(f->db, "SELECT uri, der, key_id FROM issued_object WHERE "
-	    "kind = 'mft' AND withdrawn_at IS NULL", NULL, &r, &err);
-	assert_int_equal(n, count(f, "SELECT count(*) FROM ca_key WHERE state "
-	    "= 'active'"));
-	for (k = 0; k < n; k++) {
-		assert_int_equal(db_res_bytea(r, k, 1, &d, &dl, &err), 0);
-		if (ca_mft_parse(db_res_text(r, k, 0), d, dl, &m, NULL, &err) != 0)
-			fail_msg("%s", err.msg);
-		snprintf(dir, sizeof(dir), "%s", db_res_text(r, k, 0));
-		*strrchr(dir, '/') = '\0';
-		db_params_init(&p);
-		db_param_text(&p, dir);
-		db_param_text(&p, db_res_text(r, k, 2));
-		nf = db_exec(f->db, "SELECT name, hash FROM issued_object WHERE "
-		    "withdrawn_at IS NULL AND kind <> 'mft' AND uri = $1 || '/' "
-		    "|| name AND key_id = $2 ORDER BY name", &p, &files, &err);
-		assert_int_equal((int)m->nfiles, nf);
-		for (i = 0; i < m->nfiles; i++) {
-			assert_string_equal(m->files[i].name,
-			    db_res_text(files, (int)i, 0));
-			assert_int_equal(db_res_bytea(files, (int)i, 1, &h, &hl,
-			    &err), 0);
-			assert_memory_equal(m->files[i].hash, h, 32);
-		}
-		db_res_free(files);
-		ca_mft_free(m);
-	}
-	db_res_free(r);
+	tu_check_manifests(f->db, "SELECT count(*) FROM ca_key WHERE state = "
+	    "'active'");
 	/* Child certificates against their issuer's certificate. */
 	n = db_exec(f->db, "SELECT o.der, k.cert FROM issued_object o JOIN "
 	    "ca_key k ON k.id = o.key_id WHERE o.kind = 'cer' AND "
@@ -263,7 +197,7 @@ test_import(void **state)
 	free(text);
 
 	/* The one-by-one path and a ROA change on an imported CA still work. */
-	r = res_of("65100", "10.100.100.0/24", "");
+	r = tu_res("65100", "10.100.100.0/24", "");
 	ok(ca_eng_ca_create(f->e, "single", "rir", r, "test", &err), &err);
 	ca_res_free(r);
 	memset(&roa, 0, sizeof(roa));

@@ -76,7 +76,6 @@ setup(void **state)
 	struct fx		*f = calloc(1, sizeof(*f));
 	struct hsm_p11_conf	 pc;
 	struct cm_err		 err;
-	struct ca_res		*r;
 	char			 path[256], body[256], cmd[512];
 
 	snprintf(f->tmp, sizeof(f->tmp), "/tmp/cairn-takroll-XXXXXX");
@@ -100,14 +99,12 @@ setup(void **state)
 	pc.module = SOFTHSM;
 	pc.token_label = "takroll";
 	pc.pin_env = "CAIRN_TAKROLL_PIN";
-	if ((f->hsm = hsm_open_pkcs11(&pc, &err)) == NULL ||
-	    dbt_start(&f->t, &err) == -1 ||
-	    (f->db = db_open(f->t.dsn, 5, &err)) == NULL ||
-	    db_migrate(f->db, &err) < 0 ||
-	    (f->pool = hsm_pool_new(16, 2, &err)) == NULL) {
+	if ((f->hsm = hsm_open_pkcs11(&pc, &err)) == NULL) {
 		fprintf(stderr, "%s\n", err.msg);
 		return -1;
 	}
+	if (tu_db_start(&f->t, &f->db, &f->pool) == -1)
+		return -1;
 	cm_clock_set(&f->clock, 1800000000);	/* 2027-01-15 */
 	ca_eng_conf_defaults(&f->conf);
 	f->conf.rsync_base = BASE;
@@ -117,25 +114,15 @@ setup(void **state)
 	 * the children's certificates (in the old publication point, copied
 	 * into the new one) several times.
 	 */
-	f->conf.sched.ee_validity = 10 * DAY;
-	f->conf.sched.ee_margin = 2 * DAY;
-	f->conf.sched.ee_jitter = 2 * DAY;
-	f->conf.ca_validity = 12 * DAY;
+	tu_short_lives(&f->conf);
 	f->conf.ta_acceptance = 10 * DAY;
-	if ((f->e = ca_eng_new(&f->conf, f->db, f->hsm, f->pool, &f->clock,
-	    &err)) == NULL) {
-		fprintf(stderr, "%s\n", err.msg);
+	if (tu_eng_new(&f->conf, f->db, f->hsm, f->pool, &f->clock,
+	    &f->e) == -1)
 		return -1;
-	}
-	r = tu_res("0-4294967295", "0.0.0.0/0", "::/0");
-	ok(ca_eng_ta_create(f->e, "ta", r, "test", &err), &err);
-	ca_res_free(r);
-	r = tu_res("64496-64511", "10.0.0.0/8,192.0.2.0/24", "2001:db8::/32");
-	ok(ca_eng_ca_create(f->e, "rir", "ta", r, "test", &err), &err);
-	ca_res_free(r);
-	r = tu_res("64496", "10.1.0.0/16", "");
-	ok(ca_eng_ca_create(f->e, "m1", "rir", r, "test", &err), &err);
-	ca_res_free(r);
+	tu_ca(f->e, "ta", NULL, "0-4294967295", "0.0.0.0/0", "::/0");
+	tu_ca(f->e, "rir", "ta", "64496-64511", "10.0.0.0/8,192.0.2.0/24",
+	    "2001:db8::/32");
+	tu_ca(f->e, "m1", "rir", "64496", "10.1.0.0/16", "");
 	*state = f;
 	return 0;
 }
@@ -145,11 +132,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	ca_eng_free(f->e);
-	hsm_pool_free(f->pool);
-	hsm_close(f->hsm);
-	db_close(f->db);
-	dbt_stop(&f->t);
+	tu_eng_close(f->e, f->hsm, f->pool, f->db, &f->t);
 	nftw(f->tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;

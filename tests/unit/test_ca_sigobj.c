@@ -24,6 +24,7 @@
 #include "common/cm_enc.h"
 #include "common/cm_file.h"
 #include "ca_objtest.h"
+#include "ca_rpjudge.h"
 
 #define T0	1795000000
 
@@ -34,37 +35,6 @@ struct fx {
 	EVP_PKEY	*ee;
 };
 
-/* The issuing CA: a TA from ca_cert_issue() holding all resources. */
-static X509 *
-issuer_ta(struct hsm_key *k)
-{
-	struct ca_cert_spec	 s;
-	struct ca_res		*r = ca_res_new();
-	struct cm_err		 err;
-	X509			*x = NULL;
-
-	if (r == NULL || ca_res_parse(r, CA_RES_AS, "1-4294967295", "t",
-	    &err) != 0 || ca_res_parse(r, CA_RES_V4, "0.0.0.0/0", "t",
-	    &err) != 0 || ca_res_parse(r, CA_RES_V6, "::/0", "t", &err) != 0)
-		goto out;
-	memset(&s, 0, sizeof(s));
-	s.kind = CA_CERT_TA;
-	s.subject_key = hsm_key_pubkey(k);
-	s.issuer_key = k;
-	s.serial[0] = 1;
-	s.serial_len = 1;
-	s.not_before = T0 - 86400;
-	s.not_after = T0 + 365 * 86400;
-	s.sia_repo = "rsync://rpki.test/repo/ca/";
-	s.sia_mft = "rsync://rpki.test/repo/ca/ca.mft";
-	s.res = r;
-	if (ca_cert_issue(&s, &x, &err) != 0)
-		x = NULL;
-out:
-	ca_res_free(r);
-	return x;
-}
-
 static int
 setup(void **state)
 {
@@ -74,7 +44,7 @@ setup(void **state)
 	f->hsm = hsm_open_mem();
 	if (hsm_key_create(f->hsm, "ca", &f->cakey, &err) != 0)
 		return -1;
-	f->ca = issuer_ta(f->cakey);
+	f->ca = rpjudge_issuer_ta(f->cakey, T0);
 	f->ee = objtest_key();
 	*state = f;
 	return f->ca == NULL || f->ee == NULL ? -1 : 0;
@@ -309,96 +279,10 @@ rp_ta(struct hsm_key *k, time_t now)
 }
 
 static void
-rp_write(const char *dir, const char *name, const void *d, size_t n)
-{
-	char		path[512];
-	struct cm_err	err;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_int_equal(cm_file_write_atomic(path, d, n, 0644, &err), 0);
-}
-
-static void
-rp_crl(X509 *ta, struct hsm_key *k, time_t now, const char *dir,
-    struct ca_mft_file *f)
-{
-	X509_CRL	*crl = X509_CRL_new();
-	ASN1_TIME	*t = ASN1_TIME_set(NULL, now - 60);
-	ASN1_INTEGER	*num = ASN1_INTEGER_new();
-	X509V3_CTX	 v3;
-	X509_EXTENSION	*e;
-	unsigned char	*der = NULL;
-	int		 n;
-
-	X509_CRL_set_version(crl, 1);
-	X509_CRL_set_issuer_name(crl, X509_get_subject_name(ta));
-	X509_CRL_set1_lastUpdate(crl, t);
-	ASN1_TIME_set(t, now + 86400);
-	X509_CRL_set1_nextUpdate(crl, t);
-	X509V3_set_ctx(&v3, ta, NULL, NULL, crl, 0);
-	e = X509V3_EXT_nconf_nid(NULL, &v3, NID_authority_key_identifier,
-	    "keyid:always");
-	ASN1_INTEGER_set(num, 1);
-	assert_true(X509_CRL_add_ext(crl, e, -1) &&
-	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) &&
-	    X509_CRL_sign(crl, hsm_key_pubkey(k), EVP_sha256()));
-	n = i2d_X509_CRL(crl, &der);
-	rp_write(dir, "cache/rpki.test/repo/ca/ca.crl", der, (size_t)n);
-	strcpy(f->name, "ca.crl");
-	cm_sha256(der, (size_t)n, f->hash);
-	OPENSSL_free(der);
-	X509_EXTENSION_free(e);
-	ASN1_INTEGER_free(num);
-	ASN1_TIME_free(t);
-	X509_CRL_free(crl);
-}
-
-static void
-rp_tal(X509 *ta, const char *dir)
-{
-	unsigned char	*der = NULL, *cer = NULL;
-	struct cm_buf	 b = CM_BUF_INIT;
-	int		 n = i2d_PUBKEY(X509_get0_pubkey(ta), &der);
-	int		 m = i2d_X509(ta, &cer);
-
-	cm_buf_puts(&b, "rsync://rpki.test/repo/ta.cer\n\n");
-	cm_b64_encode(der, (size_t)n, &b);
-	cm_buf_puts(&b, "\n");
-	rp_write(dir, "test.tal", b.data, b.len);
-	rp_write(dir, "cache/rpki.test/repo/ta.cer", cer, (size_t)m);
-	rp_write(dir, "cache/ta/test/ta.cer", cer, (size_t)m);
-	cm_buf_free(&b);
-	OPENSSL_free(der);
-	OPENSSL_free(cer);
-}
-
-static void
-rp_check(const char *dir, const char *file)
-{
-	char	cmd[1024], out[256];
-	FILE	*p;
-	int	ok = 0;
-
-	snprintf(cmd, sizeof(cmd), "cd %s && timeout 120 rpki-client -t "
-	    "test.tal -d %s/cache -f cache/rpki.test/repo/ca/%s 2>%s/err",
-	    dir, dir, file, dir);
-	assert_non_null(p = popen(cmd, "r"));
-	while (fgets(out, sizeof(out), p) != NULL)
-		ok |= strcmp(out, "Validation: OK\n") == 0;
-	assert_int_equal(pclose(p), 0);
-	if (!ok)
-		fail_msg("rpki-client did not validate %s", file);
-	snprintf(cmd, sizeof(cmd), "%s/err", dir);
-	struct stat st;
-	assert_int_equal(stat(cmd, &st), 0);
-	assert_int_equal(st.st_size, 0);
-}
-
-static void
 test_rpki_client(void **state)
 {
 	struct fx		*f = *state;
-	char			 dir[] = "/tmp/cairn-sigobj-XXXXXX", cmd[128];
+	char			 dir[] = "/tmp/cairn-sigobj-XXXXXX";
 	time_t			 now = time(NULL);
 	X509			*ta = rp_ta(f->cakey, now);
 	struct ca_mft_file	 files[2];
@@ -411,13 +295,7 @@ test_rpki_client(void **state)
 	uint8_t			*der;
 	size_t			 len;
 
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(chmod(dir, 0755), 0);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/cache/rpki.test/repo/ca "
-	    "%s/cache/ta/test", dir, dir);
-	assert_int_equal(system(cmd), 0);
-	rp_tal(ta, dir);
-	rp_crl(ta, f->cakey, now, dir, &files[0]);
+	rpjudge_dir(dir, ta, f->cakey, now, &files[0]);
 	assert_int_equal(ca_roa_prefix_parse("192.0.2.0/24", &p, &err), 0);
 	spec(f, &s, "rsync://rpki.test/repo/ca/x.roa");
 	s.issuer = ta;
@@ -425,20 +303,12 @@ test_rpki_client(void **state)
 	s.not_after = now + 30 * 86400;
 	s.signing_time = now - 60;
 	assert_int_equal(ca_sigobj_roa(&s, &roa, &der, &len, NULL, &err), 0);
-	rp_write(dir, "cache/rpki.test/repo/ca/x.roa", der, len);
-	strcpy(files[1].name, "x.roa");
-	cm_sha256(der, len, files[1].hash);
+	rpjudge_put(dir, "x.roa", der, len, &files[1]);
 	free(der);
-	s.object_uri = "rsync://rpki.test/repo/ca/ca.mft";
-	s.ee_key = k2;
-	ca_sigobj_set_serial(&s, 2);
-	assert_int_equal(ca_sigobj_mft(&s, &m, &der, &len, NULL, &err), 0);
-	rp_write(dir, "cache/rpki.test/repo/ca/ca.mft", der, len);
-	free(der);
-	rp_check(dir, "x.roa");
-	rp_check(dir, "ca.mft");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	rpjudge_mft(dir, &s, &m, k2);
+	rpjudge_check(dir, "x.roa", NULL);
+	rpjudge_check(dir, "ca.mft", NULL);
+	rpjudge_rm(dir);
 	EVP_PKEY_free(k2);
 	X509_free(ta);
 }

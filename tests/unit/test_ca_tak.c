@@ -33,6 +33,7 @@
 #include "common/cm_enc.h"
 #include "common/cm_file.h"
 #include "ca_objtest.h"
+#include "ca_rpjudge.h"
 #include "hsm/hsm.h"
 
 #define T0	1795000000
@@ -403,36 +404,6 @@ test_decode_rules(void **state)
 	CA_TAK_free(x);
 }
 
-/* The issuing TA (all resources) for the signed-object tests. */
-static X509 *
-issuer_ta(struct hsm_key *k, time_t now)
-{
-	struct ca_cert_spec	 s;
-	struct ca_res		*r = ca_res_new();
-	struct cm_err		 err;
-	X509			*x = NULL;
-
-	assert_non_null(r);
-	assert_int_equal(ca_res_parse(r, CA_RES_AS, "1-4294967295", "t", &err),
-	    0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V4, "0.0.0.0/0", "t", &err), 0);
-	assert_int_equal(ca_res_parse(r, CA_RES_V6, "::/0", "t", &err), 0);
-	memset(&s, 0, sizeof(s));
-	s.kind = CA_CERT_TA;
-	s.subject_key = hsm_key_pubkey(k);
-	s.issuer_key = k;
-	s.serial[0] = 1;
-	s.serial_len = 1;
-	s.not_before = now - 86400;
-	s.not_after = now + 365 * 86400;
-	s.sia_repo = "rsync://rpki.test/repo/ca/";
-	s.sia_mft = "rsync://rpki.test/repo/ca/ca.mft";
-	s.res = r;
-	assert_int_equal(ca_cert_issue(&s, &x, &err), 0);
-	ca_res_free(r);
-	return x;
-}
-
 static void
 spec(struct fx *f, X509 *ta, struct ca_sigobj_spec *s, time_t now)
 {
@@ -454,7 +425,7 @@ test_signed(void **state)
 {
 	struct fx		*f = *state;
 	time_t			 now = T0;
-	X509			*ta = issuer_ta(f->cakey, now), *ee = NULL;
+	X509			*ta = rpjudge_issuer_ta(f->cakey, now), *ee = NULL;
 	struct ca_takey		 cur = { NULL, 0, uris1, 2,
 				     hsm_key_pubkey(f->cakey) };
 	struct ca_takey		 succ = { NULL, 0, uris2, 1, f->k2 };
@@ -464,6 +435,7 @@ test_signed(void **state)
 	uint8_t			*der;
 	size_t			 len;
 
+	assert_non_null(ta);
 	spec(f, ta, &s, now);
 	assert_int_equal(ca_sigobj_tak(&s, &t, &der, &len, &ee, &err), 0);
 	assert_int_equal(ca_tak_parse("x.tak", der, len, &back, NULL, &err), 0);
@@ -504,78 +476,12 @@ test_signed(void **state)
 /* ---- rpki-client 8.2 as the judge -------------------------------------- */
 
 static void
-rp_write(const char *dir, const char *name, const void *d, size_t n)
-{
-	char		path[512];
-	struct cm_err	err;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_int_equal(cm_file_write_atomic(path, d, n, 0644, &err), 0);
-}
-
-/* The TA's CRL (an empty one from OpenSSL directly) into f. */
-static void
-rp_crl(X509 *ta, struct hsm_key *k, time_t now, const char *dir,
-    struct ca_mft_file *f)
-{
-	X509_CRL	*crl = X509_CRL_new();
-	ASN1_TIME	*t = ASN1_TIME_set(NULL, now - 60);
-	ASN1_INTEGER	*num = ASN1_INTEGER_new();
-	X509V3_CTX	 v3;
-	X509_EXTENSION	*e;
-	unsigned char	*der = NULL;
-	int		 n;
-
-	X509_CRL_set_version(crl, 1);
-	X509_CRL_set_issuer_name(crl, X509_get_subject_name(ta));
-	X509_CRL_set1_lastUpdate(crl, t);
-	ASN1_TIME_set(t, now + 86400);
-	X509_CRL_set1_nextUpdate(crl, t);
-	X509V3_set_ctx(&v3, ta, NULL, NULL, crl, 0);
-	e = X509V3_EXT_nconf_nid(NULL, &v3, NID_authority_key_identifier,
-	    "keyid:always");
-	ASN1_INTEGER_set(num, 1);
-	assert_true(X509_CRL_add_ext(crl, e, -1) &&
-	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) &&
-	    X509_CRL_sign(crl, hsm_key_pubkey(k), EVP_sha256()));
-	n = i2d_X509_CRL(crl, &der);
-	rp_write(dir, "cache/rpki.test/repo/ca/ca.crl", der, (size_t)n);
-	strcpy(f->name, "ca.crl");
-	cm_sha256(der, (size_t)n, f->hash);
-	OPENSSL_free(der);
-	X509_EXTENSION_free(e);
-	ASN1_INTEGER_free(num);
-	ASN1_TIME_free(t);
-	X509_CRL_free(crl);
-}
-
-static void
-rp_tal(X509 *ta, const char *dir)
-{
-	unsigned char	*der = NULL, *cer = NULL;
-	struct cm_buf	 b = CM_BUF_INIT;
-	int		 n = i2d_PUBKEY(X509_get0_pubkey(ta), &der);
-	int		 m = i2d_X509(ta, &cer);
-
-	cm_buf_puts(&b, "rsync://rpki.test/repo/ta.cer\n\n");
-	cm_b64_encode(der, (size_t)n, &b);
-	cm_buf_puts(&b, "\n");
-	rp_write(dir, "test.tal", b.data, b.len);
-	rp_write(dir, "cache/rpki.test/repo/ta.cer", cer, (size_t)m);
-	rp_write(dir, "cache/ta/test/ta.cer", cer, (size_t)m);
-	cm_buf_free(&b);
-	OPENSSL_free(der);
-	OPENSSL_free(cer);
-}
-
-static void
 test_rpki_client(void **state)
 {
 	struct fx		*f = *state;
-	char			 dir[] = "/tmp/cairn-tak-XXXXXX", cmd[1024],
-				 out[512];
+	char			 dir[] = "/tmp/cairn-tak-XXXXXX";
 	time_t			 now = time(NULL);
-	X509			*ta = issuer_ta(f->cakey, now);
+	X509			*ta = rpjudge_issuer_ta(f->cakey, now);
 	struct ca_mft_file	 files[2];
 	struct ca_mft		 m = { { 1 }, 1, now - 60, now + 86400, files, 2 };
 	struct ca_takey		 cur = { comments, 1, uris1, 2,
@@ -584,51 +490,20 @@ test_rpki_client(void **state)
 	struct ca_tak		 t = { &cur, NULL, &succ };
 	struct ca_sigobj_spec	 s;
 	struct cm_err		 err;
-	struct stat		 st;
 	EVP_PKEY		*k2 = objtest_key();
 	uint8_t			*der;
 	size_t			 len;
-	FILE			*p;
-	int			 ok = 0, succ_seen = 0;
 
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(chmod(dir, 0755), 0);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/cache/rpki.test/repo/ca "
-	    "%s/cache/ta/test", dir, dir);
-	assert_int_equal(system(cmd), 0);
-	rp_tal(ta, dir);
-	rp_crl(ta, f->cakey, now, dir, &files[0]);
+	assert_non_null(ta);
+	rpjudge_dir(dir, ta, f->cakey, now, &files[0]);
 	spec(f, ta, &s, now);
 	assert_int_equal(ca_sigobj_tak(&s, &t, &der, &len, NULL, &err), 0);
-	rp_write(dir, "cache/rpki.test/repo/ca/ta.tak", der, len);
-	strcpy(files[1].name, "ta.tak");
-	cm_sha256(der, len, files[1].hash);
+	rpjudge_put(dir, "ta.tak", der, len, &files[1]);
 	free(der);
-	s.object_uri = "rsync://rpki.test/repo/ca/ca.mft";
-	s.ee_key = k2;
-	ca_sigobj_set_serial(&s, 2);
-	assert_int_equal(ca_sigobj_mft(&s, &m, &der, &len, NULL, &err), 0);
-	rp_write(dir, "cache/rpki.test/repo/ca/ca.mft", der, len);
-	free(der);
-
-	snprintf(cmd, sizeof(cmd), "cd %s && timeout 120 rpki-client -t "
-	    "test.tal -d %s/cache -f cache/rpki.test/repo/ca/ta.tak 2>%s/err",
-	    dir, dir, dir);
-	assert_non_null(p = popen(cmd, "r"));
-	while (fgets(out, sizeof(out), p) != NULL) {
-		ok |= strcmp(out, "Validation: OK\n") == 0;
-		/* It printed the successor's URI: it read our eContent. */
-		succ_seen |= strstr(out, uris2[0]) != NULL;
-	}
-	assert_int_equal(pclose(p), 0);
-	if (!ok)
-		fail_msg("rpki-client did not validate the .tak file");
-	assert_true(succ_seen);
-	snprintf(cmd, sizeof(cmd), "%s/err", dir);
-	assert_int_equal(stat(cmd, &st), 0);
-	assert_int_equal(st.st_size, 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	rpjudge_mft(dir, &s, &m, k2);
+	/* It prints the successor's URI when it read our eContent. */
+	rpjudge_check(dir, "ta.tak", uris2[0]);
+	rpjudge_rm(dir);
 	EVP_PKEY_free(k2);
 	X509_free(ta);
 }
