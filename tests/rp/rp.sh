@@ -70,11 +70,13 @@ rp_cleanup() {
 	fi
 }
 
-# Prints a loopback TCP port that nothing listens on now.
+# Prints a loopback TCP port that nothing listens on now.  Below the
+# kernel's ephemeral range (32768 and up), so that an outgoing connection
+# cannot take the port between this check and the daemon's bind().
 rp_free_port() {
 	local port
 	for _ in $(seq 20); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		port=$((20000 + RANDOM % 12000))
 		if rp_port_free "$port"; then
 			echo "$port"
 			return 0
