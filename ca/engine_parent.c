@@ -809,7 +809,7 @@ round_with(struct ca_eng *e, struct eng_parent *pi, const char *actor,
 		}
 		changed = 1;
 	}
-	if (changed && ca_res_is_empty(*entp))
+	if (changed && ca_res_is_empty(*entp) && pi->nclasses > 1)
 		cm_warn("%s: %s no longer entitles it to anything", pi->handle,
 		    pi->parent);
 	if (forget_classes(e, pi, a, err) == -1)
