@@ -1014,6 +1014,7 @@ class_holds(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	const uint8_t		*d, *q;
 	size_t			 dl;
 	X509			*x = NULL;
+	char			 names[256] = "";
 	int			 i, n, rc = -1;
 
 	(void)e;
@@ -1034,6 +1035,8 @@ class_holds(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 		}
 		if (ca_res_from_x509(x, c->handle, &res, err) == -1)
 			goto out;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+		    "%s\"%s\"", i > 0 ? ", " : "", db_res_text(r, i, 1));
 		if ((roa ? ca_plan_check_roa(res, cfg, &why) :
 		    ca_plan_check_aspa(res, cfg, &why)) == 0)
 			rc = 0;
@@ -1044,9 +1047,9 @@ class_holds(struct ca_eng *e, struct db *db, const struct eng_ca *c,
 	}
 	if (rc == -1)
 		cm_err_set(err, CM_EINVAL, c->handle, "%s (the CA's parent "
-		    "certifies its resources in %d resource classes, and each "
-		    "object must be held by one of them: configure one per "
-		    "class)", why.msg, n);
+		    "certifies its resources in %d resource classes, %s, and "
+		    "each object must be held by one of them: configure one "
+		    "per class)", why.msg, n, names);
 out:
 	X509_free(x);
 	ca_res_free(res);
