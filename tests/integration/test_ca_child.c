@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -27,6 +28,7 @@
 #include "ca/engine.h"
 #include "ca/roa.h"
 #include "ca/updown.h"
+#include "common/cm_file.h"
 #include "db_testutil.h"
 
 #define BASE	"rsync://127.0.0.1:8873/repo/"
@@ -298,7 +300,12 @@ setup(void **state)
 	}
 	f->phsm = hsm_open_mem();
 	f->chsm = hsm_open_mem();
-	cm_clock_set(&f->clock, 1800000000);
+	/*
+	 * Exported for relying parties (export_repo()): an hour behind the
+	 * wall clock, so that nothing is signed in their future.
+	 */
+	cm_clock_set(&f->clock, getenv("CAIRN_CHILD_EXPORT") != NULL ?
+	    (int64_t)time(NULL) - 3600 : 1800000000);
 	ca_eng_conf_defaults(&f->conf);
 	f->conf.rsync_base = BASE;
 	if ((f->p = ca_eng_new(&f->conf, f->pdb, f->phsm, f->pool, &f->clock,
@@ -615,6 +622,58 @@ test_replay_refused(void **state)
 		"c.id = o.ca_id WHERE c.handle = '" p "' AND o.subject LIKE " \
 		"'child duo %' AND o.withdrawn_at IS NULL"
 
+/* The current objects of db as files under dir (their URIs under BASE). */
+static void
+export_db(struct db *db, const char *dir)
+{
+	struct db_res	*r = NULL;
+	struct cm_err	 err;
+	const uint8_t	*d;
+	size_t		 dl;
+	char		 path[4096], *slash;
+	int		 i, n;
+
+	n = db_exec(db, "SELECT uri, der FROM issued_object WHERE withdrawn_at "
+	    "IS NULL", NULL, &r, &err);
+	ok(n, &err);
+	for (i = 0; i < n; i++) {
+		const char *uri = db_res_text(r, i, 0);
+
+		assert_int_equal(strncmp(uri, BASE, strlen(BASE)), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, uri + strlen(BASE));
+		slash = strrchr(path, '/');
+		*slash = '\0';
+		ok(cm_mkdirs(path, 0755, &err), &err);
+		*slash = '/';
+		ok(db_res_bytea(r, i, 1, &d, &dl, &err), &err);
+		ok(cm_file_write_atomic(path, d, dl, 0644, &err), &err);
+	}
+	db_res_free(r);
+}
+
+/*
+ * With CAIRN_CHILD_EXPORT set (rp_child_classes.sh), the repository of both
+ * engines goes there and the trust anchor's TAL to CAIRN_CHILD_TAL, for
+ * relying parties to validate.
+ */
+static void
+export_repo(struct fx *f)
+{
+	const char	*dir = getenv("CAIRN_CHILD_EXPORT");
+	const char	*tal = getenv("CAIRN_CHILD_TAL");
+	struct cm_err	 err;
+	char		*text = NULL;
+
+	if (dir == NULL)
+		return;
+	assert_non_null(tal);
+	export_db(f->pdb, dir);
+	export_db(f->cdb, dir);
+	ok(ca_eng_tal(f->p, "ta", &text, &err), &err);
+	ok(cm_file_write_atomic(tal, text, strlen(text), 0644, &err), &err);
+	free(text);
+}
+
 static void
 roa_cfg(struct ca_plan_roa_cfg *r, uint32_t asn, const char *pfx)
 {
@@ -716,6 +775,7 @@ test_two_classes(void **state)
 	assert_non_null(strstr(err.msg, "resource classes"));
 	expect(f->cdb, "SELECT count(*) FROM roa_config r JOIN ca c ON c.id = "
 	    "r.ca_id WHERE c.handle = 'duo'", "2");
+	export_repo(f);
 	/* The ASPA of AS65000, which only class "second" holds. */
 	memset(&aspa, 0, sizeof(aspa));
 	aspa.customer = 65000;
@@ -916,5 +976,8 @@ main(void)
 		cmocka_unit_test(test_offline),
 	};
 
+	/* For relying parties: the two classes only (export_repo()). */
+	if (getenv("CAIRN_CHILD_EXPORT") != NULL)
+		cmocka_set_test_filter("test_two_classes");
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
