@@ -750,7 +750,7 @@ round_with(struct ca_eng *e, struct eng_parent *pi, const char *actor,
 	struct ca_ud_msg	 q;
 	struct ca_ud_msg	*a = NULL;
 	struct ca_res		*ent = NULL, *u = NULL;
-	size_t			 i, j;
+	size_t			 i;
 	int			 n, changed = 0, rc = -1;
 
 	memset(&q, 0, sizeof(q));
@@ -761,15 +761,6 @@ round_with(struct ca_eng *e, struct eng_parent *pi, const char *actor,
 	}
 	if (eng_parent_exchange(e, pi, &q, CA_UD_LIST_RESPONSE, &a, err) == -1)
 		goto out;
-	for (i = 0; i < a->nclasses; i++)
-		for (j = i + 1; j < a->nclasses; j++)
-			if (strcmp(a->classes[i].class_name,
-			    a->classes[j].class_name) == 0) {
-				cm_err_set(err, CM_EINVAL, pi->parent, "lists "
-				    "class \"%s\" twice",
-				    a->classes[i].class_name);
-				goto out;
-			}
 	if (a->nclasses > 0)
 		snprintf(class_name, ENG_CLASS_MAX, "%s",
 		    a->classes[0].class_name);
