@@ -750,8 +750,10 @@ round_with(struct ca_eng *e, struct eng_parent *pi, const char *actor,
 	struct ca_ud_msg	 q;
 	struct ca_ud_msg	*a = NULL;
 	struct ca_res		*ent = NULL, *u = NULL;
+	struct cm_err		 e2;
+	char			 ctx[ENG_CLASS_MAX + 8];
 	size_t			 i;
-	int			 n, changed = 0, rc = -1;
+	int			 n, changed = 0, failed = 0, rc = -1;
 
 	memset(&q, 0, sizeof(q));
 	q.type = CA_UD_LIST;
@@ -764,20 +766,36 @@ round_with(struct ca_eng *e, struct eng_parent *pi, const char *actor,
 	if (a->nclasses > 0)
 		snprintf(class_name, ENG_CLASS_MAX, "%s",
 		    a->classes[0].class_name);
+	/* A class that fails does not hold up the others. */
 	for (i = 0; i < a->nclasses; i++) {
 		const struct ca_ud_class *cl = &a->classes[i];
+		struct cm_err *ce = failed ? &e2 : err;
+		struct eng_pclass *pc = find_class(pi, cl->class_name);
 
+		/* Listed, even if it fails here: not retired below. */
+		if (pc != NULL)
+			pc->seen = 1;
+		ca_res_free(ent);
+		ent = NULL;
 		if (strlen(cl->class_name) >= ENG_CLASS_MAX) {
-			cm_err_set(err, CM_EINVAL, pi->parent, "class name "
+			cm_err_set(ce, CM_EINVAL, pi->parent, "class name "
 			    "\"%.32s...\" is too long", cl->class_name);
-			goto out;
+			n = -1;
+		} else if (class_res(pi, cl, &ent, ce) == -1)
+			n = -1;
+		else
+			n = sync_class(e, pi, cl, ent, actor, ce);
+		if (n == -1) {
+			snprintf(ctx, sizeof(ctx), "class %.*s", ENG_CLASS_MAX,
+			    cl->class_name);
+			cm_err_wrap(ce, ctx);
+			if (failed)
+				cm_error("%s: %s", pi->handle, ce->msg);
+			failed = 1;
+			continue;
 		}
-		if (class_res(pi, cl, &ent, err) == -1 ||
-		    (n = sync_class(e, pi, cl, ent, actor, err)) == -1 ||
-		    ca_res_union(*entp, ent, &u, err) == -1) {
-			cm_err_wrap(err, cl->class_name);
+		if (ca_res_union(*entp, ent, &u, err) == -1)
 			goto out;
-		}
 		changed |= n;
 		ca_res_free(*entp);
 		*entp = u;
@@ -803,7 +821,8 @@ round_with(struct ca_eng *e, struct eng_parent *pi, const char *actor,
 	if (changed && ca_res_is_empty(*entp) && pi->nclasses > 1)
 		cm_warn("%s: %s no longer entitles it to anything", pi->handle,
 		    pi->parent);
-	if (forget_classes(e, pi, a, err) == -1)
+	/* The first failure is the round's (the others are logged). */
+	if (failed || forget_classes(e, pi, a, err) == -1)
 		goto out;
 	rc = changed;
 out:

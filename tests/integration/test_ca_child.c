@@ -40,6 +40,7 @@ struct tp {
 	struct ca_eng	*parent, *child;
 	struct hsm	*phsm;		/* the parent's signer (TP_TWO) */
 	int		 drop_second;	/* TP_TWO: list class "second" or not */
+	int		 refuse_second;	/* TP_TWO: refuse issue in "second" */
 	struct cm_clock	*clock;
 	enum tp_mode	 mode;
 	uint8_t		*last;
@@ -162,7 +163,15 @@ two_classes(struct tp *t, const uint8_t *msg, size_t len, uint8_t **reply,
 		*err = ue.err;
 		goto out;
 	}
-	if (q->type != CA_UD_LIST && strcmp(q->class_name, "second") == 0) {
+	if (q->type == CA_UD_ISSUE && t->refuse_second &&
+	    strcmp(q->class_name, "second") == 0) {
+		assert_non_null(a = calloc(1, sizeof(*a)));
+		a->type = CA_UD_ERROR_RESPONSE;
+		a->status = CA_UD_E_INTERNAL;
+		assert_non_null(a->sender = strdup("rir"));
+		assert_non_null(a->recipient = strdup("duo"));
+	} else if (q->type != CA_UD_LIST &&
+	    strcmp(q->class_name, "second") == 0) {
 		if (ask_rir2(t, q, &a, err) == -1)
 			goto out;
 	} else if (ca_eng_updown(t->parent, "rir", q, &a, err) == -1)
@@ -808,10 +817,28 @@ test_two_classes(void **state)
 	assert_true(ca_eng_check(f->c, &err) > 0);
 
 	/*
-	 * Back again: a new key; the parent is asked to revoke the old one's
-	 * certificate, which it still lists.
+	 * Back again, but the parent refuses to certify in it for now: the
+	 * other class is served all the same (its entitlement grew), and the
+	 * round fails naming the class.
 	 */
 	f->tp.drop_second = 0;
+	f->tp.refuse_second = 1;
+	r = res_of("64505", "10.8.0.0/16,10.10.0.0/16", "");
+	ok(ca_eng_child_set_resources(f->p, "rir", "duo", r, "test", &err),
+	    &err);
+	ca_res_free(r);
+	assert_int_equal(ca_eng_parent_sync(f->c, "duo", "test", &err), -1);
+	assert_non_null(strstr(err.msg, "class second"));
+	expect(f->cdb, DUO_RES, "64505 10.8.0.0/16,10.10.0.0/16 ");
+	expect(f->cdb, DUO_KEYS("second", "active"), "0");
+	expect(f->cdb, "SELECT count(*) FROM ca_parent p JOIN ca c ON c.id = "
+	    "p.ca_id WHERE c.handle = 'duo' AND p.last_error LIKE "
+	    "'%class second%'", "1");
+	/*
+	 * Then a new key; the parent is asked to revoke the old one's
+	 * certificate, which it still lists.
+	 */
+	f->tp.refuse_second = 0;
 	rc = ca_eng_parent_sync(f->c, "duo", "test", &err);
 	ok(rc, &err);
 	assert_int_equal(rc, 1);
@@ -822,7 +849,7 @@ test_two_classes(void **state)
 	expect(f->pdb, DUO_CERTS("rir2"), "1");
 	expect(f->cdb, DUO_OBJ("second", "roa"), "1");
 	expect(f->cdb, DUO_OBJ("second", "asa"), "1");
-	expect(f->cdb, DUO_RES, "64505,65000 10.8.0.0/15 ");
+	expect(f->cdb, DUO_RES, "64505,65000 10.8.0.0-10.10.255.255 ");
 	assert_true(ca_eng_check(f->c, &err) > 0);
 	f->tp.calls = 0;
 	ok(ca_eng_parent_sync(f->c, "duo", "test", &err), &err);
