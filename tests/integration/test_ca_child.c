@@ -41,6 +41,7 @@ struct tp {
 	struct hsm	*phsm;		/* the parent's signer (TP_TWO) */
 	int		 drop_second;	/* TP_TWO: list class "second" or not */
 	int		 refuse_second;	/* TP_TWO: refuse issue in "second" */
+	const char	*second;	/* TP_TWO: its name; NULL: "second" */
 	struct cm_clock	*clock;
 	enum tp_mode	 mode;
 	uint8_t		*last;
@@ -117,6 +118,12 @@ rename_class(struct ca_ud_msg *m, const char *from, const char *to)
 		}
 }
 
+static const char *
+second(const struct tp *t)
+{
+	return t->second != NULL ? t->second : "second";
+}
+
 /* q answered by rir2 in its class "default", shown as class "second". */
 static int
 ask_rir2(struct tp *t, struct ca_ud_msg *q, struct ca_ud_msg **resp,
@@ -124,12 +131,12 @@ ask_rir2(struct tp *t, struct ca_ud_msg *q, struct ca_ud_msg **resp,
 {
 	int rc;
 
-	rename_class(q, "second", "default");
+	rename_class(q, second(t), "default");
 	free(q->recipient);
 	assert_non_null(q->recipient = strdup("rir2"));
 	rc = ca_eng_updown(t->parent, "rir2", q, resp, err);
 	if (rc == 0) {
-		rename_class(*resp, "default", "second");
+		rename_class(*resp, "default", second(t));
 		free((*resp)->sender);
 		assert_non_null((*resp)->sender = strdup("rir"));
 	}
@@ -164,14 +171,14 @@ two_classes(struct tp *t, const uint8_t *msg, size_t len, uint8_t **reply,
 		goto out;
 	}
 	if (q->type == CA_UD_ISSUE && t->refuse_second &&
-	    strcmp(q->class_name, "second") == 0) {
+	    strcmp(q->class_name, second(t)) == 0) {
 		assert_non_null(a = calloc(1, sizeof(*a)));
 		a->type = CA_UD_ERROR_RESPONSE;
 		a->status = CA_UD_E_INTERNAL;
 		assert_non_null(a->sender = strdup("rir"));
 		assert_non_null(a->recipient = strdup("duo"));
 	} else if (q->type != CA_UD_LIST &&
-	    strcmp(q->class_name, "second") == 0) {
+	    strcmp(q->class_name, second(t)) == 0) {
 		if (ask_rir2(t, q, &a, err) == -1)
 			goto out;
 	} else if (ca_eng_updown(t->parent, "rir", q, &a, err) == -1)
@@ -854,6 +861,25 @@ test_two_classes(void **state)
 	f->tp.calls = 0;
 	ok(ca_eng_parent_sync(f->c, "duo", "test", &err), &err);
 	assert_int_equal(f->tp.calls, 1);
+
+	/*
+	 * The parent renames the class (one goes, another comes) to a name
+	 * that is no file name: its directory is named after a hash.
+	 */
+	f->tp.second = "../up x";
+	rc = ca_eng_parent_sync(f->c, "duo", "test", &err);
+	ok(rc, &err);
+	assert_int_equal(rc, 1);
+	expect(f->cdb, DUO_KEYS("second", "active"), "0");
+	expect(f->cdb, DUO_KEYS("../up x", "active"), "1");
+	expect(f->cdb, "SELECT count(*) FROM ca_key k JOIN ca c ON c.id = "
+	    "k.ca_id WHERE c.handle = 'duo' AND k.class = '../up x' AND "
+	    "k.repo_uri ~ '^" BASE "duo/class-[0-9a-f]{16}/$'", "1");
+	expect(f->cdb, "SELECT count(*) FROM issued_object WHERE uri LIKE "
+	    "'%..%' OR uri LIKE '% %'", "0");
+	expect(f->cdb, DUO_OBJ("../up x", "roa"), "1");
+	assert_true(ca_eng_check(f->c, &err) > 0);
+	f->tp.second = NULL;
 	f->tp.mode = TP_PASS;
 	free(key2);
 	free(key2b);
