@@ -879,6 +879,27 @@ test_two_classes(void **state)
 	    "'%..%' OR uri LIKE '% %'", "0");
 	expect(f->cdb, DUO_OBJ("../up x", "roa"), "1");
 	assert_true(ca_eng_check(f->c, &err) > 0);
+
+	/* A key roll rolls the first class's key; the other keeps its own. */
+	free(key2);
+	key2 = value(f->cdb, "SELECT string_agg(k.id, ' ' ORDER BY k.class <> 'default') "
+	    "FROM ca_key k JOIN ca c ON c.id = k.ca_id WHERE c.handle = 'duo' "
+	    "AND k.state = 'active'");
+	ok(ca_eng_keyroll_start(f->c, "duo", "test", &err), &err);
+	expect(f->cdb, DUO_KEYS("default", "pending"), "1");
+	ok(ca_eng_keyroll_activate(f->c, "duo", 1, "test", &err), &err);
+	ok(ca_eng_keyroll_finish(f->c, "duo", "test", &err), &err);
+	free(key2b);
+	key2b = value(f->cdb, "SELECT string_agg(k.id, ' ' ORDER BY k.class <> 'default') "
+	    "FROM ca_key k JOIN ca c ON c.id = k.ca_id WHERE c.handle = 'duo' "
+	    "AND k.state = 'active'");
+	assert_int_equal(strlen(key2b), 81);
+	assert_memory_not_equal(key2, key2b, 40);	/* "default" first */
+	assert_memory_equal(key2 + 41, key2b + 41, 40);
+	expect(f->cdb, DUO_OBJ("default", "roa"), "1");
+	expect(f->cdb, DUO_OBJ("../up x", "roa"), "1");
+	expect(f->pdb, DUO_CERTS("rir"), "1");
+	assert_true(ca_eng_check(f->c, &err) > 0);
 	f->tp.second = NULL;
 	f->tp.mode = TP_PASS;
 	free(key2);
