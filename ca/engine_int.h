@@ -258,6 +258,27 @@ int	eng_parent_install(struct ca_eng *e, struct db *db,
 int	eng_parent_retire(struct ca_eng *e, struct db *db,
 	    const struct eng_parent *pi, const char *actor, struct cm_err *err);
 /*
+ * Resource classes of a CA with a remote parent (engine_class.c), used by
+ * the rounds of engine_parent.c.  eng_class_union() sets the CA's
+ * resources (ca_resources) to the union of its active keys' certificates,
+ * inside the caller's transaction.  eng_class_repo() gives the publication
+ * point of class name: where its keys publish; for a new class the CA's
+ * own directory when no other class uses it, otherwise a subdirectory
+ * named after the class (after a hash of the name when it is not a plain
+ * word: class names are the parent's choice).  eng_class_note() records
+ * what the parent lists for class cl (ca_parent_class), eng_class_forget()
+ * forgets the recorded classes that list a does not name.  Each returns 0
+ * or -1.
+ */
+int	eng_class_union(struct db *db, const struct eng_parent *pi,
+	    struct cm_err *err);
+int	eng_class_repo(struct ca_eng *e, const struct eng_parent *pi,
+	    const char *name, char repo[ENG_URI_MAX], struct cm_err *err);
+int	eng_class_note(struct ca_eng *e, const struct eng_parent *pi,
+	    const struct ca_ud_class *cl, const char *repo, struct cm_err *err);
+int	eng_class_forget(struct ca_eng *e, const struct eng_parent *pi,
+	    const struct ca_ud_msg *a, struct cm_err *err);
+/*
  * Checks a ROA or ASPA configuration against the resources of c's CA: with
  * one resource class as ca_plan_check_roa()/ca_plan_check_aspa() against
  * c->res; with several, one class must hold it all (the prefix, or the

@@ -2,7 +2,8 @@
  * ca_eng child side of RFC 6492 (up-down): a CA of ours whose parent is
  * operated elsewhere (another Cairn, Krill, an RIR).  The parent is known
  * from its RFC 8183 parent_response (table ca_parent, migration 0005);
- * engine_parent_io.c records it and makes the exchanges.
+ * engine_parent_io.c records it and makes the exchanges, engine_class.c
+ * keeps what each resource class the parent lists needs.
  *
  * A round with the parent is a few signed exchanges (list, then issue or
  * revoke as needed), each message signed with the CA's BPKI identity and
@@ -132,72 +133,6 @@ out:
 
 /* ---- installing and retiring ------------------------------------------ */
 
-/*
- * The CA's resources are the union of what its active keys, one per
- * class, are certified for (ca_resources, what the API shows).
- */
-static int
-update_union(struct db *db, const struct eng_parent *pi, struct cm_err *err)
-{
-	struct db_params	 p;
-	struct db_res		*r = NULL;
-	struct ca_res		*all = NULL, *one = NULL, *u = NULL;
-	char			*t[3] = { NULL, NULL, NULL };
-	const uint8_t		*d, *q;
-	size_t			 dl;
-	X509			*x = NULL;
-	int			 i, n, rc = -1;
-
-	db_params_init(&p);
-	db_param_int(&p, pi->ca_id);
-	if ((n = db_exec(db, "SELECT cert FROM ca_key WHERE ca_id = $1 AND "
-	    "state = 'active' AND cert IS NOT NULL", &p, &r, err)) == -1)
-		return -1;
-	if ((all = ca_res_new()) == NULL) {
-		cm_err_set(err, CM_ENOMEM, pi->handle, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (db_res_bytea(r, i, 0, &d, &dl, err) == -1)
-			goto out;
-		q = d;
-		if ((x = d2i_X509(NULL, &q, (long)dl)) == NULL) {
-			cm_err_set(err, CM_ESTATE, pi->handle, "a stored "
-			    "certificate is corrupt");
-			goto out;
-		}
-		if (ca_res_from_x509(x, pi->handle, &one, err) == -1 ||
-		    ca_res_union(all, one, &u, err) == -1)
-			goto out;
-		X509_free(x);
-		x = NULL;
-		ca_res_free(one);
-		one = NULL;
-		ca_res_free(all);
-		all = u;
-		u = NULL;
-	}
-	if (eng_res_texts(all, t, err) == -1)
-		goto out;
-	db_params_init(&p);
-	db_param_int(&p, pi->ca_id);
-	db_param_text(&p, t[0]);
-	db_param_text(&p, t[1]);
-	db_param_text(&p, t[2]);
-	if (db_exec(db, "UPDATE ca_resources SET asn = $2, ipv4 = $3, ipv6 = $4, "
-	    "updated_at = now() WHERE ca_id = $1", &p, NULL, err) == -1)
-		goto out;
-	rc = 0;
-out:
-	eng_free_texts(t);
-	X509_free(x);
-	ca_res_free(one);
-	ca_res_free(all);
-	ca_res_free(u);
-	db_res_free(r);
-	return rc;
-}
-
 struct install_arg {
 	struct ca_eng		*e;
 	const struct eng_parent	*pi;
@@ -247,7 +182,7 @@ install_tx(struct db *db, void *arg, struct cm_err *err)
 	    "UPDATE SET cert = $5, cert_uri = $6, class = $3", &p, NULL,
 	    err) == -1)
 		goto out;
-	if (active && update_union(db, a->pi, err) == -1)
+	if (active && eng_class_union(db, a->pi, err) == -1)
 		goto out;
 	if (eng_load_ca_key(a->e, db, a->pi->handle, a->key_id, &c, err) == -1)
 		goto out;
@@ -315,7 +250,7 @@ retire_tx(struct db *db, void *arg, struct cm_err *err)
 	db_param_text(&p, a->class_name);
 	if (db_exec(db, "DELETE FROM ca_parent_class WHERE ca_id = $1 AND "
 	    "($2::text IS NULL OR class = $2)", &p, NULL, err) == -1 ||
-	    update_union(db, a->pi, err) == -1 ||
+	    eng_class_union(db, a->pi, err) == -1 ||
 	    eng_audit(db, a->actor, a->class_name != NULL ?
 	    "parent.class-gone" : "parent.revoked", a->pi->ca_id,
 	    a->class_name != NULL ? a->class_name : a->pi->parent, err) == -1)
@@ -549,82 +484,6 @@ find_class(struct eng_parent *pi, const char *name)
 }
 
 /*
- * The publication point of class name: where its keys publish; for a new
- * class the CA's own directory when no other class uses it, otherwise a
- * subdirectory named after the class (a hash of the name when it is not
- * a plain word: class names are the parent's choice).
- */
-static int
-class_repo(struct ca_eng *e, const struct eng_parent *pi, const char *name,
-    char repo[ENG_URI_MAX], struct cm_err *err)
-{
-	struct db_params	 p;
-	struct db_res		*r = NULL;
-	uint8_t			 h[32];
-	char			 dir[ENG_CLASS_MAX + 8];
-	size_t			 i, n = strlen(name);
-	int			 plain = n > 0 && n < ENG_CLASS_MAX;
-
-	for (i = 0; i < pi->nclasses; i++)
-		if (strcmp(pi->classes[i].name, name) == 0) {
-			snprintf(repo, ENG_URI_MAX, "%s", pi->classes[i].repo);
-			return 0;
-		}
-	db_params_init(&p);
-	db_param_int(&p, pi->ca_id);
-	db_param_text(&p, name);
-	db_param_text(&p, pi->repo);
-	if (db_exec(e->db, "SELECT coalesce((SELECT repo_uri FROM "
-	    "ca_parent_class WHERE ca_id = $1 AND class = $2), CASE WHEN EXISTS "
-	    "(SELECT 1 FROM ca_parent_class WHERE ca_id = $1 AND class <> $2 AND "
-	    "repo_uri = $3) OR EXISTS (SELECT 1 FROM ca_key WHERE ca_id = $1 AND "
-	    "class <> $2 AND state <> 'revoked' AND repo_uri IS NULL) THEN '' "
-	    "ELSE $3 END)", &p, &r, err) == -1)
-		return -1;
-	snprintf(repo, ENG_URI_MAX, "%s", db_res_text(r, 0, 0));
-	db_res_free(r);
-	if (*repo != '\0')
-		return 0;
-	for (i = 0; plain && i < n; i++)
-		plain = (name[i] >= 'a' && name[i] <= 'z') ||
-		    (name[i] >= 'A' && name[i] <= 'Z') ||
-		    (name[i] >= '0' && name[i] <= '9') || name[i] == '-' ||
-		    name[i] == '_';
-	if (plain)
-		snprintf(dir, sizeof(dir), "%s", name);
-	else {
-		cm_sha256(name, n, h);
-		memcpy(dir, "class-", 6);
-		cm_hex_encode(h, 8, dir + 6);
-	}
-	if ((size_t)snprintf(repo, ENG_URI_MAX, "%s%s/", pi->repo, dir) >=
-	    ENG_URI_MAX)
-		return cm_err_set(err, CM_EINVAL, pi->handle, "class \"%s\": "
-		    "its publication point's URI is too long", name);
-	return 0;
-}
-
-/* Records what the parent lists for a class (ca_parent_class). */
-static int
-note_class(struct ca_eng *e, const struct eng_parent *pi,
-    const struct ca_ud_class *cl, const char *repo, struct cm_err *err)
-{
-	struct db_params p;
-
-	db_params_init(&p);
-	db_param_int(&p, pi->ca_id);
-	db_param_text(&p, cl->class_name);
-	db_param_text(&p, cl->res_as);
-	db_param_text(&p, cl->res_v4);
-	db_param_text(&p, cl->res_v6);
-	db_param_text(&p, repo);
-	return db_exec(e->db, "INSERT INTO ca_parent_class (ca_id, class, asn, "
-	    "ipv4, ipv6, repo_uri) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT "
-	    "(ca_id, class) DO UPDATE SET asn = $3, ipv4 = $4, ipv6 = $5, "
-	    "listed_at = now()", &p, NULL, err) == -1 ? -1 : 0;
-}
-
-/*
  * One class of the list: certificates for keys of ours that are no longer
  * (a finished roll) are revoked, the class is retired when it entitles to
  * nothing, and its active key (a new one for a new class) and a roll's
@@ -664,8 +523,8 @@ sync_class(struct ca_eng *e, struct eng_parent *pi,
 		return retire(e, e->db, pi, cl->class_name, actor, 1, err) ==
 		    -1 ? -1 : 1;
 	}
-	if (class_repo(e, pi, cl->class_name, repo, err) == -1 ||
-	    note_class(e, pi, cl, repo, err) == -1)
+	if (eng_class_repo(e, pi, cl->class_name, repo, err) == -1 ||
+	    eng_class_note(e, pi, cl, repo, err) == -1)
 		return -1;
 	if (pc == NULL || pc->active[0] == '\0') {
 		if (request_new_key(e, pi, cl->class_name, repo, "active", actor,
@@ -698,42 +557,6 @@ sync_class(struct ca_eng *e, struct eng_parent *pi,
 		changed = 1;
 	}
 	return changed;
-}
-
-/* Forgets the recorded classes that list a does not name. */
-static int
-forget_classes(struct ca_eng *e, const struct eng_parent *pi,
-    const struct ca_ud_msg *a, struct cm_err *err)
-{
-	struct db_params	 p;
-	struct db_res		*r = NULL;
-	size_t			 j;
-	int			 i, n, rc = -1;
-
-	db_params_init(&p);
-	db_param_int(&p, pi->ca_id);
-	if ((n = db_exec(e->db, "SELECT class FROM ca_parent_class WHERE ca_id = "
-	    "$1", &p, &r, err)) == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		const char *name = db_res_text(r, i, 0);
-
-		for (j = 0; j < a->nclasses; j++)
-			if (strcmp(a->classes[j].class_name, name) == 0)
-				break;
-		if (j < a->nclasses)
-			continue;
-		db_params_init(&p);
-		db_param_int(&p, pi->ca_id);
-		db_param_text(&p, name);
-		if (db_exec(e->db, "DELETE FROM ca_parent_class WHERE ca_id = $1 "
-		    "AND class = $2", &p, NULL, err) == -1)
-			goto out;
-	}
-	rc = 0;
-out:
-	db_res_free(r);
-	return rc;
 }
 
 /*
@@ -822,7 +645,7 @@ round_with(struct ca_eng *e, struct eng_parent *pi, const char *actor,
 		cm_warn("%s: %s no longer entitles it to anything", pi->handle,
 		    pi->parent);
 	/* The first failure is the round's (the others are logged). */
-	if (failed || forget_classes(e, pi, a, err) == -1)
+	if (failed || eng_class_forget(e, pi, a, err) == -1)
 		goto out;
 	rc = changed;
 out:
@@ -1007,80 +830,3 @@ ca_eng_parent_sync_due(struct ca_eng *e, int max, struct cm_err *err)
 	return changed;
 }
 
-/* ---- what each class holds -------------------------------------------- */
-
-/*
- * Whether one active key of c's CA holds cfg (ROA when roa, else ASPA):
- * 0, or -1 with the reason (of the last class when none does).
- */
-static int
-class_holds(struct ca_eng *e, struct db *db, const struct eng_ca *c,
-    const void *cfg, int roa, struct cm_err *err)
-{
-	struct db_params	 p;
-	struct db_res		*r = NULL;
-	struct ca_res		*res = NULL;
-	struct cm_err		 why;
-	const uint8_t		*d, *q;
-	size_t			 dl;
-	X509			*x = NULL;
-	char			 names[256] = "";
-	int			 i, n, rc = -1;
-
-	(void)e;
-	db_params_init(&p);
-	db_param_int(&p, c->id);
-	if ((n = db_exec(db, "SELECT cert, class FROM ca_key WHERE ca_id = $1 "
-	    "AND state = 'active' ORDER BY class", &p, &r, err)) == -1)
-		return -1;
-	memset(&why, 0, sizeof(why));
-	for (i = 0; i < n && rc == -1; i++) {
-		if (db_res_bytea(r, i, 0, &d, &dl, err) == -1)
-			goto out;
-		q = d;
-		if ((x = d2i_X509(NULL, &q, (long)dl)) == NULL) {
-			cm_err_set(err, CM_ESTATE, c->handle, "a stored "
-			    "certificate is corrupt");
-			goto out;
-		}
-		if (ca_res_from_x509(x, c->handle, &res, err) == -1)
-			goto out;
-		snprintf(names + strlen(names), sizeof(names) - strlen(names),
-		    "%s\"%s\"", i > 0 ? ", " : "", db_res_text(r, i, 1));
-		if ((roa ? ca_plan_check_roa(res, cfg, &why) :
-		    ca_plan_check_aspa(res, cfg, &why)) == 0)
-			rc = 0;
-		X509_free(x);
-		x = NULL;
-		ca_res_free(res);
-		res = NULL;
-	}
-	if (rc == -1)
-		cm_err_set(err, CM_EINVAL, c->handle, "%s (the CA's parent "
-		    "certifies its resources in %d resource classes, %s, and "
-		    "each object must be held by one of them: configure one "
-		    "per class)", why.msg, n, names);
-out:
-	X509_free(x);
-	ca_res_free(res);
-	db_res_free(r);
-	return rc;
-}
-
-int
-eng_class_check_roa(struct ca_eng *e, struct db *db, const struct eng_ca *c,
-    const struct ca_plan_roa_cfg *cfg, struct cm_err *err)
-{
-	if (c->nactive <= 1)
-		return ca_plan_check_roa(c->res, cfg, err);
-	return class_holds(e, db, c, cfg, 1, err);
-}
-
-int
-eng_class_check_aspa(struct ca_eng *e, struct db *db, const struct eng_ca *c,
-    const struct ca_plan_aspa_cfg *cfg, struct cm_err *err)
-{
-	if (c->nactive <= 1)
-		return ca_plan_check_aspa(c->res, cfg, err);
-	return class_holds(e, db, c, cfg, 0, err);
-}
