@@ -582,7 +582,8 @@ sync_objects(struct ca_eng *e, struct db *db, struct eng_ca *c,
 		ee = NULL;
 		changes++;
 	}
-	for (i = 0; i < plan->nskipped; i++)
+	/* With several classes, each leaves out what the others hold. */
+	for (i = 0; c->nactive <= 1 && i < plan->nskipped; i++)
 		cm_warn("%s: configuration not published: %s", c->handle,
 		    plan->skipped[i]);
 	rc = changes;
@@ -597,6 +598,49 @@ out:
 	free(rc_);
 	free(ac);
 	free(prov);
+	return rc;
+}
+
+/*
+ * sync_objects() for the active key of each further resource class of c's
+ * CA (a remote parent listing several, engine_parent.c): each class signs
+ * what its own certificate holds, in its own publication point.  A key
+ * whose objects changed, or every one with always, gets a new CRL and
+ * manifest.  Returns the number of objects changed, or -1.
+ */
+static int
+sync_classes(struct ca_eng *e, struct db *db, const struct eng_ca *c,
+    int always, struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	struct eng_ca		 k;
+	int			 i, n, m, total = 0, rc = -1;
+
+	if (c->nactive <= 1)
+		return 0;
+	db_params_init(&p);
+	db_param_int(&p, c->id);
+	db_param_text(&p, c->key_id);
+	if ((n = db_exec(db, "SELECT id FROM ca_key WHERE ca_id = $1 AND state "
+	    "= 'active' AND id <> $2 ORDER BY id", &p, &r, err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (eng_load_ca_key(e, db, c->handle, db_res_text(r, i, 0), &k,
+		    err) == -1)
+			goto out;
+		m = sync_objects(e, db, &k, err);
+		if (m != -1 && (m > 0 || always) &&
+		    eng_publish_pp(e, db, &k, err) == -1)
+			m = -1;
+		eng_ctx_clear(&k);
+		if (m == -1)
+			goto out;
+		total += m;
+	}
+	rc = total;
+out:
+	db_res_free(r);
 	return rc;
 }
 
@@ -626,7 +670,8 @@ roa_update_tx(struct db *db, void *arg, struct cm_err *err)
 		const struct ca_plan_roa_cfg *r = i < a->nadd ? &a->add[i] :
 		    &a->del[i - a->nadd];
 
-		if (i < a->nadd && ca_plan_check_roa(c.res, r, err) == -1)
+		if (i < a->nadd && eng_class_check_roa(a->e, db, &c, r,
+		    err) == -1)
 			goto out;
 		plain = r->prefix;
 		plain.maxlen = plain.plen;
@@ -663,7 +708,8 @@ roa_update_tx(struct db *db, void *arg, struct cm_err *err)
 			goto out;
 	}
 	if ((n = sync_objects(a->e, db, &c, err)) == -1 ||
-	    (n > 0 && eng_publish_pp(a->e, db, &c, err) == -1))
+	    (n > 0 && eng_publish_pp(a->e, db, &c, err) == -1) ||
+	    sync_classes(a->e, db, &c, 0, err) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -708,7 +754,7 @@ aspa_set_tx(struct db *db, void *arg, struct cm_err *err)
 			goto out;
 		}
 	} else {
-		if (ca_plan_check_aspa(c.res, a->aspa, err) == -1)
+		if (eng_class_check_aspa(a->e, db, &c, a->aspa, err) == -1)
 			goto out;
 		cm_buf_puts(&arr, "{");
 		for (i = 0; i < a->aspa->nproviders; i++)
@@ -734,7 +780,8 @@ aspa_set_tx(struct db *db, void *arg, struct cm_err *err)
 	if (eng_audit(db, a->actor, a->aspa->nproviders ? "aspa.set" :
 	    "aspa.remove", c.id, what, err) == -1 ||
 	    (n = sync_objects(a->e, db, &c, err)) == -1 ||
-	    (n > 0 && eng_publish_pp(a->e, db, &c, err) == -1))
+	    (n > 0 && eng_publish_pp(a->e, db, &c, err) == -1) ||
+	    sync_classes(a->e, db, &c, 0, err) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -883,6 +930,10 @@ int
 eng_after_recert(struct ca_eng *e, struct db *db, struct eng_ca *c,
     struct cm_err *err)
 {
+	/* Children hold resources of the first class only. */
+	if (c->secondary)
+		return sync_objects(e, db, c, err) == -1 ||
+		    eng_publish_pp(e, db, c, err) == -1 ? -1 : 0;
 	if (shrink_children(e, db, c, err) == -1 ||
 	    sync_objects(e, db, c, err) == -1 ||
 	    eng_publish_pp(e, db, c, err) == -1)
@@ -1849,7 +1900,8 @@ tick_tx(struct db *db, void *arg, struct cm_err *err)
 	}
 	if (renew_routers(a->e, db, &c, err) == -1 ||
 	    sync_objects(a->e, db, &c, err) == -1 ||
-	    eng_publish_pp(a->e, db, &c, err) == -1)
+	    eng_publish_pp(a->e, db, &c, err) == -1 ||
+	    sync_classes(a->e, db, &c, 1, err) == -1)
 		goto out;
 	/*
 	 * A key roll's pending or old key keeps a current CRL and manifest;

@@ -52,6 +52,15 @@ struct eng_ca {
 	struct hsm_key	*key;			/* owned */
 	X509		*cert;			/* owned */
 	struct ca_res	*res;			/* owned; as certified */
+	/*
+	 * Resource classes (a remote parent may list several, RFC 6492): the
+	 * CA's active keys, one per class, and whether this is the active key
+	 * of a further class (not the one eng_load_ca() picks, which is the
+	 * class published in the CA's own directory).  Children and router
+	 * certificates are issued under that first class only.
+	 */
+	int		 nactive;
+	int		 secondary;
 };
 
 /* One object to write into a publication point; all borrowed. */
@@ -213,6 +222,18 @@ int	eng_after_recert(struct ca_eng *e, struct db *db, struct eng_ca *c,
 #define ENG_PARENT_HANDLE_MAX	255
 #define ENG_CLASS_MAX		64
 
+/* The keys of one resource class, as stored (ca_key.class). */
+struct eng_pclass {
+	char		 name[ENG_CLASS_MAX];
+	char		 repo[ENG_URI_MAX];	/* its publication point */
+	char		 active[HSM_KEY_ID_LEN + 1];	/* "" if none */
+	char		 pending[HSM_KEY_ID_LEN + 1];
+	char		 old[HSM_KEY_ID_LEN + 1];
+	uint8_t		*cert;				/* the active key's */
+	size_t		 certlen;
+	int		 seen;		/* listed in this round */
+};
+
 struct eng_parent {
 	int64_t		 ca_id;
 	const char	*handle;
@@ -229,6 +250,12 @@ struct eng_parent {
 	uint8_t		*cert;				/* the active key's */
 	size_t		 certlen;
 	int		 offline;	/* messages travel as files */
+	/*
+	 * Every class with a key (the fields above are those of the first,
+	 * the one eng_load_ca() picks; an offline parent has only that one).
+	 */
+	struct eng_pclass *classes;
+	size_t		 nclasses;
 };
 
 int	eng_parent_begin(struct ca_eng *e, const char *handle,
@@ -268,6 +295,41 @@ int	eng_parent_install(struct ca_eng *e, struct db *db,
  */
 int	eng_parent_retire(struct ca_eng *e, struct db *db,
 	    const struct eng_parent *pi, const char *actor, struct cm_err *err);
+/*
+ * Resource classes of a CA with a remote parent (engine_class.c), used by
+ * the rounds of engine_parent.c.  eng_class_union() sets the CA's
+ * resources (ca_resources) to the union of its active keys' certificates,
+ * inside the caller's transaction.  eng_class_repo() gives the publication
+ * point of class name: where its keys publish; for a new class the CA's
+ * own directory when no other class uses it, otherwise a subdirectory
+ * named after the class (after a hash of the name when it is not a plain
+ * word: class names are the parent's choice).  eng_class_note() records
+ * what the parent lists for class cl (ca_parent_class), eng_class_forget()
+ * forgets the recorded classes that list a does not name.  Each returns 0
+ * or -1.
+ */
+int	eng_class_union(struct db *db, const struct eng_parent *pi,
+	    struct cm_err *err);
+int	eng_class_repo(struct ca_eng *e, const struct eng_parent *pi,
+	    const char *name, char repo[ENG_URI_MAX], struct cm_err *err);
+int	eng_class_note(struct ca_eng *e, const struct eng_parent *pi,
+	    const struct ca_ud_class *cl, const char *repo, struct cm_err *err);
+int	eng_class_forget(struct ca_eng *e, const struct eng_parent *pi,
+	    const struct ca_ud_msg *a, struct cm_err *err);
+/*
+ * Checks a ROA or ASPA configuration against the resources of c's CA: with
+ * one resource class as ca_plan_check_roa()/ca_plan_check_aspa() against
+ * c->res; with several, one class must hold it all (the prefix, or the
+ * customer AS), since each object is signed under one class's key: a
+ * prefix that spans two classes is refused (CM_EINVAL) and must be
+ * configured as one prefix per class.  Returns 0 or -1.
+ */
+int	eng_class_check_roa(struct ca_eng *e, struct db *db,
+	    const struct eng_ca *c, const struct ca_plan_roa_cfg *cfg,
+	    struct cm_err *err);
+int	eng_class_check_aspa(struct ca_eng *e, struct db *db,
+	    const struct eng_ca *c, const struct ca_plan_aspa_cfg *cfg,
+	    struct cm_err *err);
 /* The key id (hex SKI) of the subject key of certificate der. */
 int	eng_parent_cert_key(const uint8_t *der, size_t len,
 	    char id[HSM_KEY_ID_LEN + 1], struct cm_err *err);

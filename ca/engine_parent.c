@@ -2,7 +2,8 @@
  * ca_eng child side of RFC 6492 (up-down): a CA of ours whose parent is
  * operated elsewhere (another Cairn, Krill, an RIR).  The parent is known
  * from its RFC 8183 parent_response (table ca_parent, migration 0005);
- * engine_parent_io.c records it and makes the exchanges.
+ * engine_parent_io.c records it and makes the exchanges, engine_class.c
+ * keeps what each resource class the parent lists needs.
  *
  * A round with the parent is a few signed exchanges (list, then issue or
  * revoke as needed), each message signed with the CA's BPKI identity and
@@ -77,12 +78,12 @@ listed(const struct ca_ud_class *cl, const char *id)
 
 /*
  * Checks a certificate the parent issued to key id: it parses as an RPKI
- * CA certificate, certifies that key with our SIA, is signed by the
+ * CA certificate, certifies that key with SIA repo, is signed by the
  * parent's certificate issuer (DER), and holds resources.  *out is the
  * parsed certificate.
  */
 static int
-check_issued(const struct eng_parent *pi, const struct ca_ud_cert *uc,
+check_issued(const char *repo, const struct ca_ud_cert *uc,
     const uint8_t *issuer, size_t ilen, const char *id, struct ca_cert **out,
     struct cm_err *err)
 {
@@ -105,10 +106,10 @@ check_issued(const struct eng_parent *pi, const struct ca_ud_cert *uc,
 		    "ours (%s)", k, id);
 		goto out;
 	}
-	if (c->sia_repo == NULL || strcmp(c->sia_repo, pi->repo) != 0) {
+	if (c->sia_repo == NULL || strcmp(c->sia_repo, repo) != 0) {
 		cm_err_set(err, CM_EINVAL, uc->cert_url, "caRepository %s is not "
 		    "ours (%s)", c->sia_repo != NULL ? c->sia_repo : "(none)",
-		    pi->repo);
+		    repo);
 		goto out;
 	}
 	if ((ix = d2i_X509(NULL, &q, (long)ilen)) == NULL ||
@@ -136,8 +137,8 @@ struct install_arg {
 	struct ca_eng		*e;
 	const struct eng_parent	*pi;
 	const char		*actor, *key_id, *state, *class_name;
+	const char		*repo;		/* the class's publication point */
 	const struct ca_ud_cert	*uc;
-	const struct ca_cert	*cert;
 };
 
 static int
@@ -146,7 +147,6 @@ install_tx(struct db *db, void *arg, struct cm_err *err)
 	struct install_arg	*a = arg;
 	struct db_params	 p;
 	struct eng_ca		 c;
-	char			*t[3] = { NULL, NULL, NULL };
 	int			 active = strcmp(a->state, "active") == 0;
 	int			 n, rc = -1;
 
@@ -174,24 +174,16 @@ install_tx(struct db *db, void *arg, struct cm_err *err)
 	db_param_text(&p, a->state);
 	db_param_bytea(&p, a->uc->der, a->uc->der_len);
 	db_param_text(&p, a->uc->cert_url);
+	/* The CA's own directory is NULL there, as for every other CA. */
+	db_param_text(&p, strcmp(a->repo, a->pi->repo) != 0 ? a->repo : NULL);
 	if (db_exec(db, "INSERT INTO ca_key (id, ca_id, class, state, cert, "
-	    "cert_uri, activated_at) VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN "
-	    "$4 = 'active' THEN now() END) ON CONFLICT (id) DO UPDATE SET "
-	    "cert = $5, cert_uri = $6, class = $3", &p, NULL, err) == -1)
+	    "cert_uri, repo_uri, activated_at) VALUES ($1, $2, $3, $4, $5, $6, "
+	    "$7, CASE WHEN $4 = 'active' THEN now() END) ON CONFLICT (id) DO "
+	    "UPDATE SET cert = $5, cert_uri = $6, class = $3", &p, NULL,
+	    err) == -1)
 		goto out;
-	if (active) {
-		if (eng_res_texts(a->cert->res, t, err) == -1)
-			goto out;
-		db_params_init(&p);
-		db_param_int(&p, a->pi->ca_id);
-		db_param_text(&p, t[0]);
-		db_param_text(&p, t[1]);
-		db_param_text(&p, t[2]);
-		if (db_exec(db, "UPDATE ca_resources SET asn = $2, ipv4 = $3, "
-		    "ipv6 = $4, updated_at = now() WHERE ca_id = $1", &p, NULL,
-		    err) == -1)
-			goto out;
-	}
+	if (active && eng_class_union(db, a->pi, err) == -1)
+		goto out;
 	if (eng_load_ca_key(a->e, db, a->pi->handle, a->key_id, &c, err) == -1)
 		goto out;
 	/* As for a hosted CA whose certificate changed. */
@@ -202,12 +194,14 @@ install_tx(struct db *db, void *arg, struct cm_err *err)
 		goto out;
 	rc = 0;
 out:
-	eng_free_texts(t);
 	eng_ctx_clear(&c);
 	return rc;
 }
 
-/* The parent no longer entitles us: withdraw everything, retire the keys. */
+/*
+ * The parent no longer entitles us in class class_name (NULL: in any
+ * class): withdraw everything its keys signed, retire the keys.
+ */
 static int
 retire_tx(struct db *db, void *arg, struct cm_err *err)
 {
@@ -220,25 +214,31 @@ retire_tx(struct db *db, void *arg, struct cm_err *err)
 	memset(&c, 0, sizeof(c));
 	db_params_init(&p);
 	db_param_int(&p, a->pi->ca_id);
+	db_param_text(&p, a->class_name);
 	if ((n = db_exec(db, "SELECT id FROM ca_key WHERE ca_id = $1 AND state "
-	    "<> 'revoked'", &p, &r, err)) == -1)
+	    "<> 'revoked' AND ($2::text IS NULL OR class = $2) ORDER BY id", &p,
+	    &r, err)) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		const char *k = db_res_text(r, i, 0);
 
-		if (eng_load_ca_key(a->e, db, a->pi->handle, k, &c, err) == -1)
-			goto out;
-		db_params_init(&p);
-		db_param_text(&p, k);
-		if ((m = db_exec(db, "SELECT uri FROM issued_object WHERE key_id = "
-		    "$1 AND withdrawn_at IS NULL", &p, &o, err)) == -1)
-			goto out;
-		for (j = 0; j < m; j++)
-			if (eng_withdraw(db, &c, db_res_text(o, j, 0), err) == -1)
+		/* A pending key of an offline parent never published. */
+		if (eng_load_ca_key(a->e, db, a->pi->handle, k, &c, err) == 0) {
+			db_params_init(&p);
+			db_param_text(&p, k);
+			if ((m = db_exec(db, "SELECT uri FROM issued_object WHERE "
+			    "key_id = $1 AND withdrawn_at IS NULL", &p, &o,
+			    err)) == -1)
 				goto out;
-		db_res_free(o);
-		o = NULL;
-		eng_ctx_clear(&c);
+			for (j = 0; j < m; j++)
+				if (eng_withdraw(db, &c, db_res_text(o, j, 0),
+				    err) == -1)
+					goto out;
+			db_res_free(o);
+			o = NULL;
+			eng_ctx_clear(&c);
+		} else if (err->code != CM_ESTATE && err->code != CM_ENOTFOUND)
+			goto out;
 		db_params_init(&p);
 		db_param_text(&p, k);
 		if (db_exec(db, "UPDATE ca_key SET state = 'revoked', revoked_at = "
@@ -247,10 +247,13 @@ retire_tx(struct db *db, void *arg, struct cm_err *err)
 	}
 	db_params_init(&p);
 	db_param_int(&p, a->pi->ca_id);
-	if (db_exec(db, "UPDATE ca_resources SET asn = '', ipv4 = '', ipv6 = '', "
-	    "updated_at = now() WHERE ca_id = $1", &p, NULL, err) == -1 ||
-	    eng_audit(db, a->actor, "parent.revoked", a->pi->ca_id,
-	    a->pi->parent, err) == -1)
+	db_param_text(&p, a->class_name);
+	if (db_exec(db, "DELETE FROM ca_parent_class WHERE ca_id = $1 AND "
+	    "($2::text IS NULL OR class = $2)", &p, NULL, err) == -1 ||
+	    eng_class_union(db, a->pi, err) == -1 ||
+	    eng_audit(db, a->actor, a->class_name != NULL ?
+	    "parent.class-gone" : "parent.revoked", a->pi->ca_id,
+	    a->class_name != NULL ? a->class_name : a->pi->parent, err) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -267,19 +270,20 @@ eng_parent_cert_key(const uint8_t *der, size_t len, char id[HSM_KEY_ID_LEN + 1],
 	return cert_key_id(der, len, id, err);
 }
 
-int
-eng_parent_install(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
+/* Checks uc for key_id in class cl and installs it (its own transaction). */
+static int
+install(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
     const struct ca_ud_class *cl, const struct ca_ud_cert *uc,
-    const char *key_id, const char *state, const char *actor,
-    struct cm_err *err)
+    const char *repo, const char *key_id, const char *state,
+    const char *actor, int own_tx, struct cm_err *err)
 {
 	struct install_arg	 ia;
 	struct ca_cert		*cert = NULL;
-	int			 rc;
 
-	if (check_issued(pi, uc, cl->issuer, cl->issuer_len, key_id, &cert,
+	if (check_issued(repo, uc, cl->issuer, cl->issuer_len, key_id, &cert,
 	    err) == -1)
 		return -1;
+	ca_cert_free(cert);
 	memset(&ia, 0, sizeof(ia));
 	ia.e = e;
 	ia.pi = pi;
@@ -287,16 +291,25 @@ eng_parent_install(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
 	ia.key_id = key_id;
 	ia.state = state;
 	ia.class_name = cl->class_name;
+	ia.repo = repo;
 	ia.uc = uc;
-	ia.cert = cert;
-	rc = install_tx(db, &ia, err);
-	ca_cert_free(cert);
-	return rc;
+	return own_tx ? db_tx(db, NULL, install_tx, &ia, err) :
+	    install_tx(db, &ia, err);
 }
 
 int
-eng_parent_retire(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
-    const char *actor, struct cm_err *err)
+eng_parent_install(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
+    const struct ca_ud_class *cl, const struct ca_ud_cert *uc,
+    const char *key_id, const char *state, const char *actor,
+    struct cm_err *err)
+{
+	return install(e, db, pi, cl, uc, pi->repo, key_id, state, actor, 0,
+	    err);
+}
+
+static int
+retire(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
+    const char *class_name, const char *actor, int own_tx, struct cm_err *err)
 {
 	struct install_arg ia;
 
@@ -304,59 +317,61 @@ eng_parent_retire(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
 	ia.e = e;
 	ia.pi = pi;
 	ia.actor = actor;
-	return retire_tx(db, &ia, err);
+	ia.class_name = class_name;
+	return own_tx ? db_tx(db, NULL, retire_tx, &ia, err) :
+	    retire_tx(db, &ia, err);
+}
+
+int
+eng_parent_retire(struct ca_eng *e, struct db *db, const struct eng_parent *pi,
+    const char *actor, struct cm_err *err)
+{
+	return retire(e, db, pi, NULL, actor, 0, err);
 }
 
 /* ---- requests --------------------------------------------------------- */
 
 /*
- * Asks the parent to certify key (id) and installs the certificate in
- * state ("active" or "pending").
+ * Asks the parent to certify key (id) in class class_name, whose
+ * publication point is repo, and installs the certificate in state
+ * ("active" or "pending").
  */
 static int
 request_cert(struct ca_eng *e, struct eng_parent *pi, const char *class_name,
-    struct hsm_key *key, const char *state, const char *actor,
-    struct cm_err *err)
+    const char *repo, struct hsm_key *key, const char *state,
+    const char *actor, struct cm_err *err)
 {
 	struct ca_ud_msg	 q;
 	struct ca_ud_msg	*a = NULL;
 	struct ca_ud_class	*cl;
-	struct ca_cert		*cert = NULL;
-	struct install_arg	 ia;
 	char			 mft[ENG_URI_MAX];
 	int			 rc = -1;
 
 	memset(&q, 0, sizeof(q));
 	q.type = CA_UD_ISSUE;
-	snprintf(mft, sizeof(mft), "%s%.16s.mft", pi->repo, hsm_key_id(key));
+	snprintf(mft, sizeof(mft), "%s%.16s.mft", repo, hsm_key_id(key));
 	if ((q.class_name = strdup(class_name)) == NULL) {
 		cm_err_set(err, CM_ENOMEM, pi->handle, "out of memory");
 		goto out;
 	}
-	if (ca_csr_make(key, pi->repo, mft, e->conf.notify_uri, &q.pkcs10,
+	if (ca_csr_make(key, repo, mft, e->conf.notify_uri, &q.pkcs10,
 	    &q.pkcs10_len, err) == -1 ||
 	    eng_parent_exchange(e, pi, &q, CA_UD_ISSUE_RESPONSE, &a, err) == -1)
 		goto out;
 	cl = &a->classes[0];
-	if (check_issued(pi, &cl->certs[0], cl->issuer, cl->issuer_len,
-	    hsm_key_id(key), &cert, err) == -1)
+	if (strcmp(cl->class_name, class_name) != 0) {
+		cm_err_set(err, CM_EINVAL, pi->parent, "asked to certify in class "
+		    "\"%s\", answered for class \"%s\"", class_name,
+		    cl->class_name);
 		goto out;
-	memset(&ia, 0, sizeof(ia));
-	ia.e = e;
-	ia.pi = pi;
-	ia.actor = actor;
-	ia.key_id = hsm_key_id(key);
-	ia.state = state;
-	ia.class_name = cl->class_name;
-	ia.uc = &cl->certs[0];
-	ia.cert = cert;
-	if (db_tx(e->db, NULL, install_tx, &ia, err) == -1)
+	}
+	if (install(e, e->db, pi, cl, &cl->certs[0], repo, hsm_key_id(key),
+	    state, actor, 1, err) == -1)
 		goto out;
-	cm_info("%s: %s certified key %s (%s)", pi->handle, pi->parent,
-	    hsm_key_id(key), cl->certs[0].cert_url);
+	cm_info("%s: %s certified key %s in class %s (%s)", pi->handle,
+	    pi->parent, hsm_key_id(key), class_name, cl->certs[0].cert_url);
 	rc = 0;
 out:
-	ca_cert_free(cert);
 	ca_ud_free(a);
 	free(q.class_name);
 	free(q.pkcs10);
@@ -397,7 +412,8 @@ out:
 /* A new key in the signer, certified by the parent as state. */
 static int
 request_new_key(struct ca_eng *e, struct eng_parent *pi, const char *class_name,
-    const char *state, const char *actor, struct cm_err *err)
+    const char *repo, const char *state, const char *actor,
+    struct cm_err *err)
 {
 	struct hsm_key	*key = NULL;
 	struct cm_err	 e2;
@@ -406,7 +422,8 @@ request_new_key(struct ca_eng *e, struct eng_parent *pi, const char *class_name,
 	snprintf(label, sizeof(label), "cairn ca %.64s", pi->handle);
 	if (hsm_key_create(e->hsm, label, &key, err) == -1)
 		return -1;
-	if (request_cert(e, pi, class_name, key, state, actor, err) == -1) {
+	if (request_cert(e, pi, class_name, repo, key, state, actor,
+	    err) == -1) {
 		if (hsm_key_destroy(key, &e2) == -1)
 			cm_warn("%s: a key was left in the signer: %s",
 			    pi->handle, e2.msg);
@@ -419,14 +436,15 @@ request_new_key(struct ca_eng *e, struct eng_parent *pi, const char *class_name,
 /* The existing key id asked again (re-issue or renewal). */
 static int
 request_same_key(struct ca_eng *e, struct eng_parent *pi, const char *class_name,
-    const char *id, const char *state, const char *actor, struct cm_err *err)
+    const char *repo, const char *id, const char *state, const char *actor,
+    struct cm_err *err)
 {
 	struct hsm_key	*key = NULL;
 	int		 rc;
 
 	if (hsm_key_find(e->hsm, id, &key, err) == -1)
 		return -1;
-	rc = request_cert(e, pi, class_name, key, state, actor, err);
+	rc = request_cert(e, pi, class_name, repo, key, state, actor, err);
 	hsm_key_free(key);
 	return rc;
 }
@@ -439,9 +457,8 @@ request_same_key(struct ca_eng *e, struct eng_parent *pi, const char *class_name
  * renewal (and a renewal would make it last longer).
  */
 static int
-must_reissue(struct ca_eng *e, const struct eng_parent *pi,
-    const struct ca_ud_class *cl, const struct ca_res *ent,
-    const struct ca_ud_cert *uc, struct cm_err *err)
+must_reissue(struct ca_eng *e, const struct ca_ud_class *cl,
+    const struct ca_res *ent, const struct ca_ud_cert *uc, struct cm_err *err)
 {
 	struct ca_cert	*c = NULL;
 	int		 rc;
@@ -451,112 +468,189 @@ must_reissue(struct ca_eng *e, const struct eng_parent *pi,
 	rc = !ca_res_equal(c->res, ent) ||
 	    ((int64_t)c->not_after < eng_now(e) + RENEW_BEFORE &&
 	    c->not_after < cl->notafter);
-	(void)pi;
 	ca_cert_free(c);
 	return rc;
 }
 
+static struct eng_pclass *
+find_class(struct eng_parent *pi, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pi->nclasses; i++)
+		if (strcmp(pi->classes[i].name, name) == 0)
+			return &pi->classes[i];
+	return NULL;
+}
+
+/*
+ * One class of the list: certificates for keys of ours that are no longer
+ * (a finished roll) are revoked, the class is retired when it entitles to
+ * nothing, and its active key (a new one for a new class) and a roll's
+ * pending key are certified over its entitlement ent.  Returns 1 when
+ * something changed, 0, or -1.
+ */
+static int
+sync_class(struct ca_eng *e, struct eng_parent *pi,
+    const struct ca_ud_class *cl, const struct ca_res *ent, const char *actor,
+    struct cm_err *err)
+{
+	struct eng_pclass	*pc = find_class(pi, cl->class_name);
+	const struct ca_ud_cert	*uc;
+	char			 k[HSM_KEY_ID_LEN + 1], repo[ENG_URI_MAX];
+	size_t			 i;
+	int			 st, changed = 0;
+
+	if (pc != NULL)
+		pc->seen = 1;
+	/* The old key of a roll under way keeps its certificate till the end. */
+	for (i = 0; i < cl->ncerts; i++) {
+		if (cert_key_id(cl->certs[i].der, cl->certs[i].der_len, k,
+		    err) == -1)
+			return -1;
+		if ((pc == NULL || (strcmp(k, pc->active) != 0 &&
+		    strcmp(k, pc->pending) != 0 && strcmp(k, pc->old) != 0)) &&
+		    request_revoke(e, pi, cl->class_name, k, err) == -1)
+			return -1;
+	}
+	if (ca_res_is_empty(ent)) {
+		if (pc == NULL || (pc->active[0] == '\0' &&
+		    pc->pending[0] == '\0'))
+			return 0;
+		cm_warn("%s: %s no longer entitles it to anything in class %s; "
+		    "the class's publication point is withdrawn", pi->handle,
+		    pi->parent, cl->class_name);
+		return retire(e, e->db, pi, cl->class_name, actor, 1, err) ==
+		    -1 ? -1 : 1;
+	}
+	if (eng_class_repo(e, pi, cl->class_name, repo, err) == -1 ||
+	    eng_class_note(e, pi, cl, repo, err) == -1)
+		return -1;
+	if (pc == NULL || pc->active[0] == '\0') {
+		if (request_new_key(e, pi, cl->class_name, repo, "active", actor,
+		    err) == -1)
+			return -1;
+		changed = 1;
+	} else if ((uc = listed(cl, pc->active)) == NULL ||
+	    (st = must_reissue(e, cl, ent, uc, err)) == 1) {
+		/* Revoked by the parent, resized, or due: ask again. */
+		if (request_same_key(e, pi, cl->class_name, repo, pc->active,
+		    "active", actor, err) == -1)
+			return -1;
+		changed = 1;
+	} else if (st == -1)
+		return -1;
+	else if (uc->der_len != pc->certlen ||
+	    memcmp(uc->der, pc->cert, pc->certlen) != 0) {
+		/* Re-issued by the parent on its own (its key roll, say). */
+		if (install(e, e->db, pi, cl, uc, repo, pc->active, "active",
+		    actor, 1, err) == -1)
+			return -1;
+		changed = 1;
+	}
+	/* A key roll under way: the new key needs its certificate too. */
+	if (pc != NULL && pc->pending[0] != '\0' &&
+	    listed(cl, pc->pending) == NULL) {
+		if (request_same_key(e, pi, cl->class_name, repo, pc->pending,
+		    "pending", actor, err) == -1)
+			return -1;
+		changed = 1;
+	}
+	return changed;
+}
+
+/*
+ * A round: the list, then each class it names in turn (RFC 6492 §3.3.2:
+ * one key per class, each with its own certificate, issuer and
+ * entitlement); classes of ours that it no longer names are retired.  The
+ * entitlement of all classes goes to *entp, the first class's name to
+ * class_name.
+ */
 static int
 round_with(struct ca_eng *e, struct eng_parent *pi, const char *actor,
     struct ca_res **entp, char class_name[ENG_CLASS_MAX], struct cm_err *err)
 {
-	struct ca_ud_msg		 q;
-	struct ca_ud_msg		*a = NULL;
-	const struct ca_ud_class	*cl = NULL;
-	const struct ca_ud_cert		*uc;
-	struct ca_cert			*cert = NULL;
-	struct install_arg		 ia;
-	char				 k[HSM_KEY_ID_LEN + 1];
-	size_t				 i;
-	int				 st, changed = 0, rc = -1;
+	struct ca_ud_msg	 q;
+	struct ca_ud_msg	*a = NULL;
+	struct ca_res		*ent = NULL, *u = NULL;
+	struct cm_err		 e2;
+	char			 ctx[ENG_CLASS_MAX + 8];
+	size_t			 i;
+	int			 n, changed = 0, failed = 0, rc = -1;
 
 	memset(&q, 0, sizeof(q));
 	q.type = CA_UD_LIST;
-	if (eng_parent_exchange(e, pi, &q, CA_UD_LIST_RESPONSE, &a, err) == -1)
-		goto out;
-	if (a->nclasses > 0) {
-		cl = &a->classes[0];
-		if (a->nclasses > 1)
-			cm_warn("%s: %s lists %zu resource classes; only \"%s\" "
-			    "is used", pi->handle, pi->parent, a->nclasses,
-			    cl->class_name);
-		snprintf(class_name, ENG_CLASS_MAX, "%s", cl->class_name);
-		if (class_res(pi, cl, entp, err) == -1)
-			goto out;
-	} else if ((*entp = ca_res_new()) == NULL) {
+	if ((*entp = ca_res_new()) == NULL) {
 		cm_err_set(err, CM_ENOMEM, pi->handle, "out of memory");
 		goto out;
 	}
-	/*
-	 * Certificates for keys that are no longer ours (a finished roll);
-	 * the old key of a roll under way keeps its certificate until the
-	 * roll finishes.
-	 */
-	for (i = 0; cl != NULL && i < cl->ncerts; i++) {
-		if (cert_key_id(cl->certs[i].der, cl->certs[i].der_len, k,
-		    err) == -1)
+	if (eng_parent_exchange(e, pi, &q, CA_UD_LIST_RESPONSE, &a, err) == -1)
+		goto out;
+	if (a->nclasses > 0)
+		snprintf(class_name, ENG_CLASS_MAX, "%s",
+		    a->classes[0].class_name);
+	/* A class that fails does not hold up the others. */
+	for (i = 0; i < a->nclasses; i++) {
+		const struct ca_ud_class *cl = &a->classes[i];
+		struct cm_err *ce = failed ? &e2 : err;
+		struct eng_pclass *pc = find_class(pi, cl->class_name);
+
+		/* Listed, even if it fails here: not retired below. */
+		if (pc != NULL)
+			pc->seen = 1;
+		ca_res_free(ent);
+		ent = NULL;
+		if (strlen(cl->class_name) >= ENG_CLASS_MAX) {
+			cm_err_set(ce, CM_EINVAL, pi->parent, "class name "
+			    "\"%.32s...\" is too long", cl->class_name);
+			n = -1;
+		} else if (class_res(pi, cl, &ent, ce) == -1)
+			n = -1;
+		else
+			n = sync_class(e, pi, cl, ent, actor, ce);
+		if (n == -1) {
+			snprintf(ctx, sizeof(ctx), "class %.*s", ENG_CLASS_MAX,
+			    cl->class_name);
+			cm_err_wrap(ce, ctx);
+			if (failed)
+				cm_error("%s: %s", pi->handle, ce->msg);
+			failed = 1;
+			continue;
+		}
+		if (ca_res_union(*entp, ent, &u, err) == -1)
 			goto out;
-		if (strcmp(k, pi->active) != 0 && strcmp(k, pi->pending) != 0 &&
-		    strcmp(k, pi->old) != 0 && request_revoke(e, pi, cl->class_name, k, err) == -1)
-			goto out;
+		changed |= n;
+		ca_res_free(*entp);
+		*entp = u;
+		u = NULL;
+		ca_res_free(ent);
+		ent = NULL;
 	}
-	if (cl == NULL || ca_res_is_empty(*entp)) {
-		if (pi->active[0] == '\0' && pi->pending[0] == '\0') {
-			rc = 0;
+	/* A class that is gone takes its keys and objects with it. */
+	for (i = 0; i < pi->nclasses; i++) {
+		const struct eng_pclass *pc = &pi->classes[i];
+
+		if (pc->seen || (pc->active[0] == '\0' && pc->pending[0] == '\0'))
+			continue;
+		cm_warn("%s: %s no longer lists class %s; the class's "
+		    "publication point is withdrawn", pi->handle, pi->parent,
+		    pc->name);
+		if (retire(e, e->db, pi, pc->name, actor, 1, err) == -1) {
+			cm_err_wrap(err, pc->name);
 			goto out;
 		}
-		cm_warn("%s: %s no longer entitles it to anything; its "
-		    "publication point is withdrawn", pi->handle, pi->parent);
-		memset(&ia, 0, sizeof(ia));
-		ia.e = e;
-		ia.pi = pi;
-		ia.actor = actor;
-		rc = db_tx(e->db, NULL, retire_tx, &ia, err) == -1 ? -1 : 1;
+		changed = 1;
+	}
+	if (changed && ca_res_is_empty(*entp) && pi->nclasses > 1)
+		cm_warn("%s: %s no longer entitles it to anything", pi->handle,
+		    pi->parent);
+	/* The first failure is the round's (the others are logged). */
+	if (failed || eng_class_forget(e, pi, a, err) == -1)
 		goto out;
-	}
-	if (pi->active[0] == '\0') {
-		if (request_new_key(e, pi, cl->class_name, "active", actor,
-		    err) == -1)
-			goto out;
-		changed = 1;
-	} else if ((uc = listed(cl, pi->active)) == NULL ||
-	    (st = must_reissue(e, pi, cl, *entp, uc, err)) == 1) {
-		/* Revoked by the parent, resized, or due: ask again. */
-		if (request_same_key(e, pi, cl->class_name, pi->active,
-		    "active", actor, err) == -1)
-			goto out;
-		changed = 1;
-	} else if (st == -1)
-		goto out;
-	else if (uc->der_len != pi->certlen ||
-	    memcmp(uc->der, pi->cert, pi->certlen) != 0) {
-		/* Re-issued by the parent on its own (its key roll, say). */
-		if (check_issued(pi, uc, cl->issuer, cl->issuer_len, pi->active,
-		    &cert, err) == -1)
-			goto out;
-		memset(&ia, 0, sizeof(ia));
-		ia.e = e;
-		ia.pi = pi;
-		ia.actor = actor;
-		ia.key_id = pi->active;
-		ia.state = "active";
-		ia.class_name = cl->class_name;
-		ia.uc = uc;
-		ia.cert = cert;
-		if (db_tx(e->db, NULL, install_tx, &ia, err) == -1)
-			goto out;
-		changed = 1;
-	}
-	/* A key roll under way: the new key needs its certificate too. */
-	if (pi->pending[0] != '\0' && listed(cl, pi->pending) == NULL) {
-		if (request_same_key(e, pi, cl->class_name, pi->pending,
-		    "pending", actor, err) == -1)
-			goto out;
-		changed = 1;
-	}
 	rc = changed;
 out:
-	ca_cert_free(cert);
+	ca_res_free(ent);
+	ca_res_free(u);
 	ca_ud_free(a);
 	free(q.sender);
 	free(q.recipient);
@@ -615,7 +709,8 @@ eng_parent_roll_start(struct ca_eng *e, const char *handle,
 	else if (pi.offline)
 		rc = offline_pending(e, &pi, key, actor, err);
 	else
-		rc = request_cert(e, &pi, pi.klass, key, "pending", actor, err);
+		rc = request_cert(e, &pi, pi.klass, pi.classes[0].repo, key,
+		    "pending", actor, err);
 	eng_parent_end(e, handle, &pi);
 	return rc;
 }
@@ -734,3 +829,4 @@ ca_eng_parent_sync_due(struct ca_eng *e, int max, struct cm_err *err)
 	db_res_free(r);
 	return changed;
 }
+

@@ -215,8 +215,12 @@ ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
 	db_params_init(&p);
 	db_param_text(&p, handle);
 	if ((n = db_exec(e->db, "SELECT p.parent_handle, p.child_handle, "
-	    "p.service_uri, coalesce(p.class, '-'), 'as=' || p.asn || ' v4=' || "
-	    "p.ipv4 || ' v6=' || p.ipv6, coalesce((SELECT k.id FROM ca_key k "
+	    "p.service_uri, coalesce((SELECT string_agg(pc.class || ' (as=' || "
+	    "pc.asn || ' v4=' || pc.ipv4 || ' v6=' || pc.ipv6 || ' at ' || "
+	    "pc.repo_uri || ')', ', ' ORDER BY pc.class) FROM ca_parent_class pc "
+	    "WHERE pc.ca_id = c.id), p.class, '-'), 'as=' || p.asn || ' v4=' || "
+	    "p.ipv4 || ' v6=' || p.ipv6, coalesce((SELECT string_agg(k.id, ' ' "
+	    "ORDER BY k.repo_uri IS NOT NULL, k.class, k.id) FROM ca_key k "
 	    "WHERE k.ca_id = c.id AND k.state = 'active'), '-'), "
 	    "coalesce(to_char(p.last_sync AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), CASE WHEN p.offline THEN "
@@ -252,8 +256,13 @@ ca_eng_parent_show(struct ca_eng *e, const char *handle, char **out,
 static void
 pinfo_clear(struct eng_parent *pi)
 {
+	size_t i;
+
 	X509_free(pi->ta);
 	free(pi->cert);
+	for (i = 0; i < pi->nclasses; i++)
+		free(pi->classes[i].cert);
+	free(pi->classes);
 	memset(pi, 0, sizeof(*pi));
 }
 
@@ -309,6 +318,59 @@ eng_parent_end(struct ca_eng *e, const char *handle, struct eng_parent *pi)
 		cm_error("%s: %s", handle, e2.msg);
 }
 
+/* The class of row i of the keys (id, state, cert, class, repo), made. */
+static struct eng_pclass *
+class_of(struct eng_parent *pi, struct db_res *r, int i, struct cm_err *err)
+{
+	struct eng_pclass	*pc;
+	const char		*name = db_res_text(r, i, 3);
+	size_t			 j;
+
+	for (j = 0; j < pi->nclasses; j++)
+		if (strcmp(pi->classes[j].name, name) == 0)
+			return &pi->classes[j];
+	if ((pc = reallocarray(pi->classes, pi->nclasses + 1,
+	    sizeof(*pc))) == NULL) {
+		cm_err_set(err, CM_ENOMEM, pi->handle, "out of memory");
+		return NULL;
+	}
+	pi->classes = pc;
+	pc = &pi->classes[pi->nclasses++];
+	memset(pc, 0, sizeof(*pc));
+	snprintf(pc->name, sizeof(pc->name), "%s", name);
+	snprintf(pc->repo, sizeof(pc->repo), "%s", db_res_text(r, i, 4));
+	return pc;
+}
+
+static int
+add_key(struct eng_parent *pi, struct db_res *r, int i, struct cm_err *err)
+{
+	struct eng_pclass	*pc;
+	const char		*state = db_res_text(r, i, 1);
+	const uint8_t		*d;
+	size_t			 dl;
+
+	if ((pc = class_of(pi, r, i, err)) == NULL)
+		return -1;
+	if (strcmp(state, "pending") == 0) {
+		snprintf(pc->pending, sizeof(pc->pending), "%s",
+		    db_res_text(r, i, 0));
+		return 0;
+	}
+	if (strcmp(state, "old") == 0) {
+		snprintf(pc->old, sizeof(pc->old), "%s", db_res_text(r, i, 0));
+		return 0;
+	}
+	snprintf(pc->active, sizeof(pc->active), "%s", db_res_text(r, i, 0));
+	if (db_res_bytea(r, i, 2, &d, &dl, err) == -1)
+		return -1;
+	if ((pc->cert = malloc(dl)) == NULL)
+		return cm_err_set(err, CM_ENOMEM, pi->handle, "out of memory");
+	memcpy(pc->cert, d, dl);
+	pc->certlen = dl;
+	return 0;
+}
+
 static int
 load_pinfo(struct ca_eng *e, const char *handle, struct eng_parent *pi,
     struct cm_err *err)
@@ -355,34 +417,32 @@ load_pinfo(struct ca_eng *e, const char *handle, struct eng_parent *pi,
 	r = NULL;
 	db_params_init(&p);
 	db_param_int(&p, pi->ca_id);
-	if ((n = db_exec(e->db, "SELECT id, state, cert, class FROM ca_key WHERE "
-	    "ca_id = $1 AND state IN ('active', 'pending', 'old')", &p, &r,
-	    err)) == -1)
+	/* The first active key is the one eng_load_ca() picks. */
+	if ((n = db_exec(e->db, "SELECT k.id, k.state, k.cert, k.class, "
+	    "coalesce(k.repo_uri, c.repo_uri) FROM ca_key k JOIN ca c ON c.id = "
+	    "k.ca_id WHERE k.ca_id = $1 AND k.state IN ('active', 'pending', "
+	    "'old') ORDER BY k.state <> 'active', k.repo_uri IS NOT NULL, "
+	    "k.class, k.id", &p, &r, err)) == -1)
 		goto out;
-	for (i = 0; i < n; i++) {
-		if (strcmp(db_res_text(r, i, 1), "pending") == 0) {
-			snprintf(pi->pending, sizeof(pi->pending), "%s",
-			    db_res_text(r, i, 0));
-			continue;
-		}
-		if (strcmp(db_res_text(r, i, 1), "old") == 0) {
-			snprintf(pi->old, sizeof(pi->old), "%s",
-			    db_res_text(r, i, 0));
-			continue;
-		}
-		snprintf(pi->active, sizeof(pi->active), "%s",
-		    db_res_text(r, i, 0));
-		snprintf(pi->klass, sizeof(pi->klass), "%s",
-		    db_res_text(r, i, 3));
-		if (db_res_bytea(r, i, 2, &d, &dl, err) == -1)
+	for (i = 0; i < n; i++)
+		if (add_key(pi, r, i, err) == -1)
 			goto out;
-		if ((pi->cert = malloc(dl)) == NULL) {
+	if (pi->nclasses > 0 && pi->classes[0].active[0] != '\0') {
+		const struct eng_pclass *pc = &pi->classes[0];
+
+		snprintf(pi->active, sizeof(pi->active), "%s", pc->active);
+		snprintf(pi->pending, sizeof(pi->pending), "%s", pc->pending);
+		snprintf(pi->old, sizeof(pi->old), "%s", pc->old);
+		snprintf(pi->klass, sizeof(pi->klass), "%s", pc->name);
+		if ((pi->cert = malloc(pc->certlen)) == NULL) {
 			cm_err_set(err, CM_ENOMEM, handle, "out of memory");
 			goto out;
 		}
-		memcpy(pi->cert, d, dl);
-		pi->certlen = dl;
-	}
+		memcpy(pi->cert, pc->cert, pc->certlen);
+		pi->certlen = pc->certlen;
+	} else if (pi->nclasses > 0)
+		snprintf(pi->pending, sizeof(pi->pending), "%s",
+		    pi->classes[0].pending);
 	rc = 0;
 out:
 	db_res_free(r);

@@ -209,6 +209,7 @@ eng_load_ca_key(struct ca_eng *e, struct db *db, const char *handle,
 	struct db_res		*r = NULL;
 	const uint8_t		*der, *q;
 	size_t			 len;
+	int64_t			 n;
 	int			 rc = -1;
 
 	memset(c, 0, sizeof(*c));
@@ -220,10 +221,21 @@ eng_load_ca_key(struct ca_eng *e, struct db *db, const char *handle,
 	    "SELECT c.id, c.kind, coalesce(c.parent_id, 0), "
 	    "coalesce(k.repo_uri, c.repo_uri), k.id, k.cert, k.cert_uri, "
 	    "k.next_crl_number, k.next_mft_number, "
-	    "coalesce(k.publisher_id, pb.id), k.state FROM ca c JOIN ca_key k ON k.ca_id = c.id AND "
-	    "(($2::text IS NULL AND k.state = 'active') OR k.id = $2) "
+	    "coalesce(k.publisher_id, pb.id), k.state, (SELECT count(*) FROM "
+	    "ca_key a WHERE a.ca_id = c.id AND a.state = 'active'), "
+	    "k.state = 'active' AND k.id <> (SELECT a.id FROM ca_key a WHERE "
+	    "a.ca_id = c.id AND a.state = 'active' ORDER BY a.repo_uri IS NOT "
+	    "NULL, a.class, a.id LIMIT 1) FROM ca c JOIN ca_key k ON k.ca_id = "
+	    "c.id AND (($2::text IS NULL AND k.state = 'active') OR k.id = $2) "
 	    "JOIN publisher pb ON pb.handle = c.handle "
-	    "WHERE c.handle = $1 AND c.deleted_at IS NULL FOR UPDATE OF c, k",
+	    "WHERE c.handle = $1 AND c.deleted_at IS NULL "
+	    /*
+	     * Several active keys: one per resource class of a remote parent
+	     * (engine_parent.c); the CA is the class published in its own
+	     * directory.
+	     */
+	    "ORDER BY k.repo_uri IS NOT NULL, k.class, k.id LIMIT 1 "
+	    "FOR UPDATE OF c, k",
 	    &p, &r, err) == -1)
 		return -1;
 	if (db_res_rows(r) != 1) {
@@ -236,6 +248,10 @@ eng_load_ca_key(struct ca_eng *e, struct db *db, const char *handle,
 	snprintf(c->key_id, sizeof(c->key_id), "%s", db_res_text(r, 0, 4));
 	snprintf(c->cert_uri, sizeof(c->cert_uri), "%s", db_res_text(r, 0, 6));
 	snprintf(c->key_state, sizeof(c->key_state), "%s", db_res_text(r, 0, 10));
+	c->secondary = strcmp(db_res_text(r, 0, 12), "t") == 0;
+	if (db_res_int64(r, 0, 11, &n, err) == -1)
+		goto out;
+	c->nactive = (int)n;
 	if (db_res_int64(r, 0, 0, &c->id, err) == -1 ||
 	    db_res_int64(r, 0, 2, &c->parent_id, err) == -1 ||
 	    db_res_int64(r, 0, 7, &c->next_crl, err) == -1 ||

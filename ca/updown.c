@@ -383,7 +383,7 @@ parse_body(struct pctx *p, const xmlNode *root, struct ca_ud_msg *m)
 	static const char *const descattrs[] = { NULL };
 	const xmlNode		*k;
 	struct ca_ud_class	*cl;
-	size_t			 nchild = 0, nstatus = 0, ndesc = 0;
+	size_t			 nchild = 0, nstatus = 0, ndesc = 0, i;
 	xmlChar			*txt;
 	char			*ski, *end;
 	long			 st;
@@ -410,6 +410,13 @@ parse_body(struct pctx *p, const xmlNode *root, struct ca_ud_msg *m)
 			memset(cl, 0, sizeof(*cl));
 			if (parse_class(p, k, cl) == -1)
 				return -1;
+			/* RFC 6492 §3.3.2: each class is named once. */
+			for (i = 0; i + 1 < m->nclasses; i++)
+				if (strcmp(m->classes[i].class_name,
+				    cl->class_name) == 0)
+					return perr(p, 0, "%s: class \"%s\" "
+					    "listed twice", ca_ud_type_name(
+					    m->type), cl->class_name);
 			break;
 		case CA_UD_ISSUE:
 			if (!is_ud_element(k, "request") || nchild > 1)

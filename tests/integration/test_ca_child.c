@@ -16,19 +16,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "ca/bpki.h"
+#include "ca/cms_msg.h"
 #include "ca/engine.h"
 #include "ca/roa.h"
+#include "ca/updown.h"
+#include "common/cm_file.h"
 #include "db_testutil.h"
 
 #define BASE	"rsync://127.0.0.1:8873/repo/"
 #define URI	"http://parent.test/api/v1/updown/rir"
 
-enum tp_mode { TP_PASS, TP_REPLAY };
+enum tp_mode { TP_PASS, TP_REPLAY, TP_TWO };
 
 struct tp {
-	struct ca_eng	*parent;
+	struct ca_eng	*parent, *child;
+	struct hsm	*phsm;		/* the parent's signer (TP_TWO) */
+	int		 drop_second;	/* TP_TWO: list class "second" or not */
+	int		 refuse_second;	/* TP_TWO: refuse issue in "second" */
+	const char	*second;	/* TP_TWO: its name; NULL: "second" */
 	struct cm_clock	*clock;
 	enum tp_mode	 mode;
 	uint8_t		*last;
@@ -47,6 +60,150 @@ struct fx {
 	struct tp		 tp;
 };
 
+/*
+ * A parent with two resource classes, made with the codec out of two CAs
+ * of the parent engine: class "default" is what rir entitles the child to,
+ * class "second" what rir2 does (its "default", renamed).  The child talks
+ * to rir only; requests for "second" are answered by rir2 and the answers
+ * signed again with rir's identity.  With drop_second the list leaves
+ * "second" out, as a parent whose own resources from that source ended.
+ */
+static int
+sign_as_rir(struct tp *t, const struct ca_ud_msg *m, uint8_t **out,
+    size_t *outlen, struct cm_err *err)
+{
+	struct cm_buf	 xml = CM_BUF_INIT;
+	struct hsm_key	*key = NULL;
+	EVP_PKEY	*ee = NULL;
+	X509		*ta = NULL;
+	uint8_t		*der = NULL;
+	const uint8_t	*q;
+	size_t		 dl;
+	char		 kid[HSM_KEY_ID_LEN + 1];
+	int		 rc = -1;
+
+	if (ca_ud_write(m, &xml, err) == -1 ||
+	    ca_eng_bpki(t->parent, "rir", &der, &dl, kid, err) == -1 ||
+	    hsm_key_find(t->phsm, kid, &key, err) == -1)
+		goto out;
+	q = der;
+	assert_non_null(ta = d2i_X509(NULL, &q, (long)dl));
+	assert_non_null(ee = EVP_RSA_gen(2048));
+	cm_clock_advance(t->clock, 1);
+	rc = ca_bpki_sign(ta, key, ee, xml.data, xml.len,
+	    (time_t)cm_clock_now(t->clock), out, outlen, err);
+out:
+	cm_buf_free(&xml);
+	hsm_key_free(key);
+	EVP_PKEY_free(ee);
+	X509_free(ta);
+	free(der);
+	return rc;
+}
+
+/* Renames class from into to in m (request or response). */
+static void
+rename_class(struct ca_ud_msg *m, const char *from, const char *to)
+{
+	size_t i;
+
+	if (m->class_name != NULL && strcmp(m->class_name, from) == 0) {
+		free(m->class_name);
+		assert_non_null(m->class_name = strdup(to));
+	}
+	for (i = 0; i < m->nclasses; i++)
+		if (strcmp(m->classes[i].class_name, from) == 0) {
+			free(m->classes[i].class_name);
+			assert_non_null(m->classes[i].class_name = strdup(to));
+		}
+}
+
+static const char *
+second(const struct tp *t)
+{
+	return t->second != NULL ? t->second : "second";
+}
+
+/* q answered by rir2 in its class "default", shown as class "second". */
+static int
+ask_rir2(struct tp *t, struct ca_ud_msg *q, struct ca_ud_msg **resp,
+    struct cm_err *err)
+{
+	int rc;
+
+	rename_class(q, second(t), "default");
+	free(q->recipient);
+	assert_non_null(q->recipient = strdup("rir2"));
+	rc = ca_eng_updown(t->parent, "rir2", q, resp, err);
+	if (rc == 0) {
+		rename_class(*resp, "default", second(t));
+		free((*resp)->sender);
+		assert_non_null((*resp)->sender = strdup("rir"));
+	}
+	return rc;
+}
+
+static int
+two_classes(struct tp *t, const uint8_t *msg, size_t len, uint8_t **reply,
+    size_t *replylen, struct cm_err *err)
+{
+	struct ca_cms_msg	 m;
+	struct ca_ud_error	 ue;
+	struct ca_ud_msg	*q = NULL, *a = NULL, *b = NULL;
+	struct ca_ud_class	*cl;
+	uint8_t			*der = NULL;
+	const uint8_t		*p;
+	size_t			 dl;
+	X509			*cta = NULL;
+	int			 rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	cm_clock_advance(t->clock, 1);
+	if (ca_eng_bpki(t->child, "duo", &der, &dl, NULL, err) == -1)
+		goto out;
+	p = der;
+	assert_non_null(cta = d2i_X509(NULL, &p, (long)dl));
+	if (ca_cms_msg_verify("duo", msg, len, cta,
+	    (time_t)cm_clock_now(t->clock), &m, err) == -1)
+		goto out;
+	if (ca_ud_parse("duo", m.xml, m.xml_len, &q, &ue) == -1) {
+		*err = ue.err;
+		goto out;
+	}
+	if (q->type == CA_UD_ISSUE && t->refuse_second &&
+	    strcmp(q->class_name, second(t)) == 0) {
+		assert_non_null(a = calloc(1, sizeof(*a)));
+		a->type = CA_UD_ERROR_RESPONSE;
+		a->status = CA_UD_E_INTERNAL;
+		assert_non_null(a->sender = strdup("rir"));
+		assert_non_null(a->recipient = strdup("duo"));
+	} else if (q->type != CA_UD_LIST &&
+	    strcmp(q->class_name, second(t)) == 0) {
+		if (ask_rir2(t, q, &a, err) == -1)
+			goto out;
+	} else if (ca_eng_updown(t->parent, "rir", q, &a, err) == -1)
+		goto out;
+	if (q->type == CA_UD_LIST && !t->drop_second) {
+		if (ask_rir2(t, q, &b, err) == -1)
+			goto out;
+		assert_int_equal(b->nclasses, 1);
+		cl = reallocarray(a->classes, a->nclasses + 1, sizeof(*cl));
+		assert_non_null(cl);
+		a->classes = cl;
+		a->classes[a->nclasses++] = b->classes[0];
+		b->nclasses = 0;	/* moved */
+	}
+	rc = sign_as_rir(t, a, reply, replylen, err);
+out:
+	X509_free(cta);
+	free(der);
+	ca_cms_msg_free(&m);
+	ca_ud_free(q);
+	ca_ud_free(a);
+	ca_ud_free(b);
+	return rc;
+}
+
 static int
 post(void *arg, const char *uri, const uint8_t *msg, size_t len,
     uint8_t **reply, size_t *replylen, struct cm_err *err)
@@ -56,6 +213,8 @@ post(void *arg, const char *uri, const uint8_t *msg, size_t len,
 	t->calls++;
 	if (strcmp(uri, URI) != 0)
 		return cm_err_set(err, CM_EIO, uri, "unexpected URI");
+	if (t->mode == TP_TWO)
+		return two_classes(t, msg, len, reply, replylen, err);
 	if (t->mode == TP_REPLAY && t->last != NULL) {
 		if ((*reply = malloc(t->lastlen)) == NULL)
 			return cm_err_set(err, CM_ENOMEM, uri, "out of memory");
@@ -157,7 +316,12 @@ setup(void **state)
 	}
 	f->phsm = hsm_open_mem();
 	f->chsm = hsm_open_mem();
-	cm_clock_set(&f->clock, 1800000000);
+	/*
+	 * Exported for relying parties (export_repo()): an hour behind the
+	 * wall clock, so that nothing is signed in their future.
+	 */
+	cm_clock_set(&f->clock, getenv("CAIRN_CHILD_EXPORT") != NULL ?
+	    (int64_t)time(NULL) - 3600 : 1800000000);
 	ca_eng_conf_defaults(&f->conf);
 	f->conf.rsync_base = BASE;
 	if ((f->p = ca_eng_new(&f->conf, f->pdb, f->phsm, f->pool, &f->clock,
@@ -168,6 +332,8 @@ setup(void **state)
 		return -1;
 	}
 	f->tp.parent = f->p;
+	f->tp.child = f->c;
+	f->tp.phsm = f->phsm;
 	f->tp.clock = &f->clock;
 	ca_eng_set_transport(f->c, post, &f->tp);
 	r = res_of("0-4294967295", "0.0.0.0/0", "::/0");
@@ -458,6 +624,288 @@ test_replay_refused(void **state)
 	free(pta);
 }
 
+#define DUO_KEYS(cls, state) "SELECT count(*) FROM ca_key k JOIN ca c ON " \
+		"c.id = k.ca_id WHERE c.handle = 'duo' AND k.class = '" cls \
+		"' AND k.state = '" state "'"
+#define DUO_RES	"SELECT asn || ' ' || ipv4 || ' ' || ipv6 FROM ca_resources " \
+		"r JOIN ca c ON c.id = r.ca_id WHERE c.handle = 'duo'"
+/* Current objects of kind under the key of class cls. */
+#define DUO_OBJ(cls, kind) "SELECT count(*) FROM issued_object o JOIN " \
+		"ca_key k ON k.id = o.key_id JOIN ca c ON c.id = o.ca_id WHERE " \
+		"c.handle = 'duo' AND k.class = '" cls "' AND o.withdrawn_at " \
+		"IS NULL AND o.kind = '" kind "'"
+#define DUO_CERTS(p) "SELECT count(*) FROM issued_object o JOIN ca c ON " \
+		"c.id = o.ca_id WHERE c.handle = '" p "' AND o.subject LIKE " \
+		"'child duo %' AND o.withdrawn_at IS NULL"
+
+/* The current objects of db as files under dir (their URIs under BASE). */
+static void
+export_db(struct db *db, const char *dir)
+{
+	struct db_res	*r = NULL;
+	struct cm_err	 err;
+	const uint8_t	*d;
+	size_t		 dl;
+	char		 path[4096], *slash;
+	int		 i, n;
+
+	n = db_exec(db, "SELECT uri, der FROM issued_object WHERE withdrawn_at "
+	    "IS NULL", NULL, &r, &err);
+	ok(n, &err);
+	for (i = 0; i < n; i++) {
+		const char *uri = db_res_text(r, i, 0);
+
+		assert_int_equal(strncmp(uri, BASE, strlen(BASE)), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, uri + strlen(BASE));
+		slash = strrchr(path, '/');
+		*slash = '\0';
+		ok(cm_mkdirs(path, 0755, &err), &err);
+		*slash = '/';
+		ok(db_res_bytea(r, i, 1, &d, &dl, &err), &err);
+		ok(cm_file_write_atomic(path, d, dl, 0644, &err), &err);
+	}
+	db_res_free(r);
+}
+
+/*
+ * With CAIRN_CHILD_EXPORT set (rp_child_classes.sh), the repository of both
+ * engines goes there and the trust anchor's TAL to CAIRN_CHILD_TAL, for
+ * relying parties to validate.
+ */
+static void
+export_repo(struct fx *f)
+{
+	const char	*dir = getenv("CAIRN_CHILD_EXPORT");
+	const char	*tal = getenv("CAIRN_CHILD_TAL");
+	struct cm_err	 err;
+	char		*text = NULL;
+
+	if (dir == NULL)
+		return;
+	assert_non_null(tal);
+	export_db(f->pdb, dir);
+	export_db(f->cdb, dir);
+	ok(ca_eng_tal(f->p, "ta", &text, &err), &err);
+	ok(cm_file_write_atomic(tal, text, strlen(text), 0644, &err), &err);
+	free(text);
+}
+
+static void
+roa_cfg(struct ca_plan_roa_cfg *r, uint32_t asn, const char *pfx)
+{
+	struct cm_err err;
+
+	memset(r, 0, sizeof(*r));
+	r->asn = asn;
+	ok(ca_roa_prefix_parse(pfx, &r->prefix, &err), &err);
+}
+
+/*
+ * A parent that lists two resource classes: one key and one publication
+ * point per class, ROAs and ASPAs under the class that holds them, a
+ * class that goes away and comes back.
+ */
+static void
+test_two_classes(void **state)
+{
+	struct fx		*f = *state;
+	struct cm_err		 err;
+	struct ca_res		*r;
+	struct ca_plan_roa_cfg	 roa[3];
+	struct ca_plan_aspa_cfg	 aspa;
+	uint32_t		 prov = 64505;
+	uint8_t			*cta = NULL, *pta = NULL;
+	size_t			 clen, plen;
+	char			*key2, *key2b;
+	int			 rc;
+
+	r = res_of("65000-65001", "10.9.0.0/16", "");
+	ok(ca_eng_ca_create(f->p, "rir2", "ta", r, "test", &err), &err);
+	ca_res_free(r);
+	ok(ca_eng_remote_create(f->c, "duo", "test", &err), &err);
+	ok(ca_eng_bpki(f->c, "duo", &cta, &clen, NULL, &err), &err);
+	ok(ca_eng_bpki(f->p, "rir", &pta, &plen, NULL, &err), &err);
+	r = res_of("64505", "10.8.0.0/16", "");
+	ok(ca_eng_child_add(f->p, "rir", "duo", r, cta, clen, "test", &err),
+	    &err);
+	ca_res_free(r);
+	r = res_of("65000", "10.9.0.0/16", "");
+	ok(ca_eng_child_add(f->p, "rir2", "duo", r, cta, clen, "test", &err),
+	    &err);
+	ca_res_free(r);
+	ok(ca_eng_parent_set(f->c, "duo", "rir", "duo", URI, pta, plen, "test",
+	    &err), &err);
+	free(cta);
+	free(pta);
+
+	/* Both classes certified, each with its own key and directory. */
+	f->tp.mode = TP_TWO;
+	rc = ca_eng_parent_sync(f->c, "duo", "test", &err);
+	ok(rc, &err);
+	assert_int_equal(rc, 1);
+	expect(f->cdb, DUO_KEYS("default", "active"), "1");
+	expect(f->cdb, DUO_KEYS("second", "active"), "1");
+	expect(f->cdb, DUO_RES, "64505,65000 10.8.0.0/15 ");
+	expect(f->cdb, "SELECT k.repo_uri FROM ca_key k JOIN ca c ON c.id = "
+	    "k.ca_id WHERE c.handle = 'duo' AND k.class = 'second'",
+	    BASE "duo/second/");
+	expect(f->cdb, "SELECT count(*) FROM ca_key k JOIN ca c ON c.id = "
+	    "k.ca_id WHERE c.handle = 'duo' AND k.class = 'default' AND "
+	    "k.repo_uri IS NULL", "1");
+	expect(f->cdb, "SELECT string_agg(class || ' ' || ipv4 || ' ' || pc."
+	    "repo_uri, '; ' ORDER BY class) FROM ca_parent_class pc JOIN ca c "
+	    "ON c.id = pc.ca_id WHERE c.handle = 'duo'",
+	    "default 10.8.0.0/16 " BASE "duo/; second 10.9.0.0/16 " BASE
+	    "duo/second/");
+	expect(f->cdb, "SELECT ipv4 FROM ca_parent p JOIN ca c ON c.id = "
+	    "p.ca_id WHERE c.handle = 'duo'", "10.8.0.0/15");
+	expect(f->cdb, DUO_OBJ("default", "mft"), "1");
+	expect(f->cdb, DUO_OBJ("second", "mft"), "1");
+	expect(f->cdb, "SELECT count(*) FROM issued_object WHERE uri LIKE '"
+	    BASE "duo/second/%.crl' AND withdrawn_at IS NULL", "1");
+	expect(f->pdb, DUO_CERTS("rir"), "1");
+	expect(f->pdb, DUO_CERTS("rir2"), "1");
+	assert_true(ca_eng_check(f->c, &err) > 0);
+	/* Nothing changed: the list only. */
+	f->tp.calls = 0;
+	rc = ca_eng_parent_sync(f->c, "duo", "test", &err);
+	ok(rc, &err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(f->tp.calls, 1);
+
+	/*
+	 * One AS with a prefix in each class: one ROA per class, each signed
+	 * under the certificate that holds its prefix.  A prefix that spans
+	 * both classes is held by neither certificate: refused.
+	 */
+	roa_cfg(&roa[0], 64505, "10.8.0.0/16");
+	roa_cfg(&roa[1], 64505, "10.9.0.0/16-24");
+	ok(ca_eng_roa_update(f->c, "duo", roa, 2, NULL, 0, "test", &err),
+	    &err);
+	expect(f->cdb, DUO_OBJ("default", "roa"), "1");
+	expect(f->cdb, DUO_OBJ("second", "roa"), "1");
+	roa_cfg(&roa[2], 64505, "10.8.0.0/15");
+	assert_int_equal(ca_eng_roa_update(f->c, "duo", &roa[2], 1, NULL, 0,
+	    "test", &err), -1);
+	assert_int_equal(err.code, CM_EINVAL);
+	assert_non_null(strstr(err.msg, "resource classes"));
+	expect(f->cdb, "SELECT count(*) FROM roa_config r JOIN ca c ON c.id = "
+	    "r.ca_id WHERE c.handle = 'duo'", "2");
+	export_repo(f);
+	/* The ASPA of AS65000, which only class "second" holds. */
+	memset(&aspa, 0, sizeof(aspa));
+	aspa.customer = 65000;
+	aspa.providers = &prov;
+	aspa.nproviders = 1;
+	ok(ca_eng_aspa_set(f->c, "duo", &aspa, "test", &err), &err);
+	expect(f->cdb, DUO_OBJ("second", "asa"), "1");
+	expect(f->cdb, DUO_OBJ("default", "asa"), "0");
+	assert_true(ca_eng_check(f->c, &err) > 0);
+	/* The schedule keeps both classes' points current. */
+	cm_clock_advance(&f->clock, 3 * 86400);
+	ok(ca_eng_tick(f->c, 100, &err), &err);
+	assert_true(ca_eng_check(f->c, &err) > 0);
+
+	/* The class goes away: its point is withdrawn, its key retired. */
+	key2 = value(f->cdb, "SELECT k.id FROM ca_key k JOIN ca c ON c.id = "
+	    "k.ca_id WHERE c.handle = 'duo' AND k.class = 'second'");
+	f->tp.drop_second = 1;
+	rc = ca_eng_parent_sync(f->c, "duo", "test", &err);
+	ok(rc, &err);
+	assert_int_equal(rc, 1);
+	expect(f->cdb, DUO_KEYS("second", "active"), "0");
+	expect(f->cdb, DUO_KEYS("second", "revoked"), "1");
+	expect(f->cdb, "SELECT count(*) FROM issued_object WHERE uri LIKE '"
+	    BASE "duo/second/%' AND withdrawn_at IS NULL", "0");
+	expect(f->cdb, DUO_OBJ("default", "roa"), "1");
+	expect(f->cdb, DUO_RES, "64505 10.8.0.0/16 ");
+	expect(f->cdb, "SELECT string_agg(class, ',') FROM ca_parent_class pc "
+	    "JOIN ca c ON c.id = pc.ca_id WHERE c.handle = 'duo'", "default");
+	assert_true(ca_eng_check(f->c, &err) > 0);
+
+	/*
+	 * Back again, but the parent refuses to certify in it for now: the
+	 * other class is served all the same (its entitlement grew), and the
+	 * round fails naming the class.
+	 */
+	f->tp.drop_second = 0;
+	f->tp.refuse_second = 1;
+	r = res_of("64505", "10.8.0.0/16,10.10.0.0/16", "");
+	ok(ca_eng_child_set_resources(f->p, "rir", "duo", r, "test", &err),
+	    &err);
+	ca_res_free(r);
+	assert_int_equal(ca_eng_parent_sync(f->c, "duo", "test", &err), -1);
+	assert_non_null(strstr(err.msg, "class second"));
+	expect(f->cdb, DUO_RES, "64505 10.8.0.0/16,10.10.0.0/16 ");
+	expect(f->cdb, DUO_KEYS("second", "active"), "0");
+	expect(f->cdb, "SELECT count(*) FROM ca_parent p JOIN ca c ON c.id = "
+	    "p.ca_id WHERE c.handle = 'duo' AND p.last_error LIKE "
+	    "'%class second%'", "1");
+	/*
+	 * Then a new key; the parent is asked to revoke the old one's
+	 * certificate, which it still lists.
+	 */
+	f->tp.refuse_second = 0;
+	rc = ca_eng_parent_sync(f->c, "duo", "test", &err);
+	ok(rc, &err);
+	assert_int_equal(rc, 1);
+	key2b = value(f->cdb, "SELECT k.id FROM ca_key k JOIN ca c ON c.id = "
+	    "k.ca_id WHERE c.handle = 'duo' AND k.class = 'second' AND "
+	    "k.state = 'active'");
+	assert_string_not_equal(key2, key2b);
+	expect(f->pdb, DUO_CERTS("rir2"), "1");
+	expect(f->cdb, DUO_OBJ("second", "roa"), "1");
+	expect(f->cdb, DUO_OBJ("second", "asa"), "1");
+	expect(f->cdb, DUO_RES, "64505,65000 10.8.0.0-10.10.255.255 ");
+	assert_true(ca_eng_check(f->c, &err) > 0);
+	f->tp.calls = 0;
+	ok(ca_eng_parent_sync(f->c, "duo", "test", &err), &err);
+	assert_int_equal(f->tp.calls, 1);
+
+	/*
+	 * The parent renames the class (one goes, another comes) to a name
+	 * that is no file name: its directory is named after a hash.
+	 */
+	f->tp.second = "../up x";
+	rc = ca_eng_parent_sync(f->c, "duo", "test", &err);
+	ok(rc, &err);
+	assert_int_equal(rc, 1);
+	expect(f->cdb, DUO_KEYS("second", "active"), "0");
+	expect(f->cdb, DUO_KEYS("../up x", "active"), "1");
+	expect(f->cdb, "SELECT count(*) FROM ca_key k JOIN ca c ON c.id = "
+	    "k.ca_id WHERE c.handle = 'duo' AND k.class = '../up x' AND "
+	    "k.repo_uri ~ '^" BASE "duo/class-[0-9a-f]{16}/$'", "1");
+	expect(f->cdb, "SELECT count(*) FROM issued_object WHERE uri LIKE "
+	    "'%..%' OR uri LIKE '% %'", "0");
+	expect(f->cdb, DUO_OBJ("../up x", "roa"), "1");
+	assert_true(ca_eng_check(f->c, &err) > 0);
+
+	/* A key roll rolls the first class's key; the other keeps its own. */
+	free(key2);
+	key2 = value(f->cdb, "SELECT string_agg(k.id, ' ' ORDER BY k.class <> 'default') "
+	    "FROM ca_key k JOIN ca c ON c.id = k.ca_id WHERE c.handle = 'duo' "
+	    "AND k.state = 'active'");
+	ok(ca_eng_keyroll_start(f->c, "duo", "test", &err), &err);
+	expect(f->cdb, DUO_KEYS("default", "pending"), "1");
+	ok(ca_eng_keyroll_activate(f->c, "duo", 1, "test", &err), &err);
+	ok(ca_eng_keyroll_finish(f->c, "duo", "test", &err), &err);
+	free(key2b);
+	key2b = value(f->cdb, "SELECT string_agg(k.id, ' ' ORDER BY k.class <> 'default') "
+	    "FROM ca_key k JOIN ca c ON c.id = k.ca_id WHERE c.handle = 'duo' "
+	    "AND k.state = 'active'");
+	assert_int_equal(strlen(key2b), 81);
+	assert_memory_not_equal(key2, key2b, 40);	/* "default" first */
+	assert_memory_equal(key2 + 41, key2b + 41, 40);
+	expect(f->cdb, DUO_OBJ("default", "roa"), "1");
+	expect(f->cdb, DUO_OBJ("../up x", "roa"), "1");
+	expect(f->pdb, DUO_CERTS("rir"), "1");
+	assert_true(ca_eng_check(f->c, &err) > 0);
+	f->tp.second = NULL;
+	f->tp.mode = TP_PASS;
+	free(key2);
+	free(key2b);
+}
+
 /*
  * An offline parent (RFC 6492 in files, engine_offline.c): rir answers the
  * request files of "off" with ca_eng_offline_answer(), and off imports the
@@ -598,8 +1046,12 @@ main(void)
 		cmocka_unit_test(test_key_roll),
 		cmocka_unit_test(test_parent_shrinks),
 		cmocka_unit_test(test_replay_refused),
+		cmocka_unit_test(test_two_classes),
 		cmocka_unit_test(test_offline),
 	};
 
+	/* For relying parties: the two classes only (export_repo()). */
+	if (getenv("CAIRN_CHILD_EXPORT") != NULL)
+		cmocka_set_test_filter("test_two_classes");
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

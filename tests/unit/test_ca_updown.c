@@ -106,6 +106,55 @@ test_list_response(void **state)
 	ca_ud_free(m);
 }
 
+/*
+ * Several classes (RFC 6492 §3.3.2), each with its own issuer and
+ * entitlement, one without a certificate for the child yet; a class named
+ * twice is refused.
+ */
+static void
+test_list_two_classes(void **state)
+{
+	struct ca_ud_msg *m, *b;
+
+	m = parse_ok(HDR "type=\"list_response\">"
+	    "<class class_name=\"v4\" cert_url=\"rsync://p.example/a.cer\" "
+	    "resource_set_as=\"64496\" resource_set_ipv4=\"192.0.2.0/24\" "
+	    "resource_set_ipv6=\"\" "
+	    "resource_set_notafter=\"2027-06-30T00:00:00Z\">"
+	    "<certificate cert_url=\"rsync://p.example/a/c.cer\">AQID"
+	    "</certificate><issuer>BAUG</issuer></class>"
+	    "<class class_name=\"v6\" cert_url=\"rsync://p.example/b.cer\" "
+	    "resource_set_as=\"\" resource_set_ipv4=\"\" "
+	    "resource_set_ipv6=\"2001:db8::/32\" "
+	    "resource_set_notafter=\"2027-03-31T00:00:00Z\">"
+	    "<issuer>BwgJ</issuer></class></message>");
+	assert_int_equal(m->nclasses, 2);
+	assert_string_equal(m->classes[1].class_name, "v6");
+	assert_int_equal(m->classes[1].ncerts, 0);
+	assert_string_equal(m->classes[1].res_v4, "");
+	assert_string_equal(m->classes[1].res_v6, "2001:db8::/32");
+	assert_int_equal(m->classes[1].issuer[0], 7);
+	assert_true(m->classes[1].notafter < m->classes[0].notafter);
+	roundtrip(m, &b);
+	assert_int_equal(b->nclasses, 2);
+	assert_string_equal(b->classes[0].class_name, "v4");
+	assert_int_equal(b->classes[0].ncerts, 1);
+	assert_string_equal(b->classes[1].res_v6, "2001:db8::/32");
+	ca_ud_free(b);
+	ca_ud_free(m);
+	parse_bad(HDR "type=\"list_response\">"
+	    "<class class_name=\"v4\" cert_url=\"rsync://p.example/a.cer\" "
+	    "resource_set_as=\"64496\" resource_set_ipv4=\"\" "
+	    "resource_set_ipv6=\"\" "
+	    "resource_set_notafter=\"2027-06-30T00:00:00Z\">"
+	    "<issuer>BAUG</issuer></class>"
+	    "<class class_name=\"v4\" cert_url=\"rsync://p.example/b.cer\" "
+	    "resource_set_as=\"64497\" resource_set_ipv4=\"\" "
+	    "resource_set_ipv6=\"\" "
+	    "resource_set_notafter=\"2027-06-30T00:00:00Z\">"
+	    "<issuer>BAUG</issuer></class></message>", 0, "listed twice");
+}
+
 static void
 test_issue_revoke_error(void **state)
 {
@@ -244,6 +293,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_list_response),
+		cmocka_unit_test(test_list_two_classes),
 		cmocka_unit_test(test_issue_revoke_error),
 		cmocka_unit_test(test_revoke_ski_text),
 		cmocka_unit_test(test_strict),
