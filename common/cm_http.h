@@ -113,6 +113,21 @@ void	cm_http_server_shutdown(struct cm_http_server *srv,
 	    void (*done)(void *), void *arg);
 /* The same from any thread, without a done callback. */
 void	cm_http_server_shutdown_async(struct cm_http_server *srv);
+/*
+ * Re-reads the TLS certificate chain and key from the configured files
+ * (loop thread): connections accepted from now on use them, those open
+ * keep theirs.  A server without TLS does nothing.  0, or -1 with err set
+ * (naming the file); then the old certificate stays in use.
+ */
+int	cm_http_server_reload_tls(struct cm_http_server *srv,
+	    struct cm_err *err);
+/*
+ * Reopens the access log file (after it was rotated; loop thread).  A
+ * server that logs elsewhere does nothing.  0, or -1 with err set; then
+ * the old file stays open.
+ */
+int	cm_http_server_reopen_log(struct cm_http_server *srv,
+	    struct cm_err *err);
 /* Frees a server whose handles are all closed (after shutdown).  NULL ok. */
 void	cm_http_server_free(struct cm_http_server *srv);
 

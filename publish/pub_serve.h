@@ -34,8 +34,10 @@ struct pub_serve *pub_serve_new(const char *rrdp_base, struct cm_err *err);
 void	pub_serve_free(struct pub_serve *s);		/* NULL is ok */
 
 /*
- * Adds the regular files of dir (not recursive, names without '/') as
- * static files served at /<name>.  Returns the number added, or -1.
+ * Serves the regular files of dir (not recursive, names without '/') as
+ * static files at /<name>, in place of those served before (a reload:
+ * any thread).  Returns the number of files, or -1 with err naming the
+ * file or directory that failed; then the files served before stay.
  */
 int	pub_serve_static_dir(struct pub_serve *s, const char *dir,
 	    struct cm_err *err);
