@@ -139,13 +139,23 @@ const char *cm_http_req_header(const struct cm_http_req *req,
  * A refcounted immutable byte buffer, shareable between responses and
  * threads (files served from memory).  cm_http_rbuf_new takes ownership of
  * data (freed with free() when the last reference goes).
+ *
+ * cm_http_rbuf_new_memfd puts the bytes in a sealed memfd instead and maps
+ * it read-only at data: over plain HTTP the body then goes from the memfd
+ * to the socket with sendfile(2), without being copied through this
+ * process; TLS reads the mapping.  It frees data on success; on failure
+ * (no memfd, no mapping: e.g. out of file descriptors) it returns NULL
+ * with err set and data still belongs to the caller.  len must be > 0.
  */
 struct cm_http_rbuf {
 	_Atomic size_t	 refs;
 	uint8_t		*data;
 	size_t		 len;
+	int		 fd;	/* the memfd holding data, or -1 */
 };
 struct cm_http_rbuf *cm_http_rbuf_new(uint8_t *data, size_t len);
+struct cm_http_rbuf *cm_http_rbuf_new_memfd(uint8_t *data, size_t len,
+	    struct cm_err *err);
 struct cm_http_rbuf *cm_http_rbuf_ref(struct cm_http_rbuf *b);
 void	cm_http_rbuf_unref(struct cm_http_rbuf *b);	/* NULL ok */
 

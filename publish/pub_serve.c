@@ -168,6 +168,7 @@ add_static(struct table *t, const char *dir, const char *name,
 	o.cache_control = CC_STATIC;
 	o.mtime = st.st_mtime;
 	o.gzip = 1;
+	o.sendfile = 1;
 	if ((v->f = cm_http_file_new(data, len, &o, err)) == NULL)
 		goto fail;
 	t->n++;
@@ -257,6 +258,7 @@ fetch(struct db *db, const char *col, const char *session, int64_t serial,
 	o.cache_control = cc;
 	o.mtime = mtime;
 	o.gzip = 1;
+	o.sendfile = 1;
 	f = cm_http_file_new(copy, len, &o, err);
 out:
 	db_res_free(r);

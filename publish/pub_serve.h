@@ -7,7 +7,8 @@
  * the files it does not hold yet and shares the others; each file is
  * gzip'ed once (cm_http_file).  The table is swapped under a mutex, so the
  * HTTP handler (loop thread) and the loader (its own thread) may run at
- * the same time.
+ * the same time.  Files of 64 KiB and more are held in memfds and sent
+ * with sendfile(2) over plain HTTP (cm_http_file.h).
  *
  *   <rrdp path>notification.xml    Cache-Control: max-age=60
  *   <rrdp path><session>/<serial>/<token>/snapshot.xml | delta.xml
