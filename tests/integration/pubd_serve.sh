@@ -201,6 +201,9 @@ grep -qi '^content-length: 3000000$' <<<"$h" || fail "HEAD big.bin: $h"
 [ "$(curl -s -r 0-9 -o /dev/null -w '%{http_code}' \
     "http://127.0.0.1:$P2/big.bin")" = 200 ] || fail "range on big.bin"
 RPID=${PIDS[1]}
+# memfds: the bodies held for sendfile(2) (64 KiB and more: big.bin only).
+memfds() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'memfd:cairn-http-body'; }
+[ "$(memfds "$RPID")" = 1 ] || fail "big.bin is not in a memfd: $(memfds "$RPID")"
 # reloaded LOG N: until LOG shows N "SIGHUP: reload" results.
 reloaded() {
 	for _ in $(seq 100); do
@@ -220,6 +223,7 @@ reloaded "$W/replica.log" 1
 [ "$(code "http://127.0.0.1:$P2/big.bin")" = 404 ] ||
     fail "a removed static file is still served"
 grep -q 'reload: 2 static files' "$W/replica.log" || fail "reload count"
+[ "$(memfds "$RPID")" = 0 ] || fail "the memfd of the removed file is still open"
 echo "TA certificate 3" >"$W/static/ta.cer"
 truncate -s 17M "$W/static/huge.cer"
 kill -HUP "$RPID"

@@ -132,6 +132,19 @@ handler(struct cm_http_req *req, void *arg)
 		assert_non_null(resp);
 		cm_http_resp_body_copy(resp, b, strlen(b));
 		cm_http_respond(req, resp);
+	} else if (strcmp(req->path, "/reload") == 0) {
+		/* What cairn-pubd does on SIGHUP, here on the loop thread. */
+		struct cm_err	 err;
+		int		 st = 200;
+
+		if (cm_http_server_reopen_log(t->srv, &err) == -1 ||
+		    cm_http_server_reload_tls(t->srv, &err) == -1)
+			st = 500;
+		resp = cm_http_resp_new(st);
+		assert_non_null(resp);
+		cm_http_resp_body_copy(resp, st == 200 ? "ok" : err.msg,
+		    st == 200 ? 2 : strlen(err.msg));
+		cm_http_respond(req, resp);
 	} else if (strncmp(req->path, "/seq/", 5) == 0) {
 		resp = cm_http_resp_new(200);
 		assert_non_null(resp);
@@ -1298,6 +1311,66 @@ test_access_log(void **state)
 	unlink(path);
 }
 
+/* 1 if the file at path has a line containing s. */
+static int
+file_has(const char *path, const char *s)
+{
+	char	 line[1024];
+	FILE	*f;
+	int	 found = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, s) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* The access log reopened after rotation; a failed reopen keeps the old. */
+static void
+test_access_log_reopen(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	struct resp	 r;
+	char		 dir[] = "/tmp/cm_http_log_XXXXXX", path[64], old[80];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/access.log", dir);
+	snprintf(old, sizeof(old), "%s.1", path);
+	t.cfg.access_log = CM_HTTP_ALOG_FILE;
+	t.cfg.access_log_path = path;
+	tsrv_start(&t);
+	c = cl_open(t.port);
+	assert_int_equal(rename(path, old), 0);
+	roundtrip(c, "GET /seq/before HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	roundtrip(c, "GET /seq/after HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	/* The access log line follows the response: wait for it. */
+	for (int i = 0; i < 100 && !file_has(path, "/seq/after"); i++)
+		sleep_ms(10);
+	assert_true(file_has(old, "/seq/before"));
+	assert_false(file_has(old, "/seq/after"));
+	assert_true(file_has(path, "/seq/after"));
+	/* A directory in the file's place: the reopen fails, names it. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 500, &r);
+	assert_non_null(strstr((char *)r.body, path));
+	resp_free(&r);
+	roundtrip(c, "GET /seq/still HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	cl_close(c);
+	tsrv_stop(&t);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(unlink(old), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- TLS ----------------------------------------------------------------- */
 
 static char tls_dir[64];
@@ -1427,6 +1500,88 @@ tls_case(int sendfile)
 	unlink(cert);
 	unlink(key);
 	rmdir(tls_dir);
+}
+
+/* Copies the file from to the file to. */
+static void
+copy_file(const char *from, const char *to)
+{
+	char	 buf[8192];
+	size_t	 n;
+	FILE	*in, *out;
+
+	assert_non_null(in = fopen(from, "r"));
+	assert_non_null(out = fopen(to, "w"));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * A renewed certificate serves new connections while an open one goes
+ * on; a bad certificate or a mismatched key is refused, naming the file,
+ * and the current one stays.
+ */
+static void
+test_tls_reload(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c, *c2;
+	struct resp	 r;
+	char		 cert[128], key[128], cert2[128], key2[128];
+	char		 dir1[64], dir2[64], ca2[160], key1[160];
+
+	make_cert(cert, key, sizeof(cert));
+	snprintf(dir1, sizeof(dir1), "%s", tls_dir);
+	make_cert(cert2, key2, sizeof(cert2));
+	snprintf(dir2, sizeof(dir2), "%s", tls_dir);
+	snprintf(ca2, sizeof(ca2), "%s/ca2.pem", dir1);
+	snprintf(key1, sizeof(key1), "%s/key1.pem", dir1);
+	copy_file(cert2, ca2);
+	copy_file(key, key1);
+	t.cfg.tls_cert_file = cert;
+	t.cfg.tls_key_file = key;
+	tsrv_start(&t);
+	c = tls_open(t.port, cert, TLS1_3_VERSION);
+	/* The files renewed in place, then the reload (on c). */
+	copy_file(cert2, cert);
+	copy_file(key2, key);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	/* c goes on with the old certificate; new ones get the new one. */
+	roundtrip(c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	c2 = tls_open(t.port, ca2, TLS1_3_VERSION);
+	roundtrip(c2, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_memory_equal(r.body, t.content, t.content_len);
+	resp_free(&r);
+	cl_close(c2);
+	/* Garbage in the certificate file: refused, the new one stays. */
+	copy_file(key2, cert);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 500, &r);
+	assert_non_null(strstr((char *)r.body, cert));
+	resp_free(&r);
+	/* The old key with the new certificate: refused too. */
+	copy_file(cert2, cert);
+	copy_file(key1, key);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 500, &r);
+	assert_non_null(strstr((char *)r.body, key));
+	resp_free(&r);
+	c2 = tls_open(t.port, ca2, TLS1_3_VERSION);
+	roundtrip(c2, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	cl_close(c2);
+	cl_close(c);
+	tsrv_stop(&t);
+	unlink(cert);
+	unlink(key);
+	unlink(ca2);
+	unlink(key1);
+	rmdir(dir1);
+	unlink(cert2);
+	unlink(key2);
+	rmdir(dir2);
 }
 
 static void
@@ -1602,7 +1757,9 @@ main(void)
 		cmocka_unit_test(test_async_many),
 		cmocka_unit_test(test_no_query_and_shutdown),
 		cmocka_unit_test(test_access_log),
+		cmocka_unit_test(test_access_log_reopen),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_tls_reload),
 		cmocka_unit_test(test_curl),
 	};
 
