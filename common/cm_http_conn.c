@@ -25,7 +25,7 @@
 #define PLAIN_CHUNK	(1024 * 1024)	/* bytes per write without TLS */
 #define PIPELINE_MAX	(64 * 1024)	/* read ahead of the request handled */
 #define SENDFILE_CHUNK	(8 * 1024 * 1024)	/* most bytes per sendfile() */
-#define SENDFILE_WAIT	8192	/* written through libuv to wait for room */
+#define SENDFILE_WAIT	(64 * 1024)	/* written through libuv to wait for room */
 
 struct wreq {
 	uv_write_t		 w;
