@@ -416,7 +416,7 @@ run_daemon(const char *dsn, struct db *db)
 {
 	struct daemon	d;
 	struct cm_err	err;
-	int		rc = 1, threads = 0;
+	int		rc = 1, threads = 0, sigs = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.dsn = dsn;
@@ -442,6 +442,7 @@ run_daemon(const char *dsn, struct db *db)
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
+	sigs = 1;
 	if (pthread_create(&d.loader, NULL, loader_main, &d) != 0)
 		goto out;
 	threads = 1;
@@ -468,6 +469,12 @@ out:
 			cm_http_server_shutdown(d.http, NULL, NULL);
 		if (d.r8181 != NULL)
 			cm_http_server_shutdown(d.r8181, NULL, NULL);
+		/* Open signal handles would keep this uv_run() going. */
+		if (sigs) {
+			uv_close((uv_handle_t *)&d.sigint, NULL);
+			uv_close((uv_handle_t *)&d.sigterm, NULL);
+			uv_close((uv_handle_t *)&d.sighup, NULL);
+		}
 		uv_run(&d.loop, UV_RUN_DEFAULT);
 	}
 	cm_http_server_free(d.http);
@@ -513,6 +520,12 @@ main(int argc, char *argv[])
 	cm_log_init("cairn-pubd", CM_LOG_INFO);
 	/* A client that hangs up mid-response must not end the process. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A reload (SIGHUP) sent while the daemon starts (the database can
+	 * take a while) must not end it; the loop's handler takes over.
+	 */
+	if (strcmp(cmd, "run") == 0)
+		signal(SIGHUP, SIG_IGN);
 	if (cm_conf_load(conf, keys, NKEYS, &err) == -1) {
 		cm_error("%s", err.msg);
 		goto out;
