@@ -24,8 +24,8 @@
 #define TLS_RECORD	16384	/* most plaintext in one TLS record */
 #define PLAIN_CHUNK	(1024 * 1024)	/* bytes per write without TLS */
 #define PIPELINE_MAX	(64 * 1024)	/* read ahead of the request handled */
-#define SENDFILE_CHUNK	(8 * 1024 * 1024)	/* most bytes per sendfile() */
-#define SENDFILE_WAIT	(64 * 1024)	/* written through libuv to wait for room */
+#define SENDFILE_CHUNK	(8 * 1024 * 1024)	/* most per sendfile() */
+#define SENDFILE_WAIT	(64 * 1024)	/* via libuv, to wait for room */
 
 struct wreq {
 	uv_write_t		 w;

@@ -1,8 +1,9 @@
 /*
  * cm_http_file: an immutable file served from memory (RRDP notification,
- * snapshot and delta files; large ones from a memfd, see opts.sendfile).  Everything a response needs is computed once
- * at creation: the gzip encoding, the strong ETag (the SHA-256 of the
- * bytes) and the Last-Modified date.  Responses then only take references.
+ * snapshot and delta files; large ones from a memfd, see opts.sendfile).
+ * Everything a response needs is computed once at creation: the gzip
+ * encoding, the strong ETag (the SHA-256 of the bytes) and the
+ * Last-Modified date.  Responses then only take references.
  */
 #ifndef CM_HTTP_FILE_H
 #define CM_HTTP_FILE_H

@@ -146,7 +146,8 @@ add_static(struct table *t, const char *dir, const char *name,
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (stat(path, &st) == -1) {
-		if (errno == ENOENT)	/* removed since readdir(), or a dangling link */
+		/* Removed since readdir(), or a dangling link. */
+		if (errno == ENOENT)
 			return 0;
 		return cm_err_set(err, CM_EIO, path, "cannot stat: %m");
 	}

@@ -192,8 +192,8 @@ make_content(size_t n)
 static struct cm_http_file *
 make_file(uint8_t **copy, size_t n, size_t *len, int sendfile)
 {
-	struct cm_http_file_opts	 o = { .content_type = "application/xml",
-	    .cache_control = "max-age=60", .mtime = MTIME, .gzip = 1,
+	struct cm_http_file_opts	 o = {
+	    .content_type = "application/xml", .cache_control = "max-age=60", .mtime = MTIME, .gzip = 1,
 	    .sendfile = sendfile };
 	struct cm_http_file		*f;
 	struct cm_err			 err;
@@ -1334,7 +1334,8 @@ test_access_log_reopen(void **state)
 	struct tsrv	 t = { 0 };
 	struct client	*c;
 	struct resp	 r;
-	char		 dir[] = "/tmp/cm_http_log_XXXXXX", path[64], old[80];
+	char		 dir[] = "/tmp/cm_http_log_XXXXXX";
+	char		 path[64], old[80];
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/access.log", dir);
