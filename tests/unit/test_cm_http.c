@@ -193,8 +193,8 @@ static struct cm_http_file *
 make_file(uint8_t **copy, size_t n, size_t *len, int sendfile)
 {
 	struct cm_http_file_opts	 o = {
-	    .content_type = "application/xml", .cache_control = "max-age=60", .mtime = MTIME, .gzip = 1,
-	    .sendfile = sendfile };
+	    .content_type = "application/xml", .cache_control = "max-age=60",
+	    .mtime = MTIME, .gzip = 1, .sendfile = sendfile };
 	struct cm_http_file		*f;
 	struct cm_err			 err;
 	uint8_t				*d = make_content(n);
