@@ -228,6 +228,40 @@ cm_http_server_shutdown_async(struct cm_http_server *srv)
 	pthread_mutex_unlock(&srv->mtx);
 }
 
+int
+cm_http_server_reload_tls(struct cm_http_server *srv, struct cm_err *err)
+{
+	struct cm_tls_ctx	*ctx;
+
+	if (srv->cert == NULL)
+		return 0;
+	if ((ctx = cm_tls_ctx_new(srv->cert, srv->key ? srv->key : srv->cert,
+	    err)) == NULL)
+		return -1;
+	/*
+	 * Each open connection's SSL holds a reference to the old SSL_CTX,
+	 * so freeing our handle of it here ends nothing in flight.
+	 */
+	cm_tls_ctx_free(srv->tls);
+	srv->tls = ctx;
+	return 0;
+}
+
+int
+cm_http_server_reopen_log(struct cm_http_server *srv, struct cm_err *err)
+{
+	FILE	*f;
+
+	if (srv->alog == NULL)
+		return 0;
+	if ((f = fopen(srv->alog_path, "a")) == NULL)
+		return cm_err_set(err, CM_EIO, srv->alog_path,
+		    "cannot open for appending: %m");
+	fclose(srv->alog);
+	srv->alog = f;
+	return 0;
+}
+
 void
 cm_http_respond_async(struct cm_http_req *req, struct cm_http_resp *resp)
 {

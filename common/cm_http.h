@@ -113,6 +113,21 @@ void	cm_http_server_shutdown(struct cm_http_server *srv,
 	    void (*done)(void *), void *arg);
 /* The same from any thread, without a done callback. */
 void	cm_http_server_shutdown_async(struct cm_http_server *srv);
+/*
+ * Re-reads the TLS certificate chain and key from the configured files
+ * (loop thread): connections accepted from now on use them, those open
+ * keep theirs.  A server without TLS does nothing.  0, or -1 with err set
+ * (naming the file); then the old certificate stays in use.
+ */
+int	cm_http_server_reload_tls(struct cm_http_server *srv,
+	    struct cm_err *err);
+/*
+ * Reopens the access log file (after it was rotated; loop thread).  A
+ * server that logs elsewhere does nothing.  0, or -1 with err set; then
+ * the old file stays open.
+ */
+int	cm_http_server_reopen_log(struct cm_http_server *srv,
+	    struct cm_err *err);
 /* Frees a server whose handles are all closed (after shutdown).  NULL ok. */
 void	cm_http_server_free(struct cm_http_server *srv);
 
@@ -124,13 +139,23 @@ const char *cm_http_req_header(const struct cm_http_req *req,
  * A refcounted immutable byte buffer, shareable between responses and
  * threads (files served from memory).  cm_http_rbuf_new takes ownership of
  * data (freed with free() when the last reference goes).
+ *
+ * cm_http_rbuf_new_memfd puts the bytes in a sealed memfd instead and maps
+ * it read-only at data: over plain HTTP the body then goes from the memfd
+ * to the socket with sendfile(2), without being copied through this
+ * process; TLS reads the mapping.  It frees data on success; on failure
+ * (no memfd, no mapping: e.g. out of file descriptors) it returns NULL
+ * with err set and data still belongs to the caller.  len must be > 0.
  */
 struct cm_http_rbuf {
 	_Atomic size_t	 refs;
 	uint8_t		*data;
 	size_t		 len;
+	int		 fd;	/* the memfd holding data, or -1 */
 };
 struct cm_http_rbuf *cm_http_rbuf_new(uint8_t *data, size_t len);
+struct cm_http_rbuf *cm_http_rbuf_new_memfd(uint8_t *data, size_t len,
+	    struct cm_err *err);
 struct cm_http_rbuf *cm_http_rbuf_ref(struct cm_http_rbuf *b);
 void	cm_http_rbuf_unref(struct cm_http_rbuf *b);	/* NULL ok */
 

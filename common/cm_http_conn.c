@@ -9,9 +9,11 @@
  */
 #include "common/cm_http_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -22,6 +24,8 @@
 #define TLS_RECORD	16384	/* most plaintext in one TLS record */
 #define PLAIN_CHUNK	(1024 * 1024)	/* bytes per write without TLS */
 #define PIPELINE_MAX	(64 * 1024)	/* read ahead of the request handled */
+#define SENDFILE_CHUNK	(8 * 1024 * 1024)	/* most per sendfile() */
+#define SENDFILE_WAIT	(64 * 1024)	/* via libuv, to wait for room */
 
 struct wreq {
 	uv_write_t		 w;
@@ -313,6 +317,48 @@ cm_http__conn_continue(struct http_conn *c)
 }
 
 /*
+ * A plaintext body in a memfd: sendfile(2) from it as far as the socket
+ * takes it, the kernel copying from the memfd's pages.  libuv cannot wait
+ * for room in the socket without a write of its own, so when the socket
+ * is full the next few bytes go through uv_write from the mapping; its
+ * write_cb pumps again.  1: go on; 0: a write is queued; -1: closed.
+ */
+static int
+send_file(struct http_conn *c)
+{
+	uv_buf_t	b;
+	uv_os_fd_t	sock;
+	off_t		off = (off_t)(c->out_body - c->out_base);
+	size_t		n = c->out_body_len;
+	ssize_t		r;
+
+	if (n > SENDFILE_CHUNK)
+		n = SENDFILE_CHUNK;
+	if (uv_fileno((uv_handle_t *)&c->tcp, &sock) != 0) {
+		conn_abort(c);
+		return -1;
+	}
+	if ((r = sendfile(sock, c->out_fd, &off, n)) > 0) {
+		c->out_body += r;
+		c->out_body_len -= (size_t)r;
+		/* Short: the socket is full (it is non-blocking). */
+		if ((size_t)r == n || c->out_body_len == 0)
+			return 1;
+	} else if (r == -1 && errno == EINTR)
+		return 1;
+	else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		/* The client went away (EPIPE, ECONNRESET). */
+		conn_reset(c);
+		return -1;
+	}
+	n = c->out_body_len < SENDFILE_WAIT ? c->out_body_len : SENDFILE_WAIT;
+	b = uv_buf_init((char *)c->out_body, (unsigned)n);
+	c->out_body += n;
+	c->out_body_len -= n;
+	return send_bufs(c, &b, 1, NULL);
+}
+
+/*
  * Sends the next piece of the response (encrypted with TLS), one write at
  * a time; when all is written the response is done.
  */
@@ -354,6 +400,17 @@ pump(struct http_conn *c)
 			c->out_body_len -= n;
 			if (tls_flush(c) == -1)
 				goto fail;
+			continue;
+		}
+		if (c->out_fd != -1 && c->out_body_len > 0) {
+			/* The head first, then the body from its memfd. */
+			if (c->out_head_len > 0) {
+				b[0] = uv_buf_init((char *)c->out_head,
+				    (unsigned)c->out_head_len);
+				c->out_head_len = 0;
+				(void)send_bufs(c, b, 1, NULL);
+			} else
+				(void)send_file(c);
 			continue;
 		}
 		/* Plaintext: the bytes are written from where they are. */
@@ -448,6 +505,12 @@ cm_http__conn_send(struct http_conn *c, struct http_req *r,
 	c->out_head_len = c->head.len;
 	c->out_body = resp->body;
 	c->out_body_len = c->sent_body;
+	c->out_fd = -1;
+	if (c->tls == NULL && resp->rbuf != NULL && resp->rbuf->fd != -1 &&
+	    resp->body == resp->rbuf->data) {
+		c->out_fd = resp->rbuf->fd;
+		c->out_base = resp->rbuf->data;
+	}
 	pump(c);
 }
 
@@ -722,6 +785,7 @@ cm_http__accept(struct cm_http_server *srv)
 		return;
 	}
 	c->srv = srv;
+	c->out_fd = -1;
 	uv_tcp_init(srv->loop, &c->tcp);
 	c->tcp.data = c;
 	if (uv_accept((uv_stream_t *)&srv->listener,

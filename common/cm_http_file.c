@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "common/cm_enc.h"
+#include "common/cm_log.h"
 
 struct cm_http_file {
 	_Atomic size_t		 refs;
@@ -60,8 +61,30 @@ gzip_once(const uint8_t *in, size_t len, uint8_t **out, size_t *olen,
 	return 0;
 }
 
+/*
+ * A body of data (len bytes, malloc'd, owned from now on, also on
+ * failure): in a memfd when fd says so and it is large enough, else (or
+ * if the memfd cannot be made) in memory.  NULL when out of memory.
+ */
+static struct cm_http_rbuf *
+body_new(uint8_t *data, size_t len, int fd)
+{
+	struct cm_http_rbuf	*b;
+	struct cm_err		 err;
+
+	if (fd && len >= CM_HTTP_FILE_FD_MIN) {
+		if ((b = cm_http_rbuf_new_memfd(data, len, &err)) != NULL)
+			return b;
+		cm_warn("http file of %zu bytes served from memory: %s", len,
+		    err.msg);
+	}
+	if ((b = cm_http_rbuf_new(data, len)) == NULL)
+		free(data);
+	return b;
+}
+
 static int
-gzip_variant(struct cm_http_file *f, struct cm_err *err)
+gzip_variant(struct cm_http_file *f, int fd, struct cm_err *err)
 {
 	uint8_t	*gz = NULL;
 	size_t	 glen = 0;
@@ -73,10 +96,8 @@ gzip_variant(struct cm_http_file *f, struct cm_err *err)
 		free(gz);
 		return 0;
 	}
-	if ((f->gz = cm_http_rbuf_new(gz, glen)) == NULL) {
-		free(gz);
+	if ((f->gz = body_new(gz, glen, fd)) == NULL)
 		return cm_err_set(err, CM_ENOMEM, "gzip", "out of memory");
-	}
 	return 0;
 }
 
@@ -95,10 +116,10 @@ cm_http_file_new(uint8_t *data, size_t len,
 		return NULL;
 	}
 	atomic_init(&f->refs, 1);
-	if ((f->id = cm_http_rbuf_new(data, len)) == NULL) {
-		free(data);
+	/* The hash first: data is freed once it is in a memfd. */
+	cm_sha256(data, len, md);
+	if ((f->id = body_new(data, len, opts->sendfile)) == NULL)
 		goto nomem;
-	}
 	ct = opts->content_type ? opts->content_type :
 	    "application/octet-stream";
 	if ((f->ctype = strdup(ct)) == NULL ||
@@ -111,13 +132,12 @@ cm_http_file_new(uint8_t *data, size_t len,
 		    "content type or cache control contains CR/LF");
 		goto fail;
 	}
-	cm_sha256(data, len, md);
 	cm_hex_encode(md, sizeof(md), hex);
 	snprintf(f->etag, sizeof(f->etag), "\"%s\"", hex);
 	snprintf(f->etag_gz, sizeof(f->etag_gz), "\"%sgz\"", hex);
 	f->mtime = opts->mtime;
 	cm_http_date(opts->mtime, f->lastmod);
-	if (opts->gzip && gzip_variant(f, err) == -1)
+	if (opts->gzip && gzip_variant(f, opts->sendfile, err) == -1)
 		goto fail;
 	return f;
 nomem:

@@ -1,8 +1,9 @@
 /*
  * cm_http_file: an immutable file served from memory (RRDP notification,
- * snapshot and delta files).  Everything a response needs is computed once
- * at creation: the gzip encoding, the strong ETag (the SHA-256 of the
- * bytes) and the Last-Modified date.  Responses then only take references.
+ * snapshot and delta files; large ones from a memfd, see opts.sendfile).
+ * Everything a response needs is computed once at creation: the gzip
+ * encoding, the strong ETag (the SHA-256 of the bytes) and the
+ * Last-Modified date.  Responses then only take references.
  */
 #ifndef CM_HTTP_FILE_H
 #define CM_HTTP_FILE_H
@@ -20,7 +21,16 @@ struct cm_http_file_opts {
 	const char	*cache_control;	/* NULL: no Cache-Control header */
 	int64_t		 mtime;		/* Last-Modified, seconds since epoch */
 	int		 gzip;		/* 1: keep a gzip variant if smaller */
+	int		 sendfile;	/* 1: see CM_HTTP_FILE_FD_MIN */
 };
+
+/*
+ * With opts.sendfile, a body (identity or gzip) of at least this many
+ * bytes is kept in a memfd (cm_http_rbuf_new_memfd) and sent with
+ * sendfile(2) over plain HTTP; smaller ones are not worth a descriptor.
+ * Without a memfd (out of descriptors) the body stays in plain memory.
+ */
+#define CM_HTTP_FILE_FD_MIN	(64 * 1024)
 
 /*
  * Makes a file of data (len bytes, malloc'd); data is owned by the file

@@ -75,6 +75,9 @@ struct http_conn {
 	size_t			 out_head_len;
 	const uint8_t		*out_body;
 	size_t			 out_body_len;
+	/* plaintext body in a memfd (sendfile): its fd and mapping, or -1 */
+	int			 out_fd;
+	const uint8_t		*out_base;
 	struct cm_buf		 head;
 	size_t			 sent_body;	/* body bytes, for the log */
 	char			 peer[64];

@@ -1,12 +1,16 @@
 /* Responses, refcounted buffers and the small HTTP helpers. */
 #include "common/cm_http_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 struct cm_http_rbuf *
 cm_http_rbuf_new(uint8_t *data, size_t len)
@@ -18,7 +22,72 @@ cm_http_rbuf_new(uint8_t *data, size_t len)
 	atomic_init(&b->refs, 1);
 	b->data = data;
 	b->len = len;
+	b->fd = -1;
 	return b;
+}
+
+/* Writes all of data to fd.  0, or -1 with err set. */
+static int
+write_all(int fd, const uint8_t *data, size_t len, struct cm_err *err)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, data, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return cm_err_set(err, CM_EIO, "memfd", "write: %m");
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct cm_http_rbuf *
+cm_http_rbuf_new_memfd(uint8_t *data, size_t len, struct cm_err *err)
+{
+	struct cm_http_rbuf	*b = NULL;
+	void			*map = MAP_FAILED;
+	int			 fd;
+
+	if (len == 0) {
+		cm_err_set(err, CM_EINVAL, "memfd", "empty body");
+		return NULL;
+	}
+	if ((fd = memfd_create("cairn-http-body", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1) {
+		cm_err_set(err, CM_EIO, "memfd", "memfd_create: %m");
+		return NULL;
+	}
+	if (write_all(fd, data, len, err) == -1)
+		goto fail;
+	/* Sealed: the bytes behind ETag and Content-Length cannot change. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		cm_err_set(err, CM_EIO, "memfd", "F_ADD_SEALS: %m");
+		goto fail;
+	}
+	if ((map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)) ==
+	    MAP_FAILED) {
+		cm_err_set(err, CM_EIO, "memfd", "mmap: %m");
+		goto fail;
+	}
+	if ((b = malloc(sizeof(*b))) == NULL) {
+		cm_err_set(err, CM_ENOMEM, "memfd", "out of memory");
+		goto fail;
+	}
+	atomic_init(&b->refs, 1);
+	b->data = map;
+	b->len = len;
+	b->fd = fd;
+	free(data);
+	return b;
+fail:
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	close(fd);
+	return NULL;
 }
 
 struct cm_http_rbuf *
@@ -35,7 +104,11 @@ cm_http_rbuf_unref(struct cm_http_rbuf *b)
 		return;
 	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	free(b->data);
+	if (b->fd != -1) {
+		munmap(b->data, b->len);
+		close(b->fd);
+	} else
+		free(b->data);
 	free(b);
 }
 

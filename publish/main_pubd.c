@@ -103,7 +103,7 @@ static struct cm_conf_key keys[] = {
 
 struct daemon {
 	uv_loop_t		 loop;
-	uv_signal_t		 sigint, sigterm;
+	uv_signal_t		 sigint, sigterm, sighup;
 	struct cm_http_server	*http, *r8181;
 	struct pub_server8181	*s8181;
 	struct pub_serve	*serve;
@@ -301,6 +301,57 @@ on_signal(uv_signal_t *h, int signum)
 		cm_http_server_shutdown(d->r8181, NULL, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+/* Reloads one server's certificate and reopens its access log. */
+static int
+reload_server(struct cm_http_server *srv, const char *name)
+{
+	struct cm_err	err;
+	int		rc = 0;
+
+	if (srv == NULL)
+		return 0;
+	if (cm_http_server_reopen_log(srv, &err) == -1) {
+		cm_error("reload: %s access log: %s", name, err.msg);
+		rc = -1;
+	}
+	if (cm_http_server_reload_tls(srv, &err) == -1) {
+		cm_error("reload: %s TLS: %s; the old certificate stays in "
+		    "use", name, err.msg);
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * SIGHUP: the static files, the TLS certificates and the access logs are
+ * read again.  It runs on the loop thread, the only one that serves, and
+ * what fails to load leaves the state served before in place.
+ */
+static void
+on_sighup(uv_signal_t *h, int signum)
+{
+	struct daemon	*d = h->data;
+	struct cm_err	 err;
+	int		 n, rc = 0;
+
+	(void)signum;
+	cm_info("SIGHUP: reloading");
+	if (C.static_dir != NULL) {
+		if ((n = pub_serve_static_dir(d->serve, C.static_dir,
+		    &err)) == -1) {
+			cm_error("reload: static-dir: %s; the files served "
+			    "before stay", err.msg);
+			rc = -1;
+		} else
+			cm_info("reload: %d static files from %s", n,
+			    C.static_dir);
+	}
+	rc |= reload_server(d->http, "RRDP");
+	rc |= reload_server(d->r8181, "RFC 8181");
+	cm_info("SIGHUP: reload %s", rc == 0 ? "done" : "failed in part");
 }
 
 static int
@@ -365,7 +416,7 @@ run_daemon(const char *dsn, struct db *db)
 {
 	struct daemon	d;
 	struct cm_err	err;
-	int		rc = 1, threads = 0;
+	int		rc = 1, threads = 0, sigs = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.dsn = dsn;
@@ -386,9 +437,12 @@ run_daemon(const char *dsn, struct db *db)
 	}
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_signal_init(&d.loop, &d.sigterm);
-	d.sigint.data = d.sigterm.data = &d;
+	uv_signal_init(&d.loop, &d.sighup);
+	d.sigint.data = d.sigterm.data = d.sighup.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
+	sigs = 1;
 	if (pthread_create(&d.loader, NULL, loader_main, &d) != 0)
 		goto out;
 	threads = 1;
@@ -415,6 +469,12 @@ out:
 			cm_http_server_shutdown(d.http, NULL, NULL);
 		if (d.r8181 != NULL)
 			cm_http_server_shutdown(d.r8181, NULL, NULL);
+		/* Open signal handles would keep this uv_run() going. */
+		if (sigs) {
+			uv_close((uv_handle_t *)&d.sigint, NULL);
+			uv_close((uv_handle_t *)&d.sigterm, NULL);
+			uv_close((uv_handle_t *)&d.sighup, NULL);
+		}
 		uv_run(&d.loop, UV_RUN_DEFAULT);
 	}
 	cm_http_server_free(d.http);
@@ -460,6 +520,12 @@ main(int argc, char *argv[])
 	cm_log_init("cairn-pubd", CM_LOG_INFO);
 	/* A client that hangs up mid-response must not end the process. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A reload (SIGHUP) sent while the daemon starts (the database can
+	 * take a while) must not end it; the loop's handler takes over.
+	 */
+	if (strcmp(cmd, "run") == 0)
+		signal(SIGHUP, SIG_IGN);
 	if (cm_conf_load(conf, keys, NKEYS, &err) == -1) {
 		cm_error("%s", err.msg);
 		goto out;

@@ -2,6 +2,7 @@
 #include "publish/pub_serve.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@ struct table {
 struct pub_serve {
 	pthread_mutex_t	 mu;
 	struct table	*files;		/* RRDP, guarded by mu */
-	struct table	 statics;	/* set before serving, read-only */
+	struct table	*statics;	/* static-dir, guarded by mu */
 	char		*notify_path;
 	char		 session[37];
 	uint64_t	 serial;
@@ -112,7 +113,8 @@ pub_serve_free(struct pub_serve *s)
 		return;
 	table_free(s->files);
 	free(s->files);
-	table_free(&s->statics);
+	table_free(s->statics);
+	free(s->statics);
 	free(s->notify_path);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -130,59 +132,92 @@ static_type(const char *name)
 	return "application/octet-stream";
 }
 
+/* Adds dir/name to t as a static file.  0, or -1 with err naming it. */
+static int
+add_static(struct table *t, const char *dir, const char *name,
+    struct cm_err *err)
+{
+	struct cm_http_file_opts o;
+	struct stat	 st;
+	struct tent	*v;
+	uint8_t		*data;
+	size_t		 len;
+	char		 path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (stat(path, &st) == -1) {
+		/* Removed since readdir(), or a dangling link. */
+		if (errno == ENOENT)
+			return 0;
+		return cm_err_set(err, CM_EIO, path, "cannot stat: %m");
+	}
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if ((v = realloc(t->v, (t->n + 1) * sizeof(*v))) == NULL)
+		return cm_err_set(err, CM_ENOMEM, path, "out of memory");
+	t->v = v;
+	v += t->n;
+	memset(v, 0, sizeof(*v));
+	if (asprintf(&v->path, "/%s", name) == -1) {
+		v->path = NULL;
+		return cm_err_set(err, CM_ENOMEM, path, "out of memory");
+	}
+	if (cm_file_read(path, STATIC_MAX, &data, &len, err) == -1)
+		goto fail;
+	memset(&o, 0, sizeof(o));
+	o.content_type = static_type(name);
+	o.cache_control = CC_STATIC;
+	o.mtime = st.st_mtime;
+	o.gzip = 1;
+	o.sendfile = 1;
+	if ((v->f = cm_http_file_new(data, len, &o, err)) == NULL)
+		goto fail;
+	t->n++;
+	return 0;
+fail:
+	free(v->path);
+	return -1;
+}
+
 int
 pub_serve_static_dir(struct pub_serve *s, const char *dir,
     struct cm_err *err)
 {
-	struct cm_http_file_opts o;
 	struct dirent	*de;
-	struct stat	 st;
-	struct tent	*v;
+	struct table	*t, *old;
 	DIR		*d;
-	uint8_t		*data;
-	size_t		 len;
-	char		 path[4096];
 	int		 rc = -1;
 
-	if ((d = opendir(dir)) == NULL)
-		return cm_err_set(err, CM_EIO, dir, "cannot open: %m");
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
-			continue;
-		if (cm_file_read(path, STATIC_MAX, &data, &len, err) == -1)
-			goto out;
-		v = realloc(s->statics.v, (s->statics.n + 1) * sizeof(*v));
-		if (v == NULL) {
-			free(data);
-			cm_err_set(err, CM_ENOMEM, path, "out of memory");
-			goto out;
-		}
-		s->statics.v = v;
-		memset(&o, 0, sizeof(o));
-		o.content_type = static_type(de->d_name);
-		o.cache_control = CC_STATIC;
-		o.mtime = st.st_mtime;
-		o.gzip = 1;
-		v[s->statics.n].serial = 0;
-		if (asprintf(&v[s->statics.n].path, "/%s", de->d_name) == -1) {
-			free(data);
-			cm_err_set(err, CM_ENOMEM, path, "out of memory");
-			goto out;
-		}
-		if ((v[s->statics.n].f = cm_http_file_new(data, len, &o,
-		    err)) == NULL) {
-			free(v[s->statics.n].path);
-			goto out;
-		}
-		s->statics.n++;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return cm_err_set(err, CM_ENOMEM, dir, "out of memory");
+	if ((d = opendir(dir)) == NULL) {
+		cm_err_set(err, CM_EIO, dir, "cannot open: %m");
+		goto out;
 	}
-	qsort(s->statics.v, s->statics.n, sizeof(*s->statics.v), cmp_tent);
-	rc = (int)s->statics.n;
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' &&
+		    add_static(t, dir, de->d_name, err) == -1)
+			goto out;
+		errno = 0;
+	}
+	if (errno != 0) {
+		cm_err_set(err, CM_EIO, dir, "cannot read: %m");
+		goto out;
+	}
+	qsort(t->v, t->n, sizeof(*t->v), cmp_tent);
+	rc = (int)t->n;
+	/* The handler looks files up under mu: swapped whole, or not at all. */
+	pthread_mutex_lock(&s->mu);
+	old = s->statics;
+	s->statics = t;
+	pthread_mutex_unlock(&s->mu);
+	t = old;
 out:
-	closedir(d);
+	if (d != NULL)
+		closedir(d);
+	table_free(t);
+	free(t);
 	return rc;
 }
 
@@ -224,6 +259,7 @@ fetch(struct db *db, const char *col, const char *session, int64_t serial,
 	o.cache_control = cc;
 	o.mtime = mtime;
 	o.gzip = 1;
+	o.sendfile = 1;
 	f = cm_http_file_new(copy, len, &o, err);
 out:
 	db_res_free(r);
@@ -348,14 +384,11 @@ pub_serve_handle(struct cm_http_req *req, void *arg)
 	struct tent		*e;
 	struct cm_http_file	*f = NULL;
 
-	if ((e = table_find(&s->statics, req->path)) != NULL)
+	pthread_mutex_lock(&s->mu);
+	if ((e = table_find(s->statics, req->path)) != NULL ||
+	    (e = table_find(s->files, req->path)) != NULL)
 		f = cm_http_file_ref(e->f);
-	else {
-		pthread_mutex_lock(&s->mu);
-		if ((e = table_find(s->files, req->path)) != NULL)
-			f = cm_http_file_ref(e->f);
-		pthread_mutex_unlock(&s->mu);
-	}
+	pthread_mutex_unlock(&s->mu);
 	if (f == NULL) {
 		cm_http_respond_status(req, req->method == CM_HTTP_GET ||
 		    req->method == CM_HTTP_HEAD ? 404 : 405);

@@ -7,7 +7,8 @@
  * the files it does not hold yet and shares the others; each file is
  * gzip'ed once (cm_http_file).  The table is swapped under a mutex, so the
  * HTTP handler (loop thread) and the loader (its own thread) may run at
- * the same time.
+ * the same time.  Files of 64 KiB and more are held in memfds and sent
+ * with sendfile(2) over plain HTTP (cm_http_file.h).
  *
  *   <rrdp path>notification.xml    Cache-Control: max-age=60
  *   <rrdp path><session>/<serial>/<token>/snapshot.xml | delta.xml
@@ -34,8 +35,10 @@ struct pub_serve *pub_serve_new(const char *rrdp_base, struct cm_err *err);
 void	pub_serve_free(struct pub_serve *s);		/* NULL is ok */
 
 /*
- * Adds the regular files of dir (not recursive, names without '/') as
- * static files served at /<name>.  Returns the number added, or -1.
+ * Serves the regular files of dir (not recursive, names without '/') as
+ * static files at /<name>, in place of those served before (a reload:
+ * any thread).  Returns the number of files, or -1 with err naming the
+ * file or directory that failed; then the files served before stay.
  */
 int	pub_serve_static_dir(struct pub_serve *s, const char *dir,
 	    struct cm_err *err);

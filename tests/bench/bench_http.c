@@ -237,7 +237,7 @@ main(int argc, char **argv)
 	int				 conns = argc > 2 ? atoi(argv[2]) : 32;
 	struct bsrv			 b = { 0 };
 	struct cm_http_file_opts	 o = { "application/xml",
-	    "max-age=60", 1795000000, 1 };
+	    "max-age=60", 1795000000, 1, 0 };
 	struct cm_err			 err;
 	char				 dir[] = "/tmp/bench_http_XXXXXX";
 	char				 path[512];

@@ -6,7 +6,9 @@
 # GET, HEAD, conditional GET (304), gzip, 404 and 405; Cache-Control of the
 # notification and of the immutable files; the mass-withdrawal guard holds
 # a batch (logged loudly) until "confirm-batch" releases it; a standby
-# takes over when the leader is killed (kill -9); publisher-add
+# takes over when the leader is killed (kill -9); SIGHUP reloads the
+# static files (one large enough for sendfile), the TLS certificate and
+# the access log, and a failed reload keeps what was served; publisher-add
 # answers an RFC 8183 publisher_request with a repository_response; the
 # RFC 8181 server of a process signs its replies; a newer database schema
 # is refused.
@@ -90,6 +92,12 @@ conf "$W/standby.conf" "$W/d3" "$P3"
 # Access logs: the leader's to a file, none for the replica.
 sed -i "s|^\[http\]$|[http]\naccess-log = $W/leader-access.log|" "$W/leader.conf"
 sed -i "s|^\[http\]$|[http]\naccess-log = off|" "$W/replica.conf"
+# The replica also serves static files (one above the size sent with
+# sendfile(2)), reloaded on SIGHUP.
+sed -i "s|^\[http\]$|[http]\nstatic-dir = $W/static|" "$W/replica.conf"
+mkdir -p "$W/static"
+echo "TA certificate 1" >"$W/static/ta.cer"
+head -c 3000000 /dev/urandom >"$W/static/big.bin"
 for f in replica standby; do
 	sed -i "1a [db]\ndsn = host=$W/d1/pg/run port=5432 user=cairn dbname=cairn" \
 	    "$W/$f.conf"
@@ -184,6 +192,64 @@ grep -q '"GET /rrdp/notification.xml HTTP/1.1" 200' "$W/leader-access.log" ||
 grep -q '\] "GET ' "$W/leader.log" "$W/replica.log" &&
     fail "requests logged in the daemon log"
 
+# Static files, and SIGHUP: the directory is read again; a file that
+# cannot be loaded keeps the files served before, with an error naming it.
+[ "$(get "$P2" /ta.cer)" = "TA certificate 1" ] || fail "static file"
+get "$P2" /big.bin | cmp -s - "$W/static/big.bin" || fail "big static file"
+h=$(hdrs -I "http://127.0.0.1:$P2/big.bin")
+grep -qi '^content-length: 3000000$' <<<"$h" || fail "HEAD big.bin: $h"
+[ "$(curl -s -r 0-9 -o /dev/null -w '%{http_code}' \
+    "http://127.0.0.1:$P2/big.bin")" = 200 ] || fail "range on big.bin"
+RPID=${PIDS[1]}
+# memfds: the bodies held for sendfile(2) (64 KiB and more: big.bin only).
+memfds() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'memfd:cairn-http-body'; }
+[ "$(memfds "$RPID")" = 1 ] || fail "big.bin is not in a memfd: $(memfds "$RPID")"
+# reloaded LOG N: until LOG shows N "SIGHUP: reload" results.
+reloaded() {
+	for _ in $(seq 100); do
+		[ "$(grep -c 'SIGHUP: reload \(done\|failed\)' "$1")" -ge "$2" ] &&
+		    return 0
+		sleep 0.1
+	done
+	fail "no reload logged in $1"
+}
+echo "TA certificate 2" >"$W/static/ta.cer"
+echo "a TAL" >"$W/static/new.tal"
+rm "$W/static/big.bin"
+kill -HUP "$RPID"
+reloaded "$W/replica.log" 1
+[ "$(get "$P2" /ta.cer)" = "TA certificate 2" ] || fail "ta.cer not reloaded"
+[ "$(get "$P2" /new.tal)" = "a TAL" ] || fail "new.tal not served"
+[ "$(code "http://127.0.0.1:$P2/big.bin")" = 404 ] ||
+    fail "a removed static file is still served"
+grep -q 'reload: 2 static files' "$W/replica.log" || fail "reload count"
+[ "$(memfds "$RPID")" = 0 ] || fail "the memfd of the removed file is still open"
+echo "TA certificate 3" >"$W/static/ta.cer"
+truncate -s 17M "$W/static/huge.cer"
+kill -HUP "$RPID"
+reloaded "$W/replica.log" 2
+grep -q "reload: static-dir: .*huge.cer.*the files served before stay" \
+    "$W/replica.log" || fail "no error naming huge.cer"
+grep -q 'SIGHUP: reload failed in part' "$W/replica.log" ||
+    fail "the failed reload was not reported"
+[ "$(get "$P2" /ta.cer)" = "TA certificate 2" ] ||
+    fail "a failed reload changed the files served"
+kill -0 "$RPID" || fail "the replica died of SIGHUP"
+rm "$W/static/huge.cer"
+
+# SIGHUP reopens the access log file (log rotation).
+mv "$W/leader-access.log" "$W/leader-access.log.1"
+get "$P1" /rrdp/before-reopen >/dev/null
+kill -HUP "${PIDS[0]}"
+reloaded "$W/leader.log" 1
+get "$P1" /rrdp/nothing-after-rotation >/dev/null
+grep -q 'nothing-after-rotation' "$W/leader-access.log" 2>/dev/null ||
+    fail "the access log was not reopened"
+grep -q 'nothing-after-rotation' "$W/leader-access.log.1" &&
+    fail "logged into the rotated access log"
+grep -q 'before-reopen' "$W/leader-access.log.1" ||
+    fail "the rotated access log lost a line"
+
 # Guard: 20 of 30 objects withdrawn is held, loudly, until released.
 rm "$W"/objs/obj1*.roa "$W"/objs/obj2*.roa
 "$PUBD" -c "$W/leader.conf" sync ca1 "$W/objs" >/dev/null || die "sync 3"
@@ -272,6 +338,53 @@ grep -q 'report_error error_code="bad_cms_signature"' "$W/r8181.xml" ||
     -H 'Content-Type: application/rpki-publication' \
     "http://127.0.0.1:$P4/rfc8181/nobody")" = 404 ] ||
     fail "RFC 8181 unknown publisher"
+
+# SIGHUP reloads the TLS certificate; a bad one keeps the old in use.
+free_port P5 "$P1" || die "no free port"
+mkcert() {	# name CN
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/$1.key" \
+	    -out "$W/$1.pem" -subj "/CN=$2" -days 2 2>/dev/null || die "cert $1"
+}
+mkcert tls1 first.example.net
+mkcert tls2 second.example.net
+cp "$W/tls1.pem" "$W/tls.pem" && cp "$W/tls1.key" "$W/tls.key"
+sed -e "s|^port = $P3$|port = $P5\ntls-cert = $W/tls.pem\ntls-key = $W/tls.key|" \
+    -e 's|^\[rrdp\]$|[rrdp]\nleader = no|' "$W/standby.conf" >"$W/tls.conf"
+"$PUBD" -c "$W/tls.conf" >"$W/tls.log" 2>&1 &
+PIDS+=($!)
+TPID=$!
+# served_cn: the CN of the certificate the TLS server presents.
+served_cn() {
+	openssl s_client -connect "127.0.0.1:$P5" </dev/null 2>/dev/null |
+	    openssl x509 -noout -subject 2>/dev/null | sed 's/.*CN *= *//'
+}
+for _ in $(seq 100); do
+	[ -n "$(served_cn)" ] && break
+	sleep 0.1
+done
+[ "$(served_cn)" = first.example.net ] || fail "TLS: $(served_cn)"
+cp "$W/tls2.pem" "$W/tls.pem" && cp "$W/tls2.key" "$W/tls.key"
+kill -HUP "$TPID"
+reloaded "$W/tls.log" 1
+[ "$(served_cn)" = second.example.net ] ||
+    fail "the renewed certificate is not served: $(served_cn)"
+curl -sk "https://127.0.0.1:$P5/rrdp/notification.xml" |
+    grep -q '<notification' || fail "no RRDP over the reloaded TLS"
+echo garbage >"$W/tls.pem"
+kill -HUP "$TPID"
+reloaded "$W/tls.log" 2
+grep -q "reload: RRDP TLS: $W/tls.pem: .*the old certificate stays" \
+    "$W/tls.log" || fail "no error naming the bad certificate"
+[ "$(served_cn)" = second.example.net ] ||
+    fail "a bad certificate replaced the good one: $(served_cn)"
+cp "$W/tls1.pem" "$W/tls.pem"	# tls2.key does not match it
+kill -HUP "$TPID"
+reloaded "$W/tls.log" 3
+grep -q "reload: RRDP TLS: $W/tls.key: " "$W/tls.log" ||
+    fail "no error about the mismatched key"
+[ "$(served_cn)" = second.example.net ] ||
+    fail "a mismatched key replaced the certificate: $(served_cn)"
+kill -0 "$TPID" || fail "the TLS server died of SIGHUP"
 
 # A schema newer than the binary is refused at start-up.
 if command -v psql >/dev/null; then

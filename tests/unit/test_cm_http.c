@@ -61,6 +61,7 @@ struct tsrv {
 	uint16_t		 port;
 	int			 async_delay_ms;
 	size_t			 big_size;	/* default 3 MiB + 17 */
+	int			 sendfile;	/* /big from a memfd */
 };
 
 struct job {
@@ -131,6 +132,19 @@ handler(struct cm_http_req *req, void *arg)
 		assert_non_null(resp);
 		cm_http_resp_body_copy(resp, b, strlen(b));
 		cm_http_respond(req, resp);
+	} else if (strcmp(req->path, "/reload") == 0) {
+		/* What cairn-pubd does on SIGHUP, here on the loop thread. */
+		struct cm_err	 err;
+		int		 st = 200;
+
+		if (cm_http_server_reopen_log(t->srv, &err) == -1 ||
+		    cm_http_server_reload_tls(t->srv, &err) == -1)
+			st = 500;
+		resp = cm_http_resp_new(st);
+		assert_non_null(resp);
+		cm_http_resp_body_copy(resp, st == 200 ? "ok" : err.msg,
+		    st == 200 ? 2 : strlen(err.msg));
+		cm_http_respond(req, resp);
 	} else if (strncmp(req->path, "/seq/", 5) == 0) {
 		resp = cm_http_resp_new(200);
 		assert_non_null(resp);
@@ -176,10 +190,11 @@ make_content(size_t n)
 }
 
 static struct cm_http_file *
-make_file(uint8_t **copy, size_t n, size_t *len)
+make_file(uint8_t **copy, size_t n, size_t *len, int sendfile)
 {
-	struct cm_http_file_opts	 o = { "application/xml",
-	    "max-age=60", MTIME, 1 };
+	struct cm_http_file_opts	 o = {
+	    .content_type = "application/xml", .cache_control = "max-age=60",
+	    .mtime = MTIME, .gzip = 1, .sendfile = sendfile };
 	struct cm_http_file		*f;
 	struct cm_err			 err;
 	uint8_t				*d = make_content(n);
@@ -205,10 +220,11 @@ tsrv_start(struct tsrv *t)
 		t->cfg.access_log = CM_HTTP_ALOG_OFF;
 	if (t->async_delay_ms == 0)
 		t->async_delay_ms = 50;
-	t->file = make_file(&t->content, 3000, &t->content_len);
+	t->file = make_file(&t->content, 3000, &t->content_len, t->sendfile);
 	if (t->big_size == 0)
 		t->big_size = 3 * 1024 * 1024 + 17;
-	t->big = make_file(&t->bigdata, t->big_size, &t->big_len);
+	t->big = make_file(&t->bigdata, t->big_size, &t->big_len,
+	    t->sendfile);
 	pthread_mutex_init(&t->mtx, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	assert_int_equal(pthread_create(&t->thr, NULL, server_main, t), 0);
@@ -894,7 +910,7 @@ test_timeouts(void **state)
 }
 
 static void
-test_write_timeout(void **state)
+write_timeout(int sendfile)
 {
 	struct tsrv	 t = { 0 };
 	struct client	*c;
@@ -904,6 +920,7 @@ test_write_timeout(void **state)
 
 	t.cfg.write_timeout_ms = 300;
 	t.big_size = 48 * 1024 * 1024;
+	t.sendfile = sendfile;
 	tsrv_start(&t);
 	c = calloc(1, sizeof(*c));
 	assert_non_null(c);
@@ -919,6 +936,192 @@ test_write_timeout(void **state)
 	assert_true(total < t.big_len);
 	cl_close(c);
 	tsrv_stop(&t);
+}
+
+static void
+test_write_timeout(void **state)
+{
+	write_timeout(0);
+	write_timeout(1);	/* the body from a memfd (sendfile) */
+}
+
+/* Open memfds of file bodies in this process (readlink of /proc/self/fd). */
+static int
+count_memfds(void)
+{
+	char	 path[64], target[128];
+	ssize_t	 n;
+	int	 fd, count = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if ((n = readlink(path, target, sizeof(target) - 1)) <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "/memfd:cairn-http-body", 22) == 0)
+			count++;
+	}
+	return count;
+}
+
+static void
+test_rbuf_memfd(void **state)
+{
+	struct cm_http_rbuf	*b;
+	struct cm_err		 err;
+	uint8_t			*d = make_content(100000), *copy;
+	int			 before = count_memfds();
+
+	copy = malloc(100000);
+	assert_non_null(copy);
+	memcpy(copy, d, 100000);
+	/* Empty: refused, and the bytes stay the caller's. */
+	assert_null(cm_http_rbuf_new_memfd(d, 0, &err));
+	b = cm_http_rbuf_new_memfd(d, 100000, &err);
+	assert_non_null(b);
+	assert_true(b->fd >= 0);
+	assert_int_equal(b->len, 100000);
+	assert_memory_equal(b->data, copy, 100000);
+	assert_int_equal(count_memfds(), before + 1);
+	/* Sealed: the bytes behind an ETag cannot be changed. */
+	assert_int_equal(pwrite(b->fd, "x", 1, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(b->fd, 10), -1);
+	assert_ptr_equal(cm_http_rbuf_ref(b), b);
+	cm_http_rbuf_unref(b);
+	assert_int_equal(count_memfds(), before + 1);
+	cm_http_rbuf_unref(b);
+	assert_int_equal(count_memfds(), before);
+	free(copy);
+}
+
+/*
+ * Reads one response on c with a pause after every chunk bytes, so that
+ * the server finds the socket full again and again.
+ */
+static void
+slow_read(struct client *c, struct resp *r, size_t chunk)
+{
+	size_t	 mark = chunk;
+	uint8_t	*end;
+	size_t	 hl, cl;
+	ssize_t	 n;
+	char	 v[64];
+
+	memset(r, 0, sizeof(*r));
+	while ((end = memmem(c->buf, c->len, "\r\n\r\n", 4)) == NULL)
+		assert_true(cl_fill(c) > 0);
+	hl = (size_t)(end - c->buf) + 4;
+	memcpy(r->head, c->buf, hl);
+	assert_int_equal(sscanf(r->head, "HTTP/1.1 %d", &r->status), 1);
+	assert_true(get_hdr(r, "Content-Length", v, sizeof(v)));
+	cl = strtoul(v, NULL, 10);
+	r->body = malloc(cl + 1);
+	assert_non_null(r->body);
+	memcpy(r->body, c->buf + hl, c->len - hl);
+	r->blen = c->len - hl;
+	c->len = 0;
+	while (r->blen < cl) {
+		n = recv(c->fd, r->body + r->blen, cl - r->blen, 0);
+		assert_true(n > 0);
+		r->blen += (size_t)n;
+		if (r->blen >= mark) {
+			sleep_ms(5);
+			mark += chunk;
+		}
+	}
+}
+
+/*
+ * Bodies from a memfd with sendfile(2): GET, HEAD, 304, gzip and
+ * keep-alive as from memory; a slow reader (short sendfile, EAGAIN, the
+ * wait through libuv) gets every byte; clients that hang up in the middle
+ * of a file, before and while the server waits for room, leave the
+ * server serving; no memfd outlives its file.
+ */
+static void
+test_sendfile(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	struct resp	 r;
+	char		 v[128], req[256];
+	int		 before = count_memfds(), small = 65536;
+	size_t		 got;
+
+	t.sendfile = 1;
+	t.big_size = 8 * 1024 * 1024 + 5;	/* more than a socket buffer */
+	tsrv_start(&t);
+	/* /big's identity body is a memfd; /file is too small for one. */
+	assert_int_equal(count_memfds(), before + 1);
+	c = cl_open(t.port);
+	for (int i = 0; i < 2; i++) {
+		roundtrip(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+		assert_int_equal(r.blen, t.big_len);
+		assert_memory_equal(r.body, t.bigdata, t.big_len);
+		assert_true(get_hdr(&r, "ETag", v, sizeof(v)));
+		assert_string_equal(v, cm_http_file_etag(t.big));
+		resp_free(&r);
+	}
+	/* HEAD sends no body: the next response follows the head. */
+	roundtrip(c, "HEAD /big HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_true(get_hdr(&r, "Content-Length", v, sizeof(v)));
+	assert_int_equal(strtoul(v, NULL, 10), t.big_len);
+	resp_free(&r);
+	snprintf(req, sizeof(req), "GET /big HTTP/1.1\r\nHost: x\r\n"
+	    "If-None-Match: %s\r\n\r\n", cm_http_file_etag(t.big));
+	roundtrip(c, req, 304, &r);
+	assert_int_equal(r.blen, 0);
+	resp_free(&r);
+	roundtrip(c, "GET /big HTTP/1.1\r\nHost: x\r\n"
+	    "Accept-Encoding: gzip\r\n\r\n", 200, &r);
+	gunzip_check(&r, t.bigdata, t.big_len);
+	resp_free(&r);
+	roundtrip(c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_memory_equal(r.body, t.content, t.content_len);
+	resp_free(&r);
+	cl_close(c);
+
+	/* A slow reader with a small window, twice on one connection. */
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->fd = connect_port(t.port);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	for (int i = 0; i < 2; i++) {
+		cl_send(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+		sleep_ms(200);	/* the socket fills up */
+		slow_read(c, &r, 512 * 1024);
+		assert_int_equal(r.status, 200);
+		assert_int_equal(r.blen, t.big_len);
+		assert_memory_equal(r.body, t.bigdata, t.big_len);
+		resp_free(&r);
+	}
+	cl_close(c);
+
+	/*
+	 * Hang-ups in the middle of the file: seen by the server's read, or
+	 * (after a half-close, when it no longer reads) by its next write or
+	 * sendfile().
+	 */
+	for (int i = 0; i < 4; i++) {
+		c = cl_open(t.port);
+		cl_send(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+		if (i >= 2)
+			shutdown(c->fd, SHUT_WR);
+		for (got = 0; got < 1000000; got += (size_t)cl_fill(c))
+			c->len = 0;
+		if (i % 2 == 1)
+			sleep_ms(200);	/* the server waits for room */
+		cl_close(c);	/* unread data: the kernel sends a reset */
+	}
+	c = cl_open(t.port);
+	roundtrip(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_int_equal(r.blen, t.big_len);
+	assert_memory_equal(r.body, t.bigdata, t.big_len);
+	resp_free(&r);
+	cl_close(c);
+	tsrv_stop(&t);
+	assert_int_equal(count_memfds(), before);
 }
 
 static void
@@ -1108,6 +1311,67 @@ test_access_log(void **state)
 	unlink(path);
 }
 
+/* 1 if the file at path has a line containing s. */
+static int
+file_has(const char *path, const char *s)
+{
+	char	 line[1024];
+	FILE	*f;
+	int	 found = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, s) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* The access log reopened after rotation; a failed reopen keeps the old. */
+static void
+test_access_log_reopen(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c;
+	struct resp	 r;
+	char		 dir[] = "/tmp/cm_http_log_XXXXXX";
+	char		 path[64], old[80];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/access.log", dir);
+	snprintf(old, sizeof(old), "%s.1", path);
+	t.cfg.access_log = CM_HTTP_ALOG_FILE;
+	t.cfg.access_log_path = path;
+	tsrv_start(&t);
+	c = cl_open(t.port);
+	assert_int_equal(rename(path, old), 0);
+	roundtrip(c, "GET /seq/before HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	roundtrip(c, "GET /seq/after HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	/* The access log line follows the response: wait for it. */
+	for (int i = 0; i < 100 && !file_has(path, "/seq/after"); i++)
+		sleep_ms(10);
+	assert_true(file_has(old, "/seq/before"));
+	assert_false(file_has(old, "/seq/after"));
+	assert_true(file_has(path, "/seq/after"));
+	/* A directory in the file's place: the reopen fails, names it. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 500, &r);
+	assert_non_null(strstr((char *)r.body, path));
+	resp_free(&r);
+	roundtrip(c, "GET /seq/still HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	cl_close(c);
+	tsrv_stop(&t);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(unlink(old), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- TLS ----------------------------------------------------------------- */
 
 static char tls_dir[64];
@@ -1186,7 +1450,7 @@ tls_open(uint16_t port, const char *cafile, int version)
 }
 
 static void
-test_tls(void **state)
+tls_case(int sendfile)
 {
 	struct tsrv		 t = { 0 };
 	struct client		*c;
@@ -1199,6 +1463,7 @@ test_tls(void **state)
 	make_cert(cert, key, sizeof(cert));
 	t.cfg.tls_cert_file = cert;
 	t.cfg.tls_key_file = key;
+	t.sendfile = sendfile;
 	tsrv_start(&t);
 	for (int i = 0; i < 2; i++) {
 		c = tls_open(t.port, cert, versions[i]);
@@ -1236,6 +1501,95 @@ test_tls(void **state)
 	unlink(cert);
 	unlink(key);
 	rmdir(tls_dir);
+}
+
+/* Copies the file from to the file to. */
+static void
+copy_file(const char *from, const char *to)
+{
+	char	 buf[8192];
+	size_t	 n;
+	FILE	*in, *out;
+
+	assert_non_null(in = fopen(from, "r"));
+	assert_non_null(out = fopen(to, "w"));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * A renewed certificate serves new connections while an open one goes
+ * on; a bad certificate or a mismatched key is refused, naming the file,
+ * and the current one stays.
+ */
+static void
+test_tls_reload(void **state)
+{
+	struct tsrv	 t = { 0 };
+	struct client	*c, *c2;
+	struct resp	 r;
+	char		 cert[128], key[128], cert2[128], key2[128];
+	char		 dir1[64], dir2[64], ca2[160], key1[160];
+
+	make_cert(cert, key, sizeof(cert));
+	snprintf(dir1, sizeof(dir1), "%s", tls_dir);
+	make_cert(cert2, key2, sizeof(cert2));
+	snprintf(dir2, sizeof(dir2), "%s", tls_dir);
+	snprintf(ca2, sizeof(ca2), "%s/ca2.pem", dir1);
+	snprintf(key1, sizeof(key1), "%s/key1.pem", dir1);
+	copy_file(cert2, ca2);
+	copy_file(key, key1);
+	t.cfg.tls_cert_file = cert;
+	t.cfg.tls_key_file = key;
+	tsrv_start(&t);
+	c = tls_open(t.port, cert, TLS1_3_VERSION);
+	/* The files renewed in place, then the reload (on c). */
+	copy_file(cert2, cert);
+	copy_file(key2, key);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	/* c goes on with the old certificate; new ones get the new one. */
+	roundtrip(c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	c2 = tls_open(t.port, ca2, TLS1_3_VERSION);
+	roundtrip(c2, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	assert_memory_equal(r.body, t.content, t.content_len);
+	resp_free(&r);
+	cl_close(c2);
+	/* Garbage in the certificate file: refused, the new one stays. */
+	copy_file(key2, cert);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 500, &r);
+	assert_non_null(strstr((char *)r.body, cert));
+	resp_free(&r);
+	/* The old key with the new certificate: refused too. */
+	copy_file(cert2, cert);
+	copy_file(key1, key);
+	roundtrip(c, "GET /reload HTTP/1.1\r\nHost: x\r\n\r\n", 500, &r);
+	assert_non_null(strstr((char *)r.body, key));
+	resp_free(&r);
+	c2 = tls_open(t.port, ca2, TLS1_3_VERSION);
+	roundtrip(c2, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n", 200, &r);
+	resp_free(&r);
+	cl_close(c2);
+	cl_close(c);
+	tsrv_stop(&t);
+	unlink(cert);
+	unlink(key);
+	unlink(ca2);
+	unlink(key1);
+	rmdir(dir1);
+	unlink(cert2);
+	unlink(key2);
+	rmdir(dir2);
+}
+
+static void
+test_tls(void **state)
+{
+	tls_case(0);
+	tls_case(1);	/* a memfd body goes through TLS from its mapping */
 }
 
 /* ---- curl ---------------------------------------------------------------- */
@@ -1397,12 +1751,16 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_write_timeout),
+		cmocka_unit_test(test_rbuf_memfd),
+		cmocka_unit_test(test_sendfile),
 		cmocka_unit_test(test_max_requests),
 		cmocka_unit_test(test_conn_cap),
 		cmocka_unit_test(test_async_many),
 		cmocka_unit_test(test_no_query_and_shutdown),
 		cmocka_unit_test(test_access_log),
+		cmocka_unit_test(test_access_log_reopen),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_tls_reload),
 		cmocka_unit_test(test_curl),
 	};
 
