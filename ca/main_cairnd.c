@@ -226,7 +226,7 @@ usage(void)
 	    "       cairnd -c CONF parent offline-request HANDLE FILE\n"
 	    "       cairnd -c CONF parent offline-import HANDLE FILE\n"
 	    "       cairnd -c CONF child add PARENT CHILD-REQUEST OUT [as=RES] "
-	    "[v4=RES] [v6=RES]\n"
+	    "[v4=RES] [v6=RES] [--force]\n"
 	    "       cairnd -c CONF child resources PARENT CHILD [as=RES] "
 	    "[v4=RES] [v6=RES]\n"
 	    "       cairnd -c CONF child remove PARENT CHILD\n"
