@@ -237,9 +237,22 @@ swap_in(const char *root, const char *tree, struct cm_err *err)
 	}
 	if (S_ISLNK(st.st_mode))
 		n = readlink(cur, link, sizeof(link) - 1);
-	if (renameat2(AT_FDCWD, tree, AT_FDCWD, cur, RENAME_EXCHANGE) == -1)
-		return cm_err_set(err, CM_EIO, cur, "rename (exchange): %s",
-		    strerror(errno));
+	if (renameat2(AT_FDCWD, tree, AT_FDCWD, cur, RENAME_EXCHANGE) == -1) {
+		if (errno != EINVAL && errno != ENOSYS)
+			return cm_err_set(err, CM_EIO, cur, "rename (exchange): "
+			    "%s", strerror(errno));
+		/*
+		 * A file system without the exchange: current is missing
+		 * between the two renames.
+		 */
+		snprintf(old, sizeof(old), "%s/current.old", root);
+		if (rm_tree(old, err) == -1)
+			return -1;
+		if (rename(cur, old) == -1 || rename(tree, cur) == -1 ||
+		    rename(old, tree) == -1)
+			return cm_err_set(err, CM_EIO, cur, "rename: %s",
+			    strerror(errno));
+	}
 	if (fsync_dir(root, err) == -1 || rm_tree(tree, err) == -1)
 		return -1;
 	if (n > 6 && strncmp(link, "trees/", 6) == 0) {
@@ -389,17 +402,6 @@ fix_parents(const char *tree, const char *path, struct cm_err *err)
 	return 0;
 }
 
-static int
-cmp_put(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-
-	/* Manifests last: what they name is in place before them. */
-	if (is_mft(x) != is_mft(y))
-		return is_mft(x) - is_mft(y);
-	return strcmp(x, y);
-}
-
 /* Removes path's file and the directories below tree it leaves empty. */
 static int
 remove_file(const char *tree, const char *path, struct cm_err *err)
@@ -437,8 +439,8 @@ export_delta(struct db *db, const char *base, const char *root,
 	char			 tree[PATH_MAX], tmpd[PATH_MAX], dst[PATH_MAX];
 	char			**want = NULL;
 	const uint8_t		*h, *d;
-	size_t			 i, j, nw = 0, hl, dl;
-	int			 n, k, m, c, rc = -1;
+	size_t			 i, nw = 0, hl, dl;
+	int			 n, k, m, c, pass, rc = -1;
 
 	memset(&nx, 0, sizeof(nx));
 	snprintf(tree, sizeof(tree), "%s/current", root);
@@ -453,6 +455,11 @@ export_delta(struct db *db, const char *base, const char *root,
 	for (i = 0, k = 0; k < n; k++) {
 		const char *uri = db_res_text(r, k, 0);
 
+		if (k > 0 && strcmp(db_res_text(r, k - 1, 0), uri) == 0) {
+			cm_err_set(err, CM_ESTATE, uri, "export: URI published "
+			    "twice");
+			goto out;
+		}
 		if (db_res_bytea(r, k, 1, &h, &hl, err) == -1)
 			goto out;
 		while (i < x->n && strcmp(x->v[i].uri, uri) < 0)
@@ -473,25 +480,26 @@ export_delta(struct db *db, const char *base, const char *root,
 		if ((m = db_exec(db, "SELECT uri, der, hash FROM (" OBJECTS ") o "
 		    "WHERE uri = ANY($1::text[])", &p, &f, err)) == -1)
 			goto out;
-		qsort(want, nw, sizeof(*want), cmp_put);
-		/* Rows by URI in the put order (new ones first, manifests last). */
-		for (j = 0; j < nw; j++) {
-			for (c = 0; c < m; c++)
-				if (strcmp(db_res_text(f, c, 0), want[j]) == 0)
-					break;
-			if (c == m) {
-				/* Withdrawn meanwhile: the next export sees it. */
-				continue;
+		/*
+		 * Manifests last, so that what they name is in place first.
+		 * A URI withdrawn meanwhile is not returned: the removal
+		 * below sees it.
+		 */
+		for (pass = 0; pass < 2; pass++)
+			for (c = 0; c < m; c++) {
+				const char *uri = db_res_text(f, c, 0);
+
+				if (is_mft(uri) != pass)
+					continue;
+				if (tree_path(tree, base, uri, dst, err) == -1 ||
+				    db_res_bytea(f, c, 1, &d, &dl, err) == -1 ||
+				    db_res_bytea(f, c, 2, &h, &hl, err) == -1 ||
+				    put_file(tmpd, dst, uri, d, dl, err) == -1 ||
+				    fix_parents(tree, dst, err) == -1 ||
+				    state_add(&nx, uri, h, hl, err) == -1)
+					goto out;
+				(*put)++;
 			}
-			if (tree_path(tree, base, want[j], dst, err) == -1 ||
-			    db_res_bytea(f, c, 1, &d, &dl, err) == -1 ||
-			    db_res_bytea(f, c, 2, &h, &hl, err) == -1 ||
-			    put_file(tmpd, dst, want[j], d, dl, err) == -1 ||
-			    fix_parents(tree, dst, err) == -1 ||
-			    state_add(&nx, want[j], h, hl, err) == -1)
-				goto out;
-			(*put)++;
-		}
 	}
 	qsort(nx.v, nx.n, sizeof(*nx.v), cmp_xent);
 	/* What is on disk and no longer current goes, after the manifests. */

@@ -104,11 +104,19 @@ snap() { (cd "$T" && find . -type f -printf '%P %i %T@\n' | sort) >"$1"; }
 same() { comm -12 "$1" "$2"; }
 roas() { (cd "$T" && find m1 -name '*.roa' | sort); }
 
-# The whole tree at start.
+# The whole tree at start, replacing one of the older layout (current a
+# symlink to trees/N, with a content store).
+mkdir -p "$RP_WORK/export/trees/1/old" "$RP_WORK/export/objects/00"
+echo old >"$RP_WORK/export/trees/1/old/a.roa"
+ln -s trees/1 "$T"
 start_daemon
 wait_log 1 'exported .*/current: [0-9]+ objects, all written' || exit 1
 [ "$(roas | wc -l)" = 2 ] || fail "m1 has not two ROAs: $(roas)"
-[ -L "$T" ] && fail "current is a symlink"
+[ -L "$T" ] && fail "current is still a symlink"
+[ -d "$T/ta" ] || fail "current has no ta/"
+[ -e "$T/old" ] && fail "the older tree's files are still served"
+[ -e "$RP_WORK/export/trees" ] && fail "trees/ of the older layout left"
+[ -e "$RP_WORK/export/objects" ] && fail "objects/ of the older layout left"
 snap "$RP_WORK/s0"
 roas >"$RP_WORK/roas0"
 
