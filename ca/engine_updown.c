@@ -42,7 +42,7 @@ struct child_arg {
  * mark.  Registering the handle again with the same identity revives the
  * row (the replay mark stays); another identity is refused unless forced,
  * for the old one would lose its answers.  Returns 1 when revived, 0 when
- * the caller inserts a new row, -1.
+ * the caller inserts a new row (2: after forgetting a tombstone), -1.
  */
 static int
 readd_tombstone(struct db *db, struct child_arg *a, int64_t ca_id,
@@ -84,7 +84,7 @@ readd_tombstone(struct db *db, struct child_arg *a, int64_t ca_id,
 		    "another BPKI identity", a->parent, a->child);
 		rc = db_exec(db, "DELETE FROM ca_child WHERE ca_id = $1 AND "
 		    "handle = $2 AND deleted_at IS NOT NULL", &p, NULL, err) ==
-		    -1 ? -1 : 0;
+		    -1 ? -1 : 2;
 		goto out;
 	}
 	db_param_text(&p, t[0]);
@@ -139,7 +139,8 @@ child_add_tx(struct db *db, void *arg, struct cm_err *err)
 		goto out;
 	}
 audit:
-	if (eng_audit(db, a->actor, "child.add", c.id, a->child, err) == -1)
+	if (eng_audit(db, a->actor, st == 2 ? "child.replace" : "child.add",
+	    c.id, a->child, err) == -1)
 		goto out;
 	rc = 0;
 out:

@@ -694,6 +694,8 @@ test_offline_removed(void **state)
 	assert_non_null(strstr(err.msg, "force"));
 	ok(ca_eng_child_replace(f->p, "rir", "off", ent, other, olen, "test",
 	    &err), &err);
+	expect(f->pdb, "SELECT count(*) FROM audit_log WHERE action = "
+	    "'child.replace' AND object = 'off'", "1");
 	/* The replaced identity is not answered any more. */
 	answer_refused(f);
 	ok(ca_eng_child_remove(f->p, "rir", "off", "test", &err), &err);
