@@ -71,7 +71,7 @@ start_daemon() {
 		port=$((20000 + RANDOM % 12768))
 		rp_port_free "$port" || continue
 		write_conf "$port"
-		cairnd run >>"$RP_WORK/run.log" 2>&1 &
+		"$CAIRND" -c "$RP_WORK/cairnd.conf" run >>"$RP_WORK/run.log" 2>&1 &
 		daemon=$!
 		export CAIRN_URL=http://127.0.0.1:$port
 		for _ in $(seq 300); do
