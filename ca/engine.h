@@ -297,6 +297,15 @@ int	ca_eng_keyroll_all(struct ca_eng *e, const char *step, int force,
 int	ca_eng_child_add(struct ca_eng *e, const char *parent, const char *child,
 	    const struct ca_res *entitlement, const uint8_t *bpki_ta, size_t len,
 	    const char *actor, struct cm_err *err);
+/*
+ * Registering the handle of a removed child again: with the same BPKI
+ * identity ca_eng_child_add revives it; with another it fails (CM_EEXIST)
+ * and ca_eng_child_replace forgets the removed child's identity instead.
+ */
+int	ca_eng_child_replace(struct ca_eng *e, const char *parent,
+	    const char *child, const struct ca_res *entitlement,
+	    const uint8_t *bpki_ta, size_t len, const char *actor,
+	    struct cm_err *err);
 int	ca_eng_updown(struct ca_eng *e, const char *parent,
 	    const struct ca_ud_msg *req, struct ca_ud_msg **resp,
 	    struct cm_err *err);
@@ -327,7 +336,10 @@ int	ca_eng_updown_cms(struct ca_eng *e, const char *parent,
  * entitlement of child (a shrink re-issues its current certificates over
  * what is left, or withdraws them when nothing is; the child re-requests to
  * grow); ca_eng_child_remove withdraws and revokes every certificate issued
- * to child and forgets it (the handle can be registered again).  Returns 1
+ * to child and keeps a tombstone (its BPKI identity and the removal time):
+ * its later requests are answered with a list of no classes, so that it
+ * withdraws its objects, and the handle can be registered again (see
+ * ca_eng_child_replace).  Returns 1
  * when something changed (set_resources), 0, or -1 (CM_ENOTFOUND for an
  * unknown child).
  */

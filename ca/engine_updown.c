@@ -32,7 +32,73 @@ struct child_arg {
 	const struct ca_ud_msg	*req;
 	struct ca_ud_msg	*resp;
 	int			 changed;
+	int			 force;		/* child_add: replace a tombstone */
 };
+
+/*
+ * A removed child leaves a tombstone (its row, with deleted_at): its BPKI
+ * identity, so that its later requests are still verified and answered
+ * with what a removed child is told (answer_removed()), and its replay
+ * mark.  Registering the handle again with the same identity revives the
+ * row (the replay mark stays); another identity is refused unless forced,
+ * for the old one would lose its answers.  Returns 1 when revived, 0 when
+ * the caller inserts a new row (2: after forgetting a tombstone), -1.
+ */
+static int
+readd_tombstone(struct db *db, struct child_arg *a, int64_t ca_id,
+    char *t[3], struct cm_err *err)
+{
+	struct db_params	 p;
+	struct db_res		*r = NULL;
+	const uint8_t		*d;
+	size_t			 dl;
+	int			 same, rc = -1;
+
+	db_params_init(&p);
+	db_param_int(&p, ca_id);
+	db_param_text(&p, a->child);
+	if (db_exec(db, "SELECT id_cert, to_char(deleted_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD HH24:MI:SS\"Z\"') FROM ca_child WHERE ca_id = $1 AND "
+	    "handle = $2 AND deleted_at IS NOT NULL FOR UPDATE", &p, &r,
+	    err) == -1)
+		return -1;
+	if (db_res_rows(r) != 1) {
+		rc = 0;
+		goto out;
+	}
+	if (db_res_bytea(r, 0, 0, &d, &dl, err) == -1)
+		goto out;
+	same = dl == a->bpkilen && memcmp(d, a->bpki, dl) == 0;
+	if (!same && !a->force) {
+		cm_err_set(err, CM_EEXIST, a->child, "%s removed a child with "
+		    "this handle on %s and still answers its BPKI identity; "
+		    "this request has another identity (force to replace it)",
+		    a->parent, db_res_text(r, 0, 1));
+		goto out;
+	}
+	db_params_init(&p);
+	db_param_int(&p, ca_id);
+	db_param_text(&p, a->child);
+	if (!same) {
+		cm_info("%s: the tombstone of removed child %s is replaced by "
+		    "another BPKI identity", a->parent, a->child);
+		rc = db_exec(db, "DELETE FROM ca_child WHERE ca_id = $1 AND "
+		    "handle = $2 AND deleted_at IS NOT NULL", &p, NULL, err) ==
+		    -1 ? -1 : 2;
+		goto out;
+	}
+	db_param_text(&p, t[0]);
+	db_param_text(&p, t[1]);
+	db_param_text(&p, t[2]);
+	if (db_exec(db, "UPDATE ca_child SET deleted_at = NULL, created_at = "
+	    "now(), asn = $3, ipv4 = $4, ipv6 = $5 WHERE ca_id = $1 AND "
+	    "handle = $2", &p, NULL, err) == -1)
+		goto out;
+	rc = 1;
+out:
+	db_res_free(r);
+	return rc;
+}
 
 static int
 child_add_tx(struct db *db, void *arg, struct cm_err *err)
@@ -41,7 +107,7 @@ child_add_tx(struct db *db, void *arg, struct cm_err *err)
 	struct eng_ca		 c;
 	struct db_params	 p;
 	char			*t[3] = { NULL, NULL, NULL };
-	int			 in, rc = -1;
+	int			 in, st, rc = -1;
 
 	if (eng_load_ca(a->e, db, a->parent, &c, err) == -1)
 		return -1;
@@ -54,13 +120,10 @@ child_add_tx(struct db *db, void *arg, struct cm_err *err)
 	}
 	if (eng_res_texts(a->res, t, err) == -1)
 		goto out;
-	/* A child removed before may be registered again. */
-	db_params_init(&p);
-	db_param_int(&p, c.id);
-	db_param_text(&p, a->child);
-	if (db_exec(db, "DELETE FROM ca_child WHERE ca_id = $1 AND handle = $2 "
-	    "AND deleted_at IS NOT NULL", &p, NULL, err) == -1)
+	if ((st = readd_tombstone(db, a, c.id, t, err)) == -1)
 		goto out;
+	if (st == 1)
+		goto audit;
 	db_params_init(&p);
 	db_param_int(&p, c.id);
 	db_param_text(&p, a->child);
@@ -75,7 +138,9 @@ child_add_tx(struct db *db, void *arg, struct cm_err *err)
 			    "child with this handle", a->parent);
 		goto out;
 	}
-	if (eng_audit(db, a->actor, "child.add", c.id, a->child, err) == -1)
+audit:
+	if (eng_audit(db, a->actor, st == 2 ? "child.replace" : "child.add",
+	    c.id, a->child, err) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -84,10 +149,10 @@ out:
 	return rc;
 }
 
-int
-ca_eng_child_add(struct ca_eng *e, const char *parent, const char *child,
+static int
+child_add(struct ca_eng *e, const char *parent, const char *child,
     const struct ca_res *entitlement, const uint8_t *bpki_ta, size_t len,
-    const char *actor, struct cm_err *err)
+    int force, const char *actor, struct cm_err *err)
 {
 	struct child_arg a;
 
@@ -95,6 +160,7 @@ ca_eng_child_add(struct ca_eng *e, const char *parent, const char *child,
 		return cm_err_set(err, CM_EINVAL, child, "bad child handle");
 	memset(&a, 0, sizeof(a));
 	a.e = e;
+	a.force = force;
 	a.parent = parent;
 	a.child = child;
 	a.actor = actor;
@@ -102,6 +168,24 @@ ca_eng_child_add(struct ca_eng *e, const char *parent, const char *child,
 	a.bpki = bpki_ta;
 	a.bpkilen = len;
 	return db_tx(e->db, NULL, child_add_tx, &a, err);
+}
+
+int
+ca_eng_child_add(struct ca_eng *e, const char *parent, const char *child,
+    const struct ca_res *entitlement, const uint8_t *bpki_ta, size_t len,
+    const char *actor, struct cm_err *err)
+{
+	return child_add(e, parent, child, entitlement, bpki_ta, len, 0, actor,
+	    err);
+}
+
+int
+ca_eng_child_replace(struct ca_eng *e, const char *parent, const char *child,
+    const struct ca_res *entitlement, const uint8_t *bpki_ta, size_t len,
+    const char *actor, struct cm_err *err)
+{
+	return child_add(e, parent, child, entitlement, bpki_ta, len, 1, actor,
+	    err);
 }
 
 /* ---- serving requests ------------------------------------------------- */
@@ -617,6 +701,53 @@ out:
 	return rc;
 }
 
+/*
+ * What a removed child is told (its certificates were revoked when it was
+ * removed): a list of no resource classes, so that it withdraws what it
+ * publishes and retires its keys as when its entitlement ends; an issue
+ * names a class it no longer has (1201); a revoke of a key that was
+ * certified for it is confirmed, for that certificate is revoked (1302
+ * for a key that never was).
+ */
+static int
+answer_removed(struct child_arg *a, struct db *db, const struct eng_ca *c,
+    struct cm_err *err)
+{
+	const struct ca_ud_msg	*q = a->req;
+	struct db_params	 p;
+	char			 id[HSM_KEY_ID_LEN + 1], subj[128];
+	int			 n;
+
+	cm_info("%s: request from removed child %s: %s", a->parent, a->child,
+	    ca_ud_type_name(q->type));
+	switch (q->type) {
+	case CA_UD_LIST:
+		a->resp->type = CA_UD_LIST_RESPONSE;
+		return 0;
+	case CA_UD_ISSUE:
+		return ud_error(a, CA_UD_E_NO_CLASS, "the child was removed");
+	case CA_UD_REVOKE:
+		cm_hex_encode(q->ski, 20, id);
+		snprintf(subj, sizeof(subj), "child %s %s", a->child, id);
+		db_params_init(&p);
+		db_param_int(&p, c->id);
+		db_param_text(&p, subj);
+		if ((n = db_exec(db, "SELECT 1 FROM issued_object WHERE ca_id = "
+		    "$1 AND subject = $2 LIMIT 1", &p, NULL, err)) == -1)
+			return -1;
+		if (n == 0)
+			return ud_error(a, CA_UD_E_REVOKE_NO_KEY, id);
+		a->resp->type = CA_UD_REVOKE_RESPONSE;
+		if ((a->resp->class_name = strdup(q->class_name)) == NULL)
+			return cm_err_set(err, CM_ENOMEM, a->child,
+			    "out of memory");
+		memcpy(a->resp->ski, q->ski, 20);
+		return 0;
+	default:
+		return ud_error(a, CA_UD_E_TYPE, ca_ud_type_name(q->type));
+	}
+}
+
 static int
 updown_tx(struct db *db, void *arg, struct cm_err *err)
 {
@@ -636,8 +767,8 @@ updown_tx(struct db *db, void *arg, struct cm_err *err)
 	if ((st = load_child(db, &c, a->child, &ent, err)) == -1)
 		goto out;
 	if (st == 1) {
-		/* RFC 6492 has no code for an unknown child: 1201 is closest. */
-		rc = ud_error(a, CA_UD_E_NO_CLASS, "unknown child");
+		/* Only a tombstone's identity verifies (child_ta()). */
+		rc = answer_removed(a, db, &c, err);
 		goto out;
 	}
 	switch (a->req->type) {
@@ -821,9 +952,9 @@ child_ta(struct ca_eng *e, const char *parent, const char *child, X509 **out,
 	db_params_init(&p);
 	db_param_text(&p, parent);
 	db_param_text(&p, child);
+	/* A removed child's tombstone too: it is told it was removed. */
 	if (db_exec(e->db, "SELECT k.id_cert FROM ca_child k JOIN ca c ON c.id = "
-	    "k.ca_id WHERE c.handle = $1 AND k.handle = $2 AND k.deleted_at IS "
-	    "NULL", &p, &r, err) == -1)
+	    "k.ca_id WHERE c.handle = $1 AND k.handle = $2", &p, &r, err) == -1)
 		return -1;
 	if (db_res_rows(r) != 1) {
 		cm_err_set(err, CM_EPERM, child, "not a child of %s", parent);
@@ -861,7 +992,7 @@ accept_signing_time(struct ca_eng *e, const char *parent, const char *child,
 	db_param_int(&p, t);
 	if ((n = db_exec(e->db, "UPDATE ca_child k SET last_signing_time = "
 	    "to_timestamp($3::bigint) FROM ca c WHERE c.id = k.ca_id AND "
-	    "c.handle = $1 AND k.handle = $2 AND k.deleted_at IS NULL AND "
+	    "c.handle = $1 AND k.handle = $2 AND "
 	    "(k.last_signing_time IS NULL OR k.last_signing_time < "
 	    "to_timestamp($3::bigint))", &p, NULL, err)) == -1)
 		return -1;

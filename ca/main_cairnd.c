@@ -74,7 +74,6 @@
 #include "hsm/hsm.h"
 #include "hsm/hsm_pool.h"
 #include "publish/pub_oob.h"
-#include "publish/pub_rsync.h"
 
 struct conf {
 	char		*data_dir, *log_level;
@@ -226,7 +225,7 @@ usage(void)
 	    "       cairnd -c CONF parent offline-request HANDLE FILE\n"
 	    "       cairnd -c CONF parent offline-import HANDLE FILE\n"
 	    "       cairnd -c CONF child add PARENT CHILD-REQUEST OUT [as=RES] "
-	    "[v4=RES] [v6=RES]\n"
+	    "[v4=RES] [v6=RES] [--force]\n"
 	    "       cairnd -c CONF child resources PARENT CHILD [as=RES] "
 	    "[v4=RES] [v6=RES]\n"
 	    "       cairnd -c CONF child remove PARENT CHILD\n"
@@ -354,49 +353,6 @@ env_close(struct env *v, int owner)
 	} else
 		db_embedded_free(v->emb);
 	v->emb = NULL;
-}
-
-/* Writes the current objects as an rsync tree under root (root/current). */
-static int
-export_tree(struct env *v, const char *root, struct cm_err *err)
-{
-	struct db_res		*r = NULL;
-	struct pub_rsync_obj	*objs = NULL;
-	struct pub_rsync_stats	 st;
-	uint64_t		 serial;
-	int			 i, n, rc = -1;
-
-	if (cm_mkdirs(root, 0755, err) == -1 ||
-	    pub_rsync_current(root, &serial, err) == -1)
-		return -1;
-	/* With the publication points mirrored for an offline parent. */
-	if ((n = db_exec(v->db, "SELECT uri, der, hash FROM issued_object "
-	    "WHERE withdrawn_at IS NULL UNION ALL SELECT uri, der, hash FROM "
-	    "mirror_object ORDER BY uri", NULL, &r, err)) == -1)
-		return -1;
-	if ((objs = calloc((size_t)n + 1, sizeof(*objs))) == NULL) {
-		cm_err_set(err, CM_ENOMEM, "export", "out of memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		size_t hl;
-
-		objs[i].uri = db_res_text(r, i, 0);
-		if (db_res_bytea(r, i, 1, &objs[i].data, &objs[i].len, err) == -1 ||
-		    db_res_bytea(r, i, 2, &objs[i].hash, &hl, err) == -1)
-			goto out;
-	}
-	if (pub_rsync_publish(root, v->conf.rsync_base, serial + 1, objs,
-	    (size_t)n, (int64_t)time(NULL), &st, err) == -1 ||
-	    pub_rsync_cleanup(root, (int64_t)time(NULL), 600, NULL, err) == -1)
-		goto out;
-	cm_info("exported %d objects to %s/current (%zu new, %zu unchanged)", n,
-	    root, st.written, st.linked);
-	rc = 0;
-out:
-	free(objs);
-	db_res_free(r);
-	return rc;
 }
 
 /*
@@ -725,11 +681,15 @@ run(struct env *v, struct cm_err *err)
 	int64_t			 change = 0, exported = -1;
 	time_t			 offline_check = 0;
 	struct tick_worker	*workers = NULL;
+	struct cairnd_export	*xs = NULL;
 	int			 n, nw;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* The first export writes the whole tree: drift on disk is repaired. */
+	if (v->conf.export_dir != NULL && (xs = cairnd_export_new()) == NULL)
+		return cm_err_set(err, CM_ENOMEM, "export", "out of memory");
 	/* The API has its own threads, connection and engine. */
 	if (v->conf.api_port >= 0) {
 		memset(&ac, 0, sizeof(ac));
@@ -746,16 +706,21 @@ run(struct env *v, struct cm_err *err)
 		ac.pub_service_uri = v->conf.pub_service_uri;
 		ac.pub_bpki_cert = v->conf.pub_bpki_cert;
 		ac.workers = (unsigned)v->conf.api_workers;
-		if ((api = api_start(&ac, err)) == NULL)
+		if ((api = api_start(&ac, err)) == NULL) {
+			cairnd_export_free(xs);
 			return cm_err_wrap(err, "api");
+		}
 		cm_info("api: listening on %s port %u (%s, %u workers)",
 		    ac.host != NULL ? ac.host : "127.0.0.1", api_port(api),
 		    ac.tls_cert != NULL ? "https" : "http", api_workers(api));
 	}
 	/* Workers 1..N-1 on threads; the main loop is worker 0. */
 	nw = (int)v->conf.workers;
-	if (nw > 1 && (workers = calloc((size_t)nw, sizeof(*workers))) == NULL)
+	if (nw > 1 && (workers = calloc((size_t)nw, sizeof(*workers))) == NULL) {
+		cairnd_export_free(xs);
+		api_stop(api);
 		return cm_err_set(err, CM_ENOMEM, "workers", "out of memory");
+	}
 	for (n = 1; n < nw; n++) {
 		workers[n].v = v;
 		workers[n].shard = n;
@@ -794,7 +759,8 @@ run(struct env *v, struct cm_err *err)
 			if (last_change(v, &change, err) == -1)
 				cm_error("%s", err->msg);
 			else if (change != exported) {
-				if (export_tree(v, v->conf.export_dir, err) == -1)
+				if (cairnd_export(v->db, v->conf.rsync_base,
+				    v->conf.export_dir, xs, err) == -1)
 					cm_error("%s", err->msg);
 				else
 					exported = change;
@@ -808,6 +774,7 @@ run(struct env *v, struct cm_err *err)
 		if (workers[n].started)
 			pthread_join(workers[n].t, NULL);
 	free(workers);
+	cairnd_export_free(xs);
 	api_stop(api);
 	return 0;
 }
@@ -1048,7 +1015,8 @@ main(int argc, char *argv[])
 		if (rc != 0)
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 	} else {
-		if (export_tree(&v, argv[1], &err) == -1)
+		if (cairnd_export(v.db, v.conf.rsync_base, argv[1], NULL,
+		    &err) == -1)
 			fprintf(stderr, "cairnd: %s\n", err.msg);
 		else
 			rc = 0;

@@ -19,4 +19,19 @@ int	cairnd_offline(struct ca_eng *e, int argc, char **argv,
 /* cairnd child add PARENT REQUEST OUT RES... | resources PARENT CHILD RES... */
 int	cairnd_child(struct ca_eng *e, int argc, char **argv, struct cm_err *err);
 
+/*
+ * The rsync tree of cairnd run's export-dir and of cairnd export DIR
+ * (main_cairnd_export.c): root/current holds every current object below
+ * base (the rsync-base URI).  x remembers what was written: with none yet
+ * (or NULL), the whole tree is written anew and swapped in; then only what
+ * changed is written or removed.  A failure makes the next export a full
+ * one.  x is freed with cairnd_export_free() (NULL is ok).  Returns 0 or -1.
+ */
+struct db;
+struct cairnd_export;
+struct cairnd_export *cairnd_export_new(void);
+void	cairnd_export_free(struct cairnd_export *x);
+int	cairnd_export(struct db *db, const char *base, const char *root,
+	    struct cairnd_export *x, struct cm_err *err);
+
 #endif

@@ -3,7 +3,7 @@
  * and of delegated children registered without the API.
  *
  * On the machine of the offline trust anchor:
- *   cairnd child add PARENT CHILD_REQUEST OUT as=.. v4=.. v6=..
+ *   cairnd child add PARENT CHILD_REQUEST OUT as=.. v4=.. v6=.. [--force]
  *   cairnd child resources PARENT CHILD as=.. v4=.. v6=..
  *   cairnd child remove PARENT CHILD
  *   cairnd offline answer PARENT REQUEST OUT
@@ -186,8 +186,14 @@ cairnd_child(struct ca_eng *e, int argc, char **argv, struct cm_err *err)
 	struct cm_buf	 xml = CM_BUF_INIT;
 	uint8_t		*text = NULL;
 	size_t		 len;
-	int		 rc = 1;
+	int		 force = 0, rc = 1;
 
+	/* --force (child add): replace a removed child's identity. */
+	if (argc >= 6 && strcmp(argv[1], "add") == 0 &&
+	    strcmp(argv[argc - 1], "--force") == 0) {
+		force = 1;
+		argc--;
+	}
 	if (argc >= 6 && strcmp(argv[1], "add") == 0) {
 		/* Bad resource words are a usage error, as for transfer. */
 		if (ca_desc_parse_res(argv + 5, (size_t)argc - 5, "child add",
@@ -198,8 +204,9 @@ cairnd_child(struct ca_eng *e, int argc, char **argv, struct cm_err *err)
 		if (cm_file_read(argv[3], PUB_OOB_MAX, &text, &len, err) == -1 ||
 		    pub_oob_parse(argv[3], text, len, PUB_OOB_CHILD_REQUEST, &in,
 		    err) == -1 ||
-		    ca_eng_child_add(e, argv[2], in->handle, res, in->bpki_ta,
-		    in->bpki_ta_len, "cli:child", err) == -1 ||
+		    (force ? ca_eng_child_replace : ca_eng_child_add)(e, argv[2],
+		    in->handle, res, in->bpki_ta, in->bpki_ta_len, "cli:child",
+		    err) == -1 ||
 		    parent_response(e, argv[2], in->handle, &xml, err) == -1 ||
 		    put(argv[4], xml.data, xml.len, err) == -1)
 			goto out;
@@ -222,11 +229,14 @@ cairnd_child(struct ca_eng *e, int argc, char **argv, struct cm_err *err)
 		if (ca_eng_child_remove(e, argv[2], argv[3], "cli:child",
 		    err) == -1)
 			goto out;
-		printf("%s: child %s removed\n", argv[2], argv[3]);
+		printf("%s: child %s removed, its certificates revoked; its "
+		    "BPKI identity is kept so that its next request is told "
+		    "(it then withdraws what it publishes)\n", argv[2],
+		    argv[3]);
 		rc = 0;
 	} else {
 		fprintf(stderr, "usage: cairnd -c CONF child add PARENT "
-		    "CHILD_REQUEST OUT [as=RES] [v4=RES] [v6=RES]\n"
+		    "CHILD_REQUEST OUT [as=RES] [v4=RES] [v6=RES] [--force]\n"
 		    "       cairnd -c CONF child resources PARENT CHILD [as=RES] "
 		    "[v4=RES] [v6=RES]\n"
 		    "       cairnd -c CONF child remove PARENT CHILD\n");

@@ -144,6 +144,31 @@ expect 2 'usage: cairnd -c CONF parent offline-import' "$CAIRND" \
     -c "$W/good.conf" parent offline-import m9
 expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" parent import m9 \
     "$W/m9.xml" --online
+# child remove keeps a tombstone: the same identity may come back, another
+# one under the handle only with --force.
+expect 0 '' "$CAIRND" -c "$W/good.conf" parent request m8 "$W/m8.xml"
+sed 's/child_handle="m8"/child_handle="m9"/' "$W/m8.xml" >"$W/m8as9.xml"
+grep -q 'child_handle="m9"' "$W/m8as9.xml" || fail "m8as9.xml: no m9 handle"
+expect 0 '' "$CAIRND" -c "$W/good.conf" child add ta "$W/m9.xml" \
+    "$W/m9-resp.xml" as=64500
+grep -q 'parent_response' "$W/m9-resp.xml" || fail "child add wrote no parent_response"
+expect 1 'already has a child' "$CAIRND" -c "$W/good.conf" child add ta \
+    "$W/m9.xml" "$W/x.xml" as=64500
+expect 0 '' "$CAIRND" -c "$W/good.conf" child remove ta m9
+grep -q 'removed, its certificates revoked; its BPKI identity is kept' "$W/out" ||
+    fail "child remove: $(cat "$W/out")"
+expect 1 'no such child' "$CAIRND" -c "$W/good.conf" child remove ta m9
+expect 1 'removed a child with this handle on [0-9-]+ [0-9:]+Z .*force' \
+    "$CAIRND" -c "$W/good.conf" child add ta "$W/m8as9.xml" "$W/x.xml" as=64500
+[ -f "$W/x.xml" ] && fail "a refused child add wrote its parent_response"
+expect 0 '' "$CAIRND" -c "$W/good.conf" child add ta "$W/m9.xml" \
+    "$W/m9-resp.xml" as=64500
+expect 0 '' "$CAIRND" -c "$W/good.conf" child remove ta m9
+expect 2 'usage: cairnd' "$CAIRND" -c "$W/good.conf" child add ta \
+    "$W/m8as9.xml" "$W/x.xml" --force
+expect 0 '' "$CAIRND" -c "$W/good.conf" child add ta "$W/m8as9.xml" \
+    "$W/x.xml" as=64500 --force
+grep -q 'child m9 added' "$W/out" || fail "forced child add: $(cat "$W/out")"
 [ -f "$W/o.json" ] && fail "a refused command wrote its output file"
 
 [ "$failed" = 0 ] && echo PASS

@@ -495,6 +495,9 @@ test_revoked_by_parent(void **state)
 	    &err);
 	ca_res_free(ent);
 	free(cta);
+	/* Revived with the same identity: its replay mark was kept. */
+	expect(f->pdb, "SELECT count(*) FROM ca_child WHERE handle = 'kid' AND "
+	    "deleted_at IS NULL AND last_signing_time IS NOT NULL", "1");
 	rc = ca_eng_parent_sync(f->c, "kid", "test", &err);
 	ok(rc, &err);
 	assert_int_equal(rc, 1);
@@ -1034,6 +1037,133 @@ test_offline(void **state)
 	assert_int_equal(ca_eng_offline_due(f->c, 3600, &err), 0);
 }
 
+#define OFF_OBJS "SELECT count(*) FROM issued_object o JOIN ca c ON c.id = " \
+		"o.ca_id WHERE c.handle = 'off' AND o.withdrawn_at IS NULL"
+#define OFF_ACTIVE "SELECT coalesce(max(k.id), '') FROM ca_key k JOIN ca c " \
+		"ON c.id = k.ca_id WHERE c.handle = 'off' AND k.state = 'active'"
+
+/* How many certificates for key (file <first 16 hex>.cer) off mirrors. */
+static int
+mirrored(struct fx *f, const char *key)
+{
+	char	 sql[256], *v;
+	int	 n;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM mirror_object WHERE "
+	    "uri ILIKE '%%/%.16s.cer'", key);
+	v = value(f->cdb, sql);
+	n = atoi(v);
+	free(v);
+	return n;
+}
+
+/* A request of off that rir does not answer (CM_EPERM). */
+static void
+answer_refused(struct fx *f)
+{
+	struct ticker	 t = { &f->clock, 0 };
+	struct cm_err	 err;
+	pthread_t	 th;
+	char		*req = NULL, *resp = NULL;
+	size_t		 rl, sl;
+	int		 n, rc;
+
+	assert_int_equal(pthread_create(&th, NULL, tick_main, &t), 0);
+	n = ca_eng_offline_request(f->c, "off", "test", &req, &rl, &err);
+	rc = n < 2 ? 0 : ca_eng_offline_answer(f->p, "rir", (uint8_t *)req, rl,
+	    "req.json", "test", &resp, &sl, &err);
+	t.stop = 1;
+	pthread_join(th, NULL);
+	if (n < 2)
+		fail_msg("request: %s", err.msg);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.code, CM_EPERM);
+	assert_null(resp);
+	free(req);
+}
+
+/*
+ * The offline parent removes the child: the child's next request is still
+ * answered (the tombstone keeps its identity), with an empty list, so the
+ * child withdraws everything and retires its keys, and the parent's point
+ * it mirrors no longer has its certificate.  The handle cannot be taken by
+ * another identity unless forced.
+ */
+static void
+test_offline_removed(void **state)
+{
+	struct fx			*f = *state;
+	struct ca_eng_offline_result	 res;
+	struct cm_err			 err;
+	struct ca_res			*ent;
+	uint8_t				*cta = NULL, *other = NULL;
+	size_t				 clen, olen;
+	char				*key, *n;
+
+	key = value(f->cdb, OFF_ACTIVE);
+	assert_int_equal(strlen(key), 40);
+	assert_int_equal(mirrored(f, key), 1);
+	n = value(f->cdb, OFF_OBJS);
+	assert_int_not_equal(atoi(n), 0);
+	free(n);
+	ok(ca_eng_child_remove(f->p, "rir", "off", "test", &err), &err);
+	expect(f->pdb, "SELECT count(*) FROM ca_child WHERE handle = 'off' AND "
+	    "deleted_at IS NOT NULL", "1");
+	offline_exchange(f, &res);
+	assert_int_equal(res.installed, 0);
+	assert_int_equal(res.refused, 1);	/* the issue: 1201 */
+	assert_int_equal(res.retired, 1);
+	expect(f->cdb, OFF_ACTIVE, "");
+	expect(f->cdb, OFF_OBJS, "0");
+	expect(f->cdb, "SELECT asn || ipv4 || ipv6 FROM ca_resources r JOIN ca "
+	    "c ON c.id = r.ca_id WHERE c.handle = 'off'", "");
+	expect(f->cdb, "SELECT coalesce(cardinality(listed_keys), 0) FROM "
+	    "ca_parent p JOIN ca c ON c.id = p.ca_id WHERE c.handle = 'off'",
+	    "0");
+	/* The parent's point, mirrored without the certificate. */
+	assert_int_equal(mirrored(f, key), 0);
+	n = value(f->cdb, "SELECT count(*) FROM mirror_object WHERE uri LIKE "
+	    "'%.mft'");
+	assert_int_not_equal(atoi(n), 0);
+	free(n);
+	/* Asked again: still answered, nothing left to withdraw. */
+	offline_exchange(f, &res);
+	assert_int_equal(res.retired, 0);
+	assert_int_equal(res.refused, 1);
+
+	/* Another identity under the handle: refused unless forced. */
+	ok(ca_eng_bpki(f->c, "off", &cta, &clen, NULL, &err), &err);
+	ok(ca_eng_bpki(f->c, "kid", &other, &olen, NULL, &err), &err);
+	ent = res_of("64510", "10.7.0.0/16", "");
+	assert_int_equal(ca_eng_child_add(f->p, "rir", "off", ent, other, olen,
+	    "test", &err), -1);
+	assert_int_equal(err.code, CM_EEXIST);
+	assert_non_null(strstr(err.msg, "removed"));
+	assert_non_null(strstr(err.msg, "force"));
+	ok(ca_eng_child_replace(f->p, "rir", "off", ent, other, olen, "test",
+	    &err), &err);
+	expect(f->pdb, "SELECT count(*) FROM audit_log WHERE action = "
+	    "'child.replace' AND object = 'off'", "1");
+	/* The replaced identity is not answered any more. */
+	answer_refused(f);
+	ok(ca_eng_child_remove(f->p, "rir", "off", "test", &err), &err);
+	answer_refused(f);
+	/* The first identity again, forced: certified anew. */
+	ok(ca_eng_child_replace(f->p, "rir", "off", ent, cta, clen, "test",
+	    &err), &err);
+	ca_res_free(ent);
+	offline_exchange(f, &res);
+	assert_int_equal(res.installed, 1);
+	assert_int_equal(res.refused, 0);
+	n = value(f->cdb, OFF_ACTIVE);
+	assert_int_equal(strlen(n), 40);
+	assert_int_equal(mirrored(f, n), 1);
+	free(n);
+	free(key);
+	free(cta);
+	free(other);
+}
+
 int
 main(void)
 {
@@ -1048,6 +1178,7 @@ main(void)
 		cmocka_unit_test(test_replay_refused),
 		cmocka_unit_test(test_two_classes),
 		cmocka_unit_test(test_offline),
+		cmocka_unit_test(test_offline_removed),
 	};
 
 	/* For relying parties: the two classes only (export_repo()). */
