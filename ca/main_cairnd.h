@@ -21,11 +21,11 @@ int	cairnd_child(struct ca_eng *e, int argc, char **argv, struct cm_err *err);
 
 /*
  * The rsync tree of cairnd run's export-dir and of cairnd export DIR
- * (main_cairnd_export.c): root/current holds every current object below
- * base (the rsync-base URI).  x remembers what was written: with none yet
- * (or NULL), the whole tree is written anew and swapped in; then only what
- * changed is written or removed.  A failure makes the next export a full
- * one.  x is freed with cairnd_export_free() (NULL is ok).  Returns 0 or -1.
+ * (main_cairnd_export.c): root/current becomes a new complete tree of
+ * every current object below base (the rsync-base URI), swapped in whole.
+ * x (NULL: a one-off export) remembers whether the content store was
+ * checked; the first export of each x checks it.  x is freed with
+ * cairnd_export_free() (NULL is ok).  Returns 0 or -1.
  */
 struct db;
 struct cairnd_export;

@@ -72,6 +72,84 @@ fsync_path(const char *path, struct cm_err *err)
 }
 
 int
+pub_rsync_stored(const char *root, const uint8_t hash[32])
+{
+	char		hex[65], spath[PATH_MAX];
+	struct stat	st;
+
+	cm_hex_encode(hash, 32, hex);
+	if (pathf(spath, "%s/objects/%.2s/%s", root, hex, hex + 2) == -1)
+		return 0;
+	return stat(spath, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Whether the store entry dir/name holds the bytes its name says. */
+static int
+store_entry_ok(const char *path, const char *dirhex, const char *name)
+{
+	struct stat	 st;
+	uint8_t		*data = NULL, hash[32];
+	char		 hex[65];
+	size_t		 len;
+	struct cm_err	 err;
+	int		 ok;
+
+	if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 0777) != FILE_MODE)
+		return 0;
+	if (cm_file_read(path, SIZE_MAX, &data, &len, &err) == -1)
+		return 0;
+	cm_sha256(data, len, hash);
+	free(data);
+	cm_hex_encode(hash, 32, hex);
+	ok = strncmp(hex, dirhex, 2) == 0 && strcmp(hex + 2, name) == 0;
+	return ok;
+}
+
+int
+pub_rsync_verify_store(const char *root, size_t *removed,
+    struct cm_err *err)
+{
+	char		 dir[PATH_MAX], path[PATH_MAX], dirhex[3];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n = 0;
+
+	for (int i = 0; i < 256; i++) {
+		snprintf(dirhex, sizeof(dirhex), "%02x", i);
+		if (pathf(dir, "%s/objects/%s", root, dirhex) == -1)
+			return cm_err_set(err, CM_EINVAL, root, "path too long");
+		if ((d = opendir(dir)) == NULL) {
+			if (errno == ENOENT)
+				continue;
+			return cm_err_set(err, CM_EIO, dir, "opendir: %s",
+			    strerror(errno));
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (pathf(path, "%s/%s", dir, de->d_name) == -1)
+				continue;
+			/* A stale temporary file, or a damaged entry. */
+			if (strlen(de->d_name) == 62 &&
+			    store_entry_ok(path, dirhex, de->d_name))
+				continue;
+			if (unlink(path) == -1 && errno != ENOENT) {
+				cm_err_set(err, CM_EIO, path, "unlink: %s",
+				    strerror(errno));
+				closedir(d);
+				return -1;
+			}
+			n++;
+		}
+		closedir(d);
+	}
+	if (removed != NULL)
+		*removed = n;
+	return 0;
+}
+
+int
 pub_rsync_current(const char *root, uint64_t *serial, struct cm_err *err)
 {
 	char		path[PATH_MAX], link[PATH_MAX], *end;
@@ -180,6 +258,11 @@ place(const char *root, const char *dst, const struct pub_rsync_obj *o,
 		return cm_err_set(err, CM_EINVAL, root, "path too long");
 	if (link(spath, dst) == 0)
 		return 0;
+	if (o->stored)
+		/* Only this root's single writer removes entries. */
+		return cm_err_set(err, CM_ESTATE, o->uri, "rsync tree: %s: "
+		    "not in the content store: %s", spath, errno == ENOENT ?
+		    "missing" : strerror(errno));
 	if (errno == ENOENT) {
 		mtime = o->mtime != 0 ? o->mtime :
 		    pub_rsync_mtime(o->uri, o->data, o->len);
@@ -230,7 +313,8 @@ entries(const char *base, const struct pub_rsync_obj *objs, size_t n,
 		return cm_err_set(err, CM_ENOMEM, NULL, "out of memory");
 	for (i = 0; i < n; i++) {
 		if (pub_uri_check_object(objs[i].uri, base, err) == -1 ||
-		    (objs[i].data == NULL && objs[i].len > 0)) {
+		    (objs[i].data == NULL && objs[i].len > 0) ||
+		    (objs[i].stored && objs[i].hash == NULL)) {
 			free(v);
 			return cm_err_wrap(err, "rsync tree");
 		}

@@ -43,6 +43,8 @@ struct pub_rsync_obj {
 	size_t		 len;
 	const uint8_t	*hash;	/* SHA-256 of data, or NULL: computed */
 	int64_t		 mtime;	/* 0: pub_rsync_mtime() of the object */
+	int		 stored;	/* data not given (NULL, 0): the content
+				 * store holds hash (pub_rsync_stored()) */
 };
 
 struct pub_rsync_stats {
@@ -82,6 +84,23 @@ int	pub_rsync_activate(const char *root, uint64_t serial, int64_t now,
 int	pub_rsync_publish(const char *root, const char *base_uri,
 	    uint64_t serial, const struct pub_rsync_obj *objs, size_t n,
 	    int64_t now, struct pub_rsync_stats *st, struct cm_err *err);
+
+/*
+ * 1 when the content store under root holds the object named by hash
+ * (which a pub_rsync_obj then need not carry), 0 when it does not.
+ */
+int	pub_rsync_stored(const char *root, const uint8_t hash[32]);
+
+/*
+ * Reads every content-store entry under root and removes those whose bytes
+ * no longer match their name, or that are not read-only regular files (a
+ * tree's file edited by hand edits its store entry: they share the inode),
+ * so that the next tree writes them anew from the caller's data.  The
+ * trees still linking the old inodes are replaced by the next one.
+ * *removed (may be NULL) counts them.  Returns 0 or -1.
+ */
+int	pub_rsync_verify_store(const char *root, size_t *removed,
+	    struct cm_err *err);
 
 /*
  * Reads the serial of the current tree into *serial (0 if there is none).

@@ -1,10 +1,12 @@
 #!/bin/bash
 #
-# cairnd run's export-dir (no cairn-pubd): after the full export at start,
-# a change rewrites only the files that changed (every other file keeps its
-# inode and mtime), a withdrawn ROA disappears, the tree always equals a
-# full export (cairnd export), and a tree tampered with while the daemon
-# was down is repaired when it starts.
+# cairnd run's export-dir (no cairn-pubd): each change swaps in a new
+# complete tree (current -> trees/N) in which only the files that changed
+# are new (every other file is the same inode, with the same mtime, as in
+# the previous tree), the previous tree stays for rsync transfers that
+# started on it, a withdrawn ROA disappears, the tree always equals a full
+# export (cairnd export), and a tree tampered with while the daemon was
+# down is repaired when it starts.
 #
 #   cairnd_export.sh path/to/cairnd path/to/cairn
 set -u
@@ -86,7 +88,7 @@ start_daemon() {
 	exit 1
 }
 
-DELTA='exported .*/current: [0-9]+ objects, [0-9]+ written, [0-9]+ removed'
+DELTA='exported .*/current: [0-9]+ objects, [0-9]+ written, [0-9]+ unchanged'
 nlog() { grep -c -E -- "$1" "$RP_WORK/run.log"; }
 # wait_log N PATTERN: until the run log has N lines matching PATTERN.
 wait_log() {
@@ -104,19 +106,13 @@ snap() { (cd "$T" && find . -type f -printf '%P %i %T@\n' | sort) >"$1"; }
 same() { comm -12 "$1" "$2"; }
 roas() { (cd "$T" && find m1 -name '*.roa' | sort); }
 
-# The whole tree at start, replacing one of the older layout (current a
-# symlink to trees/N, with a content store).
-mkdir -p "$RP_WORK/export/trees/1/old" "$RP_WORK/export/objects/00"
-echo old >"$RP_WORK/export/trees/1/old/a.roa"
-ln -s trees/1 "$T"
+# The whole tree at start.
 start_daemon
-wait_log 1 'exported .*/current: [0-9]+ objects, all written' || exit 1
+wait_log 1 "$DELTA" || exit 1
 [ "$(roas | wc -l)" = 2 ] || fail "m1 has not two ROAs: $(roas)"
-[ -L "$T" ] && fail "current is still a symlink"
+[ -L "$T" ] || fail "current is not a symlink to a tree"
 [ -d "$T/ta" ] || fail "current has no ta/"
-[ -e "$T/old" ] && fail "the older tree's files are still served"
-[ -e "$RP_WORK/export/trees" ] && fail "trees/ of the older layout left"
-[ -e "$RP_WORK/export/objects" ] && fail "objects/ of the older layout left"
+tree0=$(readlink "$T")
 snap "$RP_WORK/s0"
 roas >"$RP_WORK/roas0"
 
@@ -127,6 +123,10 @@ n=$(nlog "$DELTA")
 wait_log $((n + 1)) "$DELTA" || exit 1
 sleep 2		# a second export would be a bug: the checks below see it
 snap "$RP_WORK/s1"
+[ "$(readlink "$T")" != "$tree0" ] || fail "no new tree swapped in"
+# The previous tree, whole, for the transfers that started on it.
+(cd "$RP_WORK/export/$tree0" && find . -type f -printf '%P %i %T@\n' |
+    sort) | cmp -s - "$RP_WORK/s0" || fail "the previous tree $tree0 changed"
 same "$RP_WORK/s0" "$RP_WORK/s1" >"$RP_WORK/same1"
 changed=$(comm -23 "$RP_WORK/s1" "$RP_WORK/same1" | cut -d' ' -f1)
 echo "changed after the ROA change:" $changed
@@ -182,15 +182,17 @@ echo garbage >>"$T/$kept"
 rm -f "$T/$crl"
 echo stray >"$T/m1/stray.roa"
 cmp -s "$T/$kept" "$RP_WORK/full/current/$kept" && fail "tampering did nothing"
+n=$(nlog "$DELTA")
 start_daemon
-wait_log 2 'exported .*/current: [0-9]+ objects, all written' || exit 1
+wait_log $((n + 1)) "$DELTA" || exit 1
+grep -q 'export: .*: 1 damaged or stale content-store entries removed' \
+    "$RP_WORK/run.log" || fail "the edited file's store entry was not dropped"
 cmp "$T/$kept" "$RP_WORK/full/current/$kept" || fail "$kept not repaired"
 [ -f "$T/$crl" ] || fail "$crl not restored"
 [ -e "$T/m1/stray.roa" ] && fail "stray file not removed"
 diff -r "$T" "$RP_WORK/full/current" >"$RP_WORK/diff" 2>&1 ||
     fail "tree after the restart differs: $(head "$RP_WORK/diff")"
 [ "$(stat -c %a "$T/$kept")" = 444 ] || fail "$kept is writable"
-[ -e "$RP_WORK/export/current.new" ] && fail "current.new left behind"
 stop_daemon
 
 [ "$failed" = 0 ] && echo PASS

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "common/cm_enc.h"
 #include "common/cm_file.h"
 #include "publish/pub_rsync.h"
 
@@ -111,7 +112,7 @@ current(const char *root)
 	return s;
 }
 
-#define OBJ(u, s)	{ BASE u, (const uint8_t *)s, sizeof(s) - 1, NULL, 0 }
+#define OBJ(u, s)	{ BASE u, (const uint8_t *)s, sizeof(s) - 1, NULL, 0, 0 }
 
 static void
 test_publish_and_reuse(void **state)
@@ -196,6 +197,79 @@ test_publish_and_reuse(void **state)
 	assert_int_equal(current(f->root), 2);
 }
 
+/*
+ * Objects given by hash alone (the store holds them), and the store check
+ * that drops an entry edited through a tree's file.
+ */
+static void
+test_stored_and_verify(void **state)
+{
+	struct fixture		*f = *state;
+	struct pub_rsync_obj	 v1[] = {
+		OBJ("ca1/a.roa", "roa a"), OBJ("ca1/b.roa", "roa b"),
+	};
+	struct pub_rsync_obj	 v2[2];
+	uint8_t			 ha[32], hb[32], hx[32];
+	struct cm_err		 err;
+	char			 path[PATH_MAX];
+	size_t			 removed = 99;
+	FILE			*fp;
+
+	cm_sha256("roa a", 5, ha);
+	cm_sha256("roa b", 5, hb);
+	cm_sha256("not there", 9, hx);
+	assert_false(pub_rsync_stored(f->root, ha));
+	assert_int_equal(pub_rsync_publish(f->root, BASE, 1, v1, 2, 1000, NULL,
+	    &err), 0);
+	assert_true(pub_rsync_stored(f->root, ha));
+	assert_true(pub_rsync_stored(f->root, hb));
+	assert_false(pub_rsync_stored(f->root, hx));
+
+	/* by hash alone: the same inodes in the next tree */
+	memset(v2, 0, sizeof(v2));
+	v2[0].uri = BASE "ca1/a.roa";
+	v2[0].hash = ha;
+	v2[0].stored = 1;
+	v2[1].uri = BASE "ca1/b.roa";
+	v2[1].hash = hb;
+	v2[1].stored = 1;
+	assert_int_equal(pub_rsync_publish(f->root, BASE, 2, v2, 2, 2000, NULL,
+	    &err), 0);
+	assert_true(file_is(f->root, "current/ca1/a.roa", "roa a"));
+	assert_int_equal(inode(f->root, "trees/1/ca1/b.roa"),
+	    inode(f->root, "trees/2/ca1/b.roa"));
+
+	/* a hash the store lacks, without data: refused, current kept */
+	v2[1].hash = hx;
+	assert_int_equal(pub_rsync_publish(f->root, BASE, 3, v2, 2, 3000, NULL,
+	    &err), -1);
+	assert_int_equal(err.code, CM_ESTATE);
+	assert_int_equal(current(f->root), 2);
+	v2[1].hash = NULL;
+	assert_int_equal(pub_rsync_publish(f->root, BASE, 3, v2, 2, 3000, NULL,
+	    &err), -1);
+	assert_int_equal(current(f->root), 2);
+
+	/* an intact store: nothing removed */
+	assert_int_equal(pub_rsync_verify_store(f->root, &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	/* b.roa edited by hand through the current tree: its entry goes */
+	snprintf(path, sizeof(path), "%s/current/ca1/b.roa", f->root);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_non_null(fp = fopen(path, "a"));
+	fputs("garbage", fp);
+	fclose(fp);
+	assert_int_equal(pub_rsync_verify_store(f->root, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	assert_false(pub_rsync_stored(f->root, hb));
+	assert_true(pub_rsync_stored(f->root, ha));
+	/* the next tree writes it anew from the data given */
+	assert_int_equal(pub_rsync_publish(f->root, BASE, 3, v1, 2, 3000, NULL,
+	    &err), 0);
+	assert_true(file_is(f->root, "current/ca1/b.roa", "roa b"));
+	assert_true(pub_rsync_stored(f->root, hb));
+}
+
 static void
 test_bad_input(void **state)
 {
@@ -204,7 +278,7 @@ test_bad_input(void **state)
 	struct pub_rsync_obj	 dup[] = { OBJ("a/x.roa", "x"),
 		OBJ("a/x.roa", "y") };
 	struct pub_rsync_obj	 out[] = { { "rsync://other.example/repo/x.roa",
-		(const uint8_t *)"x", 1, NULL, 0 } };
+		(const uint8_t *)"x", 1, NULL, 0, 0 } };
 	struct pub_rsync_obj	 dots[] = { OBJ("a/../../etc/x", "x") };
 	struct pub_rsync_obj	 slash[] = { OBJ("a/", "x") };
 	struct cm_err		 err;
@@ -488,6 +562,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_publish_and_reuse, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_stored_and_verify, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_before_swap, setup,
