@@ -158,8 +158,10 @@ child_show(struct api_call *c, int64_t id, const char *child, int status)
 
 /*
  * POST /api/v1/cas/{handle}/children
- * {"child_request": XML, "resources": {...}, "handle": optional}: the
- * child's handle is that of its request unless given.
+ * {"child_request": XML, "resources": {...}, "handle": optional,
+ * "replace": optional}: the child's handle is that of its request unless
+ * given.  A removed child of that handle is revived when the identity is
+ * the same; another identity is refused (409) unless replace is true.
  */
 int
 api_r_child_add(struct api_call *c)
@@ -167,7 +169,7 @@ api_r_child_add(struct api_call *c)
 	struct pub_oob	*req = NULL;
 	struct ca_res	*res = NULL;
 	struct cm_err	 err;
-	json_t		*x, *h;
+	json_t		*x, *h, *rp;
 	const char	*child;
 	int64_t		 id;
 	int		 st;
@@ -192,11 +194,18 @@ api_r_child_add(struct api_call *c)
 		}
 		child = json_string_value(h);
 	}
+	if ((rp = json_object_get(c->body, "replace")) != NULL &&
+	    !json_is_boolean(rp)) {
+		api_error(c, 422, "invalid", "replace", "replace must be true or "
+		    "false");
+		goto out;
+	}
 	if (api_get_res(c, json_object_get(c->body, "resources"), "resources",
 	    &res) != 0)
 		goto out;
-	if (ca_eng_child_add(c->eng, c->params[0], child, res, req->bpki_ta,
-	    req->bpki_ta_len, c->who.name, &err) == -1) {
+	if ((json_is_true(rp) ? ca_eng_child_replace : ca_eng_child_add)(c->eng,
+	    c->params[0], child, res, req->bpki_ta, req->bpki_ta_len,
+	    c->who.name, &err) == -1) {
 		/* A bad handle, or an entitlement beyond the parent's. */
 		api_error_err(c, &err, err.code != CM_EINVAL ? NULL :
 		    strstr(err.msg, "bad child handle") != NULL ? "handle" :

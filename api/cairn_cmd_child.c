@@ -68,7 +68,11 @@ c_child_list(struct opts *o)
 	return cmd_run(o, "GET", p, NULL, print_children);
 }
 
-/* child add PARENT CHILD-REQUEST-FILE: prints the parent_response. */
+/*
+ * child add PARENT CHILD-REQUEST-FILE [--force]: prints the
+ * parent_response.  --force replaces a removed child of that handle whose
+ * BPKI identity differs.
+ */
 int
 c_child_add(struct opts *o)
 {
@@ -79,6 +83,8 @@ c_child_add(struct opts *o)
 	if ((rc = cmd_read_text(o->pos[1], "child_request", &b)) != EX_OK)
 		return rc;
 	json_object_set_new(b, "resources", cmd_res_body(o));
+	if (o->force)
+		json_object_set_new(b, "replace", json_true());
 	child_path(p, sizeof(p), o->pos[0], NULL, "");
 	return cmd_run(o, "POST", p, b, print_response);
 }

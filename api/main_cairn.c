@@ -115,7 +115,7 @@ static const struct cmd cmds[] = {
 	    c_import },
 	{ "child", "list", 1, 1, "PARENT", c_child_list },
 	{ "child", "add", 2, 2, "PARENT CHILD-REQUEST-FILE [--asn SET] "
-	    "[--ipv4 SET] [--ipv6 SET]", c_child_add },
+	    "[--ipv4 SET] [--ipv6 SET] [--force]", c_child_add },
 	{ "child", "show", 2, 2, "PARENT CHILD", c_child_show },
 	{ "child", "response", 2, 2, "PARENT CHILD", c_child_response },
 	{ "child", "resources", 2, 2, "PARENT CHILD [--asn SET] [--ipv4 SET] "

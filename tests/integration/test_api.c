@@ -32,6 +32,7 @@
 #include "ca/bpki.h"
 #include "ca/cms_msg.h"
 #include "ca/engine.h"
+#include "publish/pub_oob.h"
 #include "common/cm_buf.h"
 #include "common/cm_enc.h"
 #include "db_testutil.h"
@@ -741,14 +742,53 @@ raw_post(const char *path, const char *ctype, const uint8_t *body, size_t len,
 	return status;
 }
 
+/*
+ * POST /cas/m1/children for child "kid" with bpki as its identity; extra is
+ * more JSON members (or ""): the status.
+ */
+static int
+child_post(const uint8_t *bpki, size_t len, const char *extra)
+{
+	struct pub_oob	 o;
+	struct cm_buf	 xml = CM_BUF_INIT;
+	struct cm_err	 err;
+	json_t		*b;
+	char		*body, *full;
+	int		 st;
+
+	memset(&o, 0, sizeof(o));
+	o.type = PUB_OOB_CHILD_REQUEST;
+	o.handle = "kid";
+	o.bpki_ta = (uint8_t *)bpki;
+	o.bpki_ta_len = len;
+	if (pub_oob_write(&o, &xml, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(cm_buf_add(&xml, "", 1), 0);
+	b = json_pack("{s:s, s:{s:s}}", "child_request", (char *)xml.data,
+	    "resources", "ipv4", "10.1.2.0/24");
+	body = json_dumps(b, JSON_COMPACT);
+	assert_non_null(body);
+	/* The extra members go before the closing brace. */
+	assert_true(asprintf(&full, "%.*s%s}", (int)strlen(body) - 1, body,
+	    extra) > 0);
+	st = req(F->admin, "POST", "/api/v1/cas/m1/children", full, NULL);
+	free(full);
+	free(body);
+	json_decref(b);
+	cm_buf_free(&xml);
+	return st;
+}
+
 /* RFC 6492 over HTTP: a delegated child of m1 talks to its parent. */
 static void
 test_updown_http(void **state)
 {
 	struct cm_err		 err;
-	struct hsm_key		*ck;
-	X509			*cta, *pta;
+	struct hsm_key		*ck, *ck2;
+	X509			*cta, *pta, *cta2;
 	EVP_PKEY		*ee = EVP_RSA_gen(2048);
+	uint8_t			*cder2 = NULL;
+	int			 n2;
 	struct ca_res		*ent = tu_res("", "10.1.2.0/24", "");
 	struct ca_ud_msg	 q, *r = NULL;
 	struct ca_ud_error	 ue;
@@ -804,6 +844,37 @@ test_updown_http(void **state)
 	assert_int_equal(raw_post("/api/v1/updown/m2", "application/rpki-updown",
 	    der, len, &out, &outlen, ct, sizeof(ct)), 403);
 	free(out);
+
+	/*
+	 * Removed, the child leaves a tombstone: its handle with the same
+	 * identity is registered again as it is; another identity is 409
+	 * unless replaced, and nothing changes on a refusal.
+	 */
+	assert_int_equal(child_post(cder, (size_t)n, ""), 409);	/* exists */
+	expect(F->admin, "DELETE", "/api/v1/cas/m1/children/kid", NULL, 204,
+	    NULL, NULL);
+	assert_int_equal(child_post(cder, (size_t)n, ""), 201);	/* revived */
+	expect(F->admin, "DELETE", "/api/v1/cas/m1/children/kid", NULL, 204,
+	    NULL, NULL);
+	assert_int_equal(hsm_key_create(F->hsm, "kid bpki 2", &ck2, &err), 0);
+	assert_int_equal(ca_bpki_ta(ck2, "kid", now, 10, &cta2, &err), 0);
+	assert_true((n2 = i2d_X509(cta2, &cder2)) > 0);
+	assert_int_equal(child_post(cder2, (size_t)n2, ""), 409);
+	assert_int_equal(count("SELECT count(*) FROM ca_child WHERE handle = "
+	    "'kid' AND deleted_at IS NOT NULL"), 1);
+	assert_int_equal(child_post(cder2, (size_t)n2, ",\"replace\":1"), 422);
+	assert_int_equal(child_post(cder2, (size_t)n2, ",\"replace\":true"),
+	    201);
+	assert_int_equal(count("SELECT count(*) FROM ca_child WHERE handle = "
+	    "'kid'"), 1);
+	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action = "
+	    "'child.replace'"), 1);
+	expect(F->admin, "DELETE", "/api/v1/cas/m1/children/kid", NULL, 204,
+	    NULL, NULL);
+	OPENSSL_free(cder2);
+	X509_free(cta2);
+	hsm_key_free(ck2);
+
 	free(der);
 	free(tader);
 	OPENSSL_free(cder);
