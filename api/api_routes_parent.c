@@ -190,15 +190,9 @@ api_r_parent_offline_response(struct api_call *c)
 	    c->req->body_len, "response", c->who.name, &res, &err) == -1) {
 		/*
 		 * The file's fault: refused, checks failed, or a message
-		 * that is not CMS (which the CMS code reports as a crypto
-		 * error; a signer failure would be reported the same way,
-		 * so it is logged too).
+		 * that is not CMS.  A signer failure (CM_ECRYPTO) is ours.
 		 */
-		if (err.code == CM_ECRYPTO)
-			cm_warn("api: %s: offline response: %s", c->params[0],
-			    err.msg);
-		if (err.code == CM_EPERM || err.code == CM_EINVAL ||
-		    err.code == CM_ECRYPTO)
+		if (err.code == CM_EPERM || err.code == CM_EINVAL)
 			return api_error(c, 422, "invalid", "response", "%s",
 			    err.msg);
 		return parent_error(c, &err, "response");

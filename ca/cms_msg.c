@@ -135,6 +135,8 @@ ca_cms_msg_verify(const char *who, const uint8_t *der, size_t len, X509 *ta,
 	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL ||
 	    p != der + len) {
 		cm_err_ssl(err, who, "failed to parse CMS message");
+		if (err != NULL)
+			err->code = CM_EINVAL;	/* the sender's fault */
 		goto out;
 	}
 	if (verify_cms(who, cms, ta, now, out, err))
