@@ -245,7 +245,6 @@ first_key(struct ca_eng *e, const struct eng_parent *pi, struct off_state *s,
 {
 	struct hsm_key		*key = NULL;
 	struct db_params	 p;
-	struct cm_err		 e2;
 	char			 label[HSM_LABEL_MAX];
 
 	if (s->requested[0] != '\0')
@@ -258,9 +257,7 @@ first_key(struct ca_eng *e, const struct eng_parent *pi, struct off_state *s,
 	db_param_text(&p, hsm_key_id(key));
 	if (db_exec(e->db, "UPDATE ca_parent SET requested_key = $2 WHERE "
 	    "ca_id = $1", &p, NULL, err) == -1) {
-		if (hsm_key_destroy(key, &e2) == -1)
-			cm_warn("%s: a key was left in the signer: %s",
-			    pi->handle, e2.msg);
+		eng_key_discard(key, pi->handle);
 		return -1;
 	}
 	snprintf(s->requested, sizeof(s->requested), "%s", hsm_key_id(key));

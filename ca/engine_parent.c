@@ -416,7 +416,6 @@ request_new_key(struct ca_eng *e, struct eng_parent *pi, const char *class_name,
     struct cm_err *err)
 {
 	struct hsm_key	*key = NULL;
-	struct cm_err	 e2;
 	char		 label[HSM_LABEL_MAX];
 
 	snprintf(label, sizeof(label), "cairn ca %.64s", pi->handle);
@@ -424,9 +423,7 @@ request_new_key(struct ca_eng *e, struct eng_parent *pi, const char *class_name,
 		return -1;
 	if (request_cert(e, pi, class_name, repo, key, state, actor,
 	    err) == -1) {
-		if (hsm_key_destroy(key, &e2) == -1)
-			cm_warn("%s: a key was left in the signer: %s",
-			    pi->handle, e2.msg);
+		eng_key_discard(key, pi->handle);
 		return -1;
 	}
 	hsm_key_free(key);
