@@ -205,7 +205,10 @@ ud_error(struct child_arg *a, int status, const char *detail)
 	return 0;
 }
 
-/* The child's entitlement as a set; 0, 1 (no such child), -1. */
+/*
+ * The child's entitlement as a set; 0, 1 (no such child), 2 (a removed
+ * child: its tombstone), -1.
+ */
 static int
 load_child(struct db *db, const struct eng_ca *c, const char *child,
     struct ca_res **out, struct cm_err *err)
@@ -218,12 +221,14 @@ load_child(struct db *db, const struct eng_ca *c, const char *child,
 	db_params_init(&p);
 	db_param_int(&p, c->id);
 	db_param_text(&p, child);
-	if (db_exec(db, "SELECT asn, ipv4, ipv6 FROM ca_child WHERE ca_id = $1 "
-	    "AND handle = $2 AND deleted_at IS NULL", &p, &r, err) == -1)
+	if (db_exec(db, "SELECT asn, ipv4, ipv6, deleted_at IS NOT NULL FROM "
+	    "ca_child WHERE ca_id = $1 AND handle = $2 ORDER BY deleted_at IS "
+	    "NOT NULL LIMIT 1", &p, &r, err) == -1)
 		return -1;
-	if (db_res_rows(r) != 1) {
+	if (db_res_rows(r) != 1 || strcmp(db_res_text(r, 0, 3), "t") == 0) {
+		rc = db_res_rows(r) != 1 ? 1 : 2;
 		db_res_free(r);
-		return 1;
+		return rc;
 	}
 	if (eng_res_parse(db_res_text(r, 0, 0), db_res_text(r, 0, 1),
 	    db_res_text(r, 0, 2), child, &res, err) == -1)
@@ -369,7 +374,7 @@ child_set_tx(struct db *db, void *arg, struct cm_err *err)
 		return -1;
 	if ((st = load_child(db, &c, a->child, &cur, err)) == -1)
 		goto out;
-	if (st == 1) {
+	if (st != 0) {
 		cm_err_set(err, CM_ENOTFOUND, a->child, "%s has no such child",
 		    a->parent);
 		goto out;
@@ -766,9 +771,14 @@ updown_tx(struct db *db, void *arg, struct cm_err *err)
 		return -1;
 	if ((st = load_child(db, &c, a->child, &ent, err)) == -1)
 		goto out;
-	if (st == 1) {
-		/* Only a tombstone's identity verifies (child_ta()). */
+	if (st == 2) {
+		/* Over CMS, only a tombstone's identity verifies (child_ta()). */
 		rc = answer_removed(a, db, &c, err);
+		goto out;
+	}
+	if (st == 1) {
+		/* RFC 6492 has no code for an unknown child: 1201 is closest. */
+		rc = ud_error(a, CA_UD_E_NO_CLASS, "unknown child");
 		goto out;
 	}
 	switch (a->req->type) {
