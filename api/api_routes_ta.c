@@ -211,14 +211,15 @@ api_r_ta_get(struct api_call *c)
 	return ta_show(c, c->params[0], 200);
 }
 
-int
-api_r_ta_tal(struct api_call *c)
+/* The TAL of the TA's current key, or of the new one (next) in a roll. */
+static int
+tal_answer(struct api_call *c, int next)
 {
 	struct cm_err	 err;
 	char		*tal = NULL;
 	int		 st;
 
-	if (ca_eng_tal(c->eng, c->params[0], &tal, &err) == -1) {
+	if (ca_eng_tal_key(c->eng, c->params[0], next, &tal, &err) == -1) {
 		if (err.code == CM_ENOTFOUND)
 			return api_error(c, 404, "ta_not_found", NULL, "%s: no "
 			    "such trust anchor", c->params[0]);
@@ -228,6 +229,12 @@ api_r_ta_tal(struct api_call *c)
 	    "tal", tal));
 	free(tal);
 	return st;
+}
+
+int
+api_r_ta_tal(struct api_call *c)
+{
+	return tal_answer(c, 0);
 }
 
 /* ---- key roll (RFC 9691) ---- */
@@ -373,18 +380,5 @@ api_r_ta_keyroll(struct api_call *c)
 int
 api_r_ta_tal_next(struct api_call *c)
 {
-	struct cm_err	 err;
-	char		*tal = NULL;
-	int		 st;
-
-	if (ca_eng_tal_key(c->eng, c->params[0], 1, &tal, &err) == -1) {
-		if (err.code == CM_ENOTFOUND)
-			return api_error(c, 404, "ta_not_found", NULL, "%s: no "
-			    "such trust anchor", c->params[0]);
-		return api_error_err(c, &err, NULL);
-	}
-	st = api_ok(c, 200, json_pack("{s:s, s:s}", "handle", c->params[0],
-	    "tal", tal));
-	free(tal);
-	return st;
+	return tal_answer(c, 1);
 }
