@@ -234,9 +234,7 @@ ca_asn1_d2i(const uint8_t *der, size_t len, const ASN1_ITEM *it,
 	}
 	v = ASN1_item_d2i(NULL, &p, (long)len, it);
 	if (v == NULL) {
-		cm_err_ssl(err, fn, "failed to parse %s", what);
-		if (err != NULL)
-			err->code = CM_EINVAL;	/* the input's fault */
+		cm_err_ssl_input(err, fn, "failed to parse %s", what);
 		return NULL;
 	}
 	if (p != der + len) {

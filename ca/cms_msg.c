@@ -134,9 +134,7 @@ ca_cms_msg_verify(const char *who, const uint8_t *der, size_t len, X509 *ta,
 		return -1;
 	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL ||
 	    p != der + len) {
-		cm_err_ssl(err, who, "failed to parse CMS message");
-		if (err != NULL)
-			err->code = CM_EINVAL;	/* the sender's fault */
+		cm_err_ssl_input(err, who, "failed to parse CMS message");
 		goto out;
 	}
 	if (verify_cms(who, cms, ta, now, out, err))

@@ -44,10 +44,11 @@ cm_err_set(struct cm_err *err, enum cm_errcode code, const char *obj,
 	return -1;
 }
 
-int
-cm_err_ssl(struct cm_err *err, const char *obj, const char *fmt, ...)
+/* cm_err_ssl() and cm_err_ssl_input() with their code. */
+static int
+err_vssl(struct cm_err *err, enum cm_errcode code, const char *obj,
+    const char *fmt, va_list ap)
 {
-	va_list		ap;
 	unsigned long	e;
 	char		buf[256];
 	size_t		n;
@@ -57,15 +58,35 @@ cm_err_ssl(struct cm_err *err, const char *obj, const char *fmt, ...)
 		ERR_clear_error();
 		return -1;
 	}
-	va_start(ap, fmt);
-	err_vset(err, CM_ECRYPTO, obj, fmt, ap);
-	va_end(ap);
+	err_vset(err, code, obj, fmt, ap);
 	if (e != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
 		n = strlen(err->msg);
 		snprintf(err->msg + n, sizeof(err->msg) - n, " (%s)", buf);
 	}
 	ERR_clear_error();
+	return -1;
+}
+
+int
+cm_err_ssl(struct cm_err *err, const char *obj, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	err_vssl(err, CM_ECRYPTO, obj, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+cm_err_ssl_input(struct cm_err *err, const char *obj, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	err_vssl(err, CM_EINVAL, obj, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -48,6 +48,12 @@ int	cm_err_set(struct cm_err *err, enum cm_errcode code, const char *obj,
  */
 int	cm_err_ssl(struct cm_err *err, const char *obj, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * cm_err_ssl() for input that OpenSSL could not decode: the input's fault,
+ * so the code is CM_EINVAL.
+ */
+int	cm_err_ssl_input(struct cm_err *err, const char *obj, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the existing message with "ctx: ".  Returns -1. */
 int	cm_err_wrap(struct cm_err *err, const char *ctx);
