@@ -71,16 +71,24 @@ fsync_path(const char *path, struct cm_err *err)
 	return rc;
 }
 
+/* The content-store path of hash under root: 0, or -1 when too long. */
+static int
+store_path(const char *root, const uint8_t hash[32], char spath[PATH_MAX])
+{
+	char	hex[65];
+
+	cm_hex_encode(hash, 32, hex);
+	return pathf(spath, "%s/objects/%.2s/%s", root, hex, hex + 2);
+}
+
 int
 pub_rsync_stored(const char *root, const uint8_t hash[32])
 {
-	char		hex[65], spath[PATH_MAX];
+	char		spath[PATH_MAX];
 	struct stat	st;
 
-	cm_hex_encode(hash, 32, hex);
-	if (pathf(spath, "%s/objects/%.2s/%s", root, hex, hex + 2) == -1)
-		return 0;
-	return stat(spath, &st) == 0 && S_ISREG(st.st_mode);
+	return store_path(root, hash, spath) == 0 && stat(spath, &st) == 0 &&
+	    S_ISREG(st.st_mode);
 }
 
 /* Whether the store entry dir/name holds the bytes its name says. */
@@ -247,14 +255,13 @@ place(const char *root, const char *dst, const struct pub_rsync_obj *o,
     int *fresh, struct cm_err *err)
 {
 	uint8_t	hash[32];
-	char	hex[65], spath[PATH_MAX];
+	char	spath[PATH_MAX];
 	int64_t	mtime;
 
 	*fresh = 0;
 	if (o->hash == NULL)
 		cm_sha256(o->data, o->len, hash);
-	cm_hex_encode(o->hash != NULL ? o->hash : hash, 32, hex);
-	if (pathf(spath, "%s/objects/%.2s/%s", root, hex, hex + 2) == -1)
+	if (store_path(root, o->hash != NULL ? o->hash : hash, spath) == -1)
 		return cm_err_set(err, CM_EINVAL, root, "path too long");
 	if (link(spath, dst) == 0)
 		return 0;
