@@ -743,17 +743,17 @@ raw_post(const char *path, const char *ctype, const uint8_t *body, size_t len,
 }
 
 /*
- * POST /cas/m1/children for child "kid" with bpki as its identity; extra is
- * more JSON members (or ""): the status.
+ * POST /cas/m1/children for child "kid" with bpki as its identity and, if
+ * not NULL, replace (taken) as "replace": the status.
  */
 static int
-child_post(const uint8_t *bpki, size_t len, const char *extra)
+child_post(const uint8_t *bpki, size_t len, json_t *replace)
 {
 	struct pub_oob	 o;
 	struct cm_buf	 xml = CM_BUF_INIT;
 	struct cm_err	 err;
 	json_t		*b;
-	char		*body, *full;
+	char		*body;
 	int		 st;
 
 	memset(&o, 0, sizeof(o));
@@ -766,13 +766,11 @@ child_post(const uint8_t *bpki, size_t len, const char *extra)
 	assert_int_equal(cm_buf_add(&xml, "", 1), 0);
 	b = json_pack("{s:s, s:{s:s}}", "child_request", (char *)xml.data,
 	    "resources", "ipv4", "10.1.2.0/24");
+	if (replace != NULL)
+		json_object_set_new(b, "replace", replace);
 	body = json_dumps(b, JSON_COMPACT);
 	assert_non_null(body);
-	/* The extra members go before the closing brace. */
-	assert_true(asprintf(&full, "%.*s%s}", (int)strlen(body) - 1, body,
-	    extra) > 0);
-	st = req(F->admin, "POST", "/api/v1/cas/m1/children", full, NULL);
-	free(full);
+	st = req(F->admin, "POST", "/api/v1/cas/m1/children", body, NULL);
 	free(body);
 	json_decref(b);
 	cm_buf_free(&xml);
@@ -850,20 +848,20 @@ test_updown_http(void **state)
 	 * identity is registered again as it is; another identity is 409
 	 * unless replaced, and nothing changes on a refusal.
 	 */
-	assert_int_equal(child_post(cder, (size_t)n, ""), 409);	/* exists */
+	assert_int_equal(child_post(cder, (size_t)n, NULL), 409);	/* exists */
 	expect(F->admin, "DELETE", "/api/v1/cas/m1/children/kid", NULL, 204,
 	    NULL, NULL);
-	assert_int_equal(child_post(cder, (size_t)n, ""), 201);	/* revived */
+	assert_int_equal(child_post(cder, (size_t)n, NULL), 201);	/* revived */
 	expect(F->admin, "DELETE", "/api/v1/cas/m1/children/kid", NULL, 204,
 	    NULL, NULL);
 	assert_int_equal(hsm_key_create(F->hsm, "kid bpki 2", &ck2, &err), 0);
 	assert_int_equal(ca_bpki_ta(ck2, "kid", now, 10, &cta2, &err), 0);
 	assert_true((n2 = i2d_X509(cta2, &cder2)) > 0);
-	assert_int_equal(child_post(cder2, (size_t)n2, ""), 409);
+	assert_int_equal(child_post(cder2, (size_t)n2, NULL), 409);
 	assert_int_equal(count("SELECT count(*) FROM ca_child WHERE handle = "
 	    "'kid' AND deleted_at IS NOT NULL"), 1);
-	assert_int_equal(child_post(cder2, (size_t)n2, ",\"replace\":1"), 422);
-	assert_int_equal(child_post(cder2, (size_t)n2, ",\"replace\":true"),
+	assert_int_equal(child_post(cder2, (size_t)n2, json_integer(1)), 422);
+	assert_int_equal(child_post(cder2, (size_t)n2, json_true()),
 	    201);
 	assert_int_equal(count("SELECT count(*) FROM ca_child WHERE handle = "
 	    "'kid'"), 1);
