@@ -64,11 +64,7 @@ for _ in 1 2 3 4 5; do
 	# The binary itself, not the shell function: $! must be the daemon.
 	"$CAIRND" -c "$RP_WORK/cairnd.conf" run >"$RP_WORK/run.log" 2>&1 &
 	daemon=$!
-	for _ in $(seq 300); do
-		if "$CAIRN" status >/dev/null 2>&1; then up=1; break; fi
-		kill -0 "$daemon" 2>/dev/null || break
-		sleep 0.2
-	done
+	rp_api_wait "$daemon" && up=1
 	[ $up = 1 ] && break
 	stop_daemon
 	grep -q "address already in use" "$RP_WORK/run.log" || break

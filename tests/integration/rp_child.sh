@@ -105,11 +105,7 @@ for _ in 1 2 3 4 5; do
 	"$CAIRND" -c "$P/cairnd.conf" run >"$P/run.log" 2>&1 &
 	pdaemon=$!
 	export CAIRN_URL=http://127.0.0.1:$aport
-	for _ in $(seq 300); do
-		if "$CAIRN" status >/dev/null 2>&1; then up=1; break; fi
-		kill -0 "$pdaemon" 2>/dev/null || break
-		sleep 0.2
-	done
+	rp_api_wait "$pdaemon" && up=1
 	[ $up = 1 ] && break
 	stop pdaemon
 	grep -q "address already in use" "$P/run.log" || break

@@ -85,6 +85,17 @@ rp_free_port() {
 	rp_die "no free port"
 }
 
+# rp_api_wait PID: 0 once `$CAIRN status` answers (at $CAIRN_URL, with
+# $CAIRN_TOKEN), 1 when the daemon PID exited first or after a minute.
+rp_api_wait() {
+	for _ in $(seq 300); do
+		"$CAIRN" status >/dev/null 2>&1 && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+
 # 0 when nothing listens on TCP port $1 of 127.0.0.1.
 rp_port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
